@@ -1,0 +1,3 @@
+using Selfsame.Cli;
+
+return await SelfsameCommands.Build().Parse(args).InvokeAsync();

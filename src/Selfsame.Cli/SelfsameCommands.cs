@@ -1,0 +1,298 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Selfsame.Graph;
+using Selfsame.Imports;
+using Selfsame.Keys;
+using Selfsame.Operations;
+using Selfsame.Server.Hosting;
+using Selfsame.Server.Native;
+using Selfsame.Storage.Sqlite;
+using Spectre.Console;
+
+namespace Selfsame.Cli;
+
+/// <summary>The <c>selfsame</c> command line: serve, project, key, resolve, import, export.</summary>
+public static class SelfsameCommands
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Selfsame: a self-hosted identity-resolution server.");
+        root.Subcommands.Add(Serve());
+        root.Subcommands.Add(ProjectCommands());
+        root.Subcommands.Add(KeyCommands());
+        root.Subcommands.Add(Resolve());
+        root.Subcommands.Add(Import());
+        root.Subcommands.Add(Export());
+        return root;
+    }
+
+    private static Option<string> DataOption() => new("--data")
+    {
+        Description = "The data folder (the SQLite file lives there). Environment: SELFSAME_DATA.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_DATA") ?? "./data",
+    };
+
+    private static Option<string> ProjectOption() => new("--project")
+    {
+        Description = "The project id.",
+        DefaultValueFactory = _ => "default",
+    };
+
+    private static Command Serve()
+    {
+        var data = DataOption();
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Where to listen, ';'-separated. Environment: SELFSAME_URLS.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_URLS") ?? SelfsameOptions.DefaultUrls,
+        };
+        var maxBody = new Option<long>("--max-body-bytes")
+        {
+            Description = "The largest request body the native API reads. Environment: SELFSAME_MAX_BODY_BYTES.",
+            DefaultValueFactory = _ => long.TryParse(Environment.GetEnvironmentVariable("SELFSAME_MAX_BODY_BYTES"), out var v) ? v : 1024 * 1024,
+        };
+        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty data folder).") { data, urls, maxBody };
+        command.SetAction(async (result, ct) =>
+        {
+            var options = new SelfsameOptions
+            {
+                DataFolder = result.GetValue(data)!,
+                Urls = result.GetValue(urls)!,
+                MaxRequestBodyBytes = result.GetValue(maxBody),
+            };
+            await using var app = SelfsameServer.Build(options);
+            await app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(ct);
+            await app.StartAsync(ct);
+            Console.WriteLine($"Selfsame is listening on {string.Join(", ", app.Urls)} with data in {Path.GetFullPath(options.DataFolder)}");
+            await app.WaitForShutdownAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ProjectCommands()
+    {
+        var data = DataOption();
+        var name = new Argument<string>("id") { Description = "The new project's id: lowercase letters, digits, '-' or '_'." };
+        var create = new Command("create", "Create a project.") { data, name };
+        create.SetAction(async (result, ct) =>
+        {
+            if (!ProjectId.TryParse(result.GetValue(name), out var id))
+            {
+                return Fail($"'{result.GetValue(name)}' is not a project id: use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit");
+            }
+            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            var projects = new Projects(store.Catalog, TimeProvider.System);
+            if (!await projects.CreateAsync(id, null, ct))
+            {
+                return Fail($"a project '{id}' exists already");
+            }
+            Console.WriteLine($"created project {id}");
+            return 0;
+        });
+        var list = new Command("list", "List the projects.") { data };
+        list.SetAction(async (result, ct) =>
+        {
+            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            foreach (var project in await store.Catalog.ListProjectsAsync(ct))
+            {
+                Console.WriteLine($"{project.Id}\t{project.Name}");
+            }
+            return 0;
+        });
+        return new Command("project", "Manage projects.") { create, list };
+    }
+
+    private static Command KeyCommands()
+    {
+        var data = DataOption();
+        var project = ProjectOption();
+        var role = new Option<string>("--role") { Description = "admin, write or read.", Required = true };
+        role.AcceptOnlyFromAmong(Roles.All.ToArray());
+        var name = new Option<string?>("--name") { Description = "A note on what the key is for." };
+        var create = new Command("create", "Create an API key; it is printed once, as the last line.") { data, project, role, name };
+        create.SetAction(async (result, ct) =>
+        {
+            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            var key = await new ApiKeys(store.Catalog, TimeProvider.System).CreateAsync(id.Value, result.GetValue(role)!, result.GetValue(name), ct);
+            Console.WriteLine($"created key {key.Record.KeyId} ({key.Record.Role}) for project {id}; it is shown only now:");
+            Console.WriteLine(key.Key);
+            return 0;
+        });
+        var keyId = new Argument<string>("key-id") { Description = "The key's id (the part after 'ss_', before the next '_')." };
+        var revoke = new Command("revoke", "Revoke an API key.") { data, project, keyId };
+        revoke.SetAction(async (result, ct) =>
+        {
+            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            if (!await store.Catalog.RevokeKeyAsync(id.Value, result.GetValue(keyId)!, DateTimeOffset.UtcNow, ct))
+            {
+                return Fail($"project {id} has no key '{result.GetValue(keyId)}'");
+            }
+            Console.WriteLine($"revoked key {result.GetValue(keyId)}");
+            return 0;
+        });
+        return new Command("key", "Manage API keys.") { create, revoke };
+    }
+
+    private static Command Resolve()
+    {
+        var data = DataOption();
+        var project = ProjectOption();
+        var type = new Option<string>("--type") { Description = "Identifier type, such as email.", Required = true };
+        var value = new Option<string>("--value") { Description = "Identifier value (for an alias: label/name).", Required = true };
+        var command = new Command("resolve", "Print the profile an identifier belongs to, as JSON.") { data, project, type, value };
+        command.SetAction(async (result, ct) =>
+        {
+            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            var settings = (await store.Catalog.GetProjectAsync(id.Value, ct))!.Settings;
+            var text = result.GetValue(value)!;
+            var isAlias = result.GetValue(type) == IdentifierTypes.Alias;
+            var slash = text.IndexOf('/', StringComparison.Ordinal);
+            IdentifierInput input;
+            try
+            {
+                input = isAlias
+                    ? new OperationReader(settings).ReadIdentifier(IdentifierTypes.Alias, null, slash < 0 ? text : text[..slash], slash < 0 ? null : text[(slash + 1)..], "")
+                    : new OperationReader(settings).ReadIdentifier(result.GetValue(type), text, null, null, "");
+            }
+            catch (RequestValidationException e)
+            {
+                return Fail(e.Message);
+            }
+            var resolution = new IdentityEngine(store).Resolve(id.Value, input.Identifier);
+            if (resolution is null)
+            {
+                return Fail($"no record holds the identifier {input.Identifier}");
+            }
+            Console.WriteLine(JsonSerializer.Serialize(ResolveResponse.Of(resolution), JsonDefaults.Options));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Import()
+    {
+        var data = DataOption();
+        var project = ProjectOption();
+        var file = new Argument<FileInfo>("file") { Description = "An NDJSON file: one identify, link or unlink operation a line." };
+        var command = new Command("import", "Apply an NDJSON file of identify, link and unlink lines.") { data, project, file };
+        command.SetAction(async (result, ct) =>
+        {
+            var path = result.GetValue(file)!;
+            if (!path.Exists)
+            {
+                return Fail($"no file {path.FullName}");
+            }
+            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            var settings = (await store.Catalog.GetProjectAsync(id.Value, ct))!.Settings;
+            var import = new NdjsonImport(new IdentityEngine(store), id.Value, settings, new WriteOrigin("import", path.Name));
+            await using var stream = path.OpenRead();
+            var started = TimeProvider.System.GetTimestamp();
+            ImportSummary summary = null!;
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask($"importing {path.Name}", maxValue: Math.Max(1, stream.Length));
+                    summary = await import.RunAsync(stream, new Progress<ImportProgress>(p => task.Value = p.BytesRead), ct);
+                    task.Value = task.MaxValue;
+                });
+            var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
+            Console.WriteLine($"lines: {summary.Lines}, applied: {summary.Applied}, failed: {summary.Failed}");
+            Console.WriteLine($"records created: {summary.RecordsCreated}, merges: {summary.Merges}, links: {summary.Links}, unlinks: {summary.Unlinks}, identifiers refused: {summary.RefusedIdentifiers}");
+            Console.WriteLine($"took {seconds:F1} s ({summary.Lines / Math.Max(seconds, 0.001):F0} lines/s)");
+            foreach (var error in summary.FirstErrors)
+            {
+                Console.WriteLine($"line {error.Line}: {error.Reason}");
+            }
+            if (summary.Failed > summary.FirstErrors.Count)
+            {
+                Console.WriteLine($"... and {summary.Failed - summary.FirstErrors.Count} more failed lines");
+            }
+            return summary.Failed > 0 ? 2 : 0;
+        });
+        return command;
+    }
+
+    private static Command Export()
+    {
+        var data = DataOption();
+        var project = ProjectOption();
+        var output = new Option<FileInfo?>("--output") { Description = "Write to this file instead of standard output." };
+        var command = new Command("export", "Write every profile of a project as NDJSON, one profile a line.") { data, project, output };
+        command.SetAction(async (result, ct) =>
+        {
+            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            var target = result.GetValue(output);
+            await using var stream = target is null ? Console.OpenStandardOutput() : target.Create();
+            await using var writer = new StreamWriter(stream);
+            var count = 0;
+            await foreach (var view in new IdentityEngine(store).ExportAsync(id.Value, ct))
+            {
+                await writer.WriteLineAsync(JsonSerializer.Serialize(ProfileResponse.Of(view), JsonDefaults.Options));
+                count++;
+            }
+            await writer.FlushAsync(ct);
+            if (target is not null)
+            {
+                Console.Error.WriteLine($"exported {count} profiles to {target.FullName}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task<ProjectId?> RequireProjectAsync(SqliteStore store, string text, CancellationToken ct)
+    {
+        if (!ProjectId.TryParse(text, out var id))
+        {
+            Fail($"'{text}' is not a project id");
+            return null;
+        }
+        // A data folder that no server has opened yet gets its 'default' project here, as 'serve' would make it.
+        await new Projects(store.Catalog, TimeProvider.System).EnsureDefaultAsync(ct);
+        if (await store.Catalog.GetProjectAsync(id, ct) is null)
+        {
+            var known = (await store.Catalog.ListProjectsAsync(ct)).Select(p => p.Id.Value).ToList();
+            Fail(known.Count == 0
+                ? $"no project '{id}': this data folder has no projects yet (run 'selfsame serve' once, or 'selfsame project create {id}')"
+                : $"no project '{id}'; this data folder has {string.Join(", ", known)}");
+            return null;
+        }
+        return id;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return 1;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Runtime.CompilerServices;
+using Selfsame.Storage;
+
+namespace Selfsame.Graph;
+
+/// <summary>
+/// The identity engine: every surface (native, vendor, CLI) reads and writes identity graphs through it.
+/// Writes are applied by the store in one serial order per project; reads see committed data.
+/// </summary>
+public sealed class IdentityEngine(IGraphStore store)
+{
+    public IGraphStore Store { get; } = store;
+
+    public Task<IdentifyResult> IdentifyAsync(ProjectId project, IdentifyCommand command, WriteOrigin origin, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, tx => IdentityGraph.Identify(tx, command, origin), cancellationToken);
+
+    public Task<LinkResult> LinkAsync(ProjectId project, LinkCommand command, WriteOrigin origin, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, tx => IdentityGraph.Link(tx, command, origin), cancellationToken);
+
+    public Task<UnlinkResult> UnlinkAsync(ProjectId project, UnlinkCommand command, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, tx => IdentityGraph.Unlink(tx, command), cancellationToken);
+
+    public Task<DeleteResult> DeleteRecordAsync(ProjectId project, RecordId record, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, tx => IdentityGraph.DeleteRecord(tx, record), cancellationToken);
+
+    public Task<DeleteResult> DeleteProfileAsync(ProjectId project, ProfileId profile, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, tx => IdentityGraph.DeleteProfile(tx, profile), cancellationToken);
+
+    /// <summary>Applies the operations in one transaction and one commit; each fails or succeeds alone.</summary>
+    public Task<IReadOnlyList<WriteOutcome<object>>> ApplyAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken) =>
+        Store.WriteEachAsync(project, operations.Select(op => (Func<IGraphTransaction, object>)(tx => IdentityGraph.Apply(tx, op, origin))).ToList(), cancellationToken);
+
+    public Resolution? Resolve(ProjectId project, Identifier identifier) =>
+        Store.Read(project, session => ProfileReads.Resolve(session, identifier));
+
+    public ProfileView? GetProfile(ProjectId project, long id) =>
+        Store.Read(project, session => ProfileReads.Profile(session, id));
+
+    public Explanation? Explain(ProjectId project, IdentifierInput from, IdentifierInput to) =>
+        Store.Read(project, session => ProfileReads.Explain(session, from, to));
+
+    /// <summary>Every profile of the project, in profile id order, read page by page.</summary>
+    public async IAsyncEnumerable<ProfileView> ExportAsync(ProjectId project, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var after = new ProfileId(0);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var page = Store.Read(project, session => session.ListProfiles(after, 200)
+                .Select(p => ProfileReads.Profile(session, p.Value))
+                .OfType<ProfileView>()
+                .ToList());
+            if (page.Count == 0)
+            {
+                yield break;
+            }
+            foreach (var view in page)
+            {
+                yield return view;
+            }
+            after = page[^1].Id;
+            await Task.Yield();
+        }
+    }
+}

@@ -1,0 +1,241 @@
+using Selfsame.Storage;
+
+namespace Selfsame.Graph;
+
+/// <summary>
+/// The write rules of the identity graph: identify, link, unlink, delete. Each runs inside one store transaction,
+/// which puts every write to a project in one serial order.
+/// </summary>
+public static class IdentityGraph
+{
+    public static IdentifyResult Identify(IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin)
+    {
+        var settings = tx.Settings;
+        var owner = tx.FindIdentifier(command.Primary.Identifier);
+        RecordId record;
+        var created = owner is null;
+        var attached = new List<Identifier>();
+        if (owner is null)
+        {
+            record = tx.CreateRecord();
+            tx.AttachIdentifier(record, command.Primary.Identifier, command.Primary.Display);
+            attached.Add(command.Primary.Identifier);
+        }
+        else
+        {
+            record = owner.Record;
+            tx.TouchRecord(record);
+        }
+        var profile = created ? ProfileId.Of(record) : tx.GetRecord(record)!.Profile;
+        var merged = new List<MergeNote>();
+        var refused = new List<Refusal>();
+        var reroot = false;
+
+        foreach (var input in command.Others)
+        {
+            var identifier = input.Identifier;
+            var current = tx.FindIdentifier(identifier);
+            if (current is null)
+            {
+                var limit = settings.LimitFor(identifier.Type);
+                if (limit is { } max && tx.CountProfileIdentifiers(profile, identifier.Type) + 1 > max)
+                {
+                    refused.Add(new Refusal(identifier, input.Field,
+                        $"the profile already holds {max} {identifier.Type} identifier(s), the most this project allows (max_per_type.{identifier.Type})"));
+                    continue;
+                }
+                tx.AttachIdentifier(record, identifier, input.Display);
+                attached.Add(identifier);
+                reroot |= identifier.Type == IdentifierTypes.UserId && !created;
+                continue;
+            }
+            if (current.Record == record)
+            {
+                continue;
+            }
+            var otherProfile = tx.GetRecord(current.Record)!.Profile;
+            if (otherProfile == profile)
+            {
+                continue;
+            }
+            var reason = ImplicitMergeRefusal(tx, profile, otherProfile);
+            if (reason is not null)
+            {
+                refused.Add(new Refusal(identifier, input.Field, reason));
+                continue;
+            }
+            var link = tx.AddLink(current.Record, record, LinkKinds.Identify, origin);
+            merged.Add(new MergeNote(otherProfile, current.Record, identifier, link.Id));
+            profile = Join(tx, profile, otherProfile);
+        }
+
+        foreach (var (key, value) in command.Set)
+        {
+            tx.SetProperty(record, key, value);
+        }
+        foreach (var (key, value) in command.SetOnce)
+        {
+            if (!tx.HasProperty(record, key))
+            {
+                tx.SetProperty(record, key, value);
+            }
+        }
+        foreach (var key in command.Unset)
+        {
+            tx.RemoveProperty(record, key);
+        }
+        if (reroot)
+        {
+            profile = Reroot(tx, profile);
+        }
+        return new IdentifyResult(profile, record, created, attached, merged, refused);
+    }
+
+    public static LinkResult Link(IGraphTransaction tx, LinkCommand command, WriteOrigin origin)
+    {
+        var createdRecords = new List<RecordId>();
+        var from = FindOrCreate(tx, command.From, createdRecords);
+        var into = FindOrCreate(tx, command.Into, createdRecords);
+        if (from == into)
+        {
+            return new LinkResult(tx.GetRecord(from)!.Profile, from, into, null, createdRecords, [], AlreadyJoined: true);
+        }
+        var fromProfile = tx.GetRecord(from)!.Profile;
+        var intoProfile = tx.GetRecord(into)!.Profile;
+        if (fromProfile == intoProfile)
+        {
+            var existing = tx.GetProfileLinks(fromProfile).FirstOrDefault(l => l.From == from && l.Into == into && l.Kind == command.Kind);
+            if (existing is not null)
+            {
+                return new LinkResult(fromProfile, from, into, existing, createdRecords, [], AlreadyJoined: true);
+            }
+            var inside = tx.AddLink(from, into, command.Kind, origin);
+            return new LinkResult(Reroot(tx, fromProfile), from, into, inside, createdRecords, [], AlreadyJoined: true);
+        }
+        var size = tx.CountProfileRecords(fromProfile) + tx.CountProfileRecords(intoProfile);
+        if (size > tx.Settings.MaxRecords)
+        {
+            throw new GraphException(GraphErrorKind.Conflict, "from",
+                $"joining would make a profile of {size} records; this project allows at most {tx.Settings.MaxRecords} (max_records)");
+        }
+        var link = tx.AddLink(from, into, command.Kind, origin);
+        var profile = Join(tx, intoProfile, fromProfile);
+        var mergedAway = new[] { fromProfile, intoProfile }.Where(p => p != profile).ToList();
+        return new LinkResult(profile, from, into, link, createdRecords, mergedAway, AlreadyJoined: false);
+    }
+
+    public static UnlinkResult Unlink(IGraphTransaction tx, UnlinkCommand command)
+    {
+        var from = Require(tx, command.From);
+        var into = Require(tx, command.Into);
+        var removed = from == into ? [] : tx.RemoveLinksBetween(from, into);
+        if (removed.Count > 0)
+        {
+            Split(tx, tx.GetRecord(from)!.Profile);
+        }
+        return new UnlinkResult(removed, tx.GetRecord(from)!.Profile, tx.GetRecord(into)!.Profile);
+    }
+
+    public static DeleteResult DeleteRecord(IGraphTransaction tx, RecordId record)
+    {
+        var info = tx.GetRecord(record) ?? throw new GraphException(GraphErrorKind.NotFound, "record_id", $"no record {record} in this project");
+        tx.DeleteRecord(record);
+        return new DeleteResult([record], Split(tx, info.Profile));
+    }
+
+    public static DeleteResult DeleteProfile(IGraphTransaction tx, ProfileId profile)
+    {
+        var records = tx.GetProfileRecords(profile);
+        if (records.Count == 0)
+        {
+            throw new GraphException(GraphErrorKind.NotFound, "profile_id", $"no profile {profile} in this project");
+        }
+        foreach (var record in records)
+        {
+            tx.DeleteRecord(record.Id);
+        }
+        return new DeleteResult(records.Select(r => r.Id).ToList(), []);
+    }
+
+    public static object Apply(IGraphTransaction tx, GraphOperation operation, WriteOrigin origin) => operation switch
+    {
+        GraphOperation.IdentifyOp op => Identify(tx, op.Command, origin),
+        GraphOperation.LinkOp op => Link(tx, op.Command, origin),
+        GraphOperation.UnlinkOp op => Unlink(tx, op.Command),
+        _ => throw new ArgumentOutOfRangeException(nameof(operation)),
+    };
+
+    private static string? ImplicitMergeRefusal(IGraphTransaction tx, ProfileId a, ProfileId b)
+    {
+        var settings = tx.Settings;
+        var size = tx.CountProfileRecords(a) + tx.CountProfileRecords(b);
+        if (size > settings.MaxRecords)
+        {
+            return $"merging would make a profile of {size} records; this project allows at most {settings.MaxRecords} (max_records)";
+        }
+        foreach (var (type, max) in settings.MaxPerType)
+        {
+            var count = tx.CountProfileIdentifiers(a, type) + tx.CountProfileIdentifiers(b, type);
+            if (count > max)
+            {
+                return $"merging would put {count} {type} identifiers in one profile; this project allows at most {max} (max_per_type.{type})";
+            }
+        }
+        return null;
+    }
+
+    private static RecordId FindOrCreate(IGraphTransaction tx, IdentifierInput input, List<RecordId> created)
+    {
+        var owner = tx.FindIdentifier(input.Identifier);
+        if (owner is not null)
+        {
+            return owner.Record;
+        }
+        var record = tx.CreateRecord();
+        tx.AttachIdentifier(record, input.Identifier, input.Display);
+        created.Add(record);
+        return record;
+    }
+
+    private static RecordId Require(IGraphTransaction tx, IdentifierInput input) =>
+        tx.FindIdentifier(input.Identifier)?.Record
+        ?? throw new GraphException(GraphErrorKind.NotFound, input.Field, $"no record holds the identifier {input.Identifier}");
+
+    /// <summary>Recomputes the root of two profiles that a new link joined; returns the joined profile's id.</summary>
+    private static ProfileId Join(IGraphTransaction tx, ProfileId a, ProfileId b)
+    {
+        var records = tx.GetProfileRecords(a).Concat(tx.GetProfileRecords(b)).ToList();
+        var links = tx.GetProfileLinks(a).Concat(tx.GetProfileLinks(b)).DistinctBy(l => l.Id).ToList();
+        var root = ProfileId.Of(ProfileRoot.Choose(records, links));
+        tx.SetProfile(records.Where(r => r.Profile != root).Select(r => r.Id), root);
+        return root;
+    }
+
+    /// <summary>Recomputes the root of one profile after a change inside it.</summary>
+    private static ProfileId Reroot(IGraphTransaction tx, ProfileId profile)
+    {
+        var records = tx.GetProfileRecords(profile);
+        var root = ProfileId.Of(ProfileRoot.Choose(records, tx.GetProfileLinks(profile)));
+        if (root != profile)
+        {
+            tx.SetProfile(records.Select(r => r.Id), root);
+        }
+        return root;
+    }
+
+    /// <summary>Splits a profile into its connected components, each under the id of its own root.</summary>
+    private static List<ProfileId> Split(IGraphTransaction tx, ProfileId profile)
+    {
+        var records = tx.GetProfileRecords(profile);
+        var links = tx.GetProfileLinks(profile);
+        var result = new List<ProfileId>();
+        foreach (var component in ProfileRoot.Components(records, links))
+        {
+            var ids = component.Select(r => r.Id).ToHashSet();
+            var root = ProfileId.Of(ProfileRoot.Choose(component, links.Where(l => ids.Contains(l.From)).ToList()));
+            tx.SetProfile(component.Where(r => r.Profile != root).Select(r => r.Id), root);
+            result.Add(root);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,34 @@
+namespace Selfsame.Graph;
+
+/// <summary>Why two records were joined. Explicit kinds were asked for by name; implicit ones came from identify or events.</summary>
+public static class LinkKinds
+{
+    public const string Identify = "identify";
+    public const string Link = "link";
+    public const string Merge = "merge";
+    public const string Alias = "alias";
+    public const string Map = "map";
+    public const string Event = "event";
+
+    public static bool IsExplicit(string kind) => kind is not (Identify or Event);
+}
+
+/// <summary>An edge between two records: <paramref name="From"/> was joined into <paramref name="Into"/> (the kept side).</summary>
+public sealed record Link(
+    LinkId Id,
+    RecordId From,
+    RecordId Into,
+    string Kind,
+    string Surface,
+    DateTimeOffset CreatedAt,
+    string? RequestId)
+{
+    public bool IsExplicit => LinkKinds.IsExplicit(Kind);
+    public RecordId Other(RecordId side) => side == From ? Into : From;
+}
+
+/// <summary>Who asked for a write: the API surface and the request id, recorded on links.</summary>
+public sealed record WriteOrigin(string Surface, string? RequestId)
+{
+    public static WriteOrigin Native(string? requestId) => new("native", requestId);
+}

@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using System.Text;
+using Selfsame.Graph;
+using Selfsame.Storage;
+
+namespace Selfsame.Keys;
+
+public static class Roles
+{
+    public const string Admin = "admin";
+    public const string Write = "write";
+    public const string Read = "read";
+
+    public static IReadOnlyList<string> All { get; } = [Admin, Write, Read];
+
+    /// <summary>Whether a key of role <paramref name="held"/> may do what <paramref name="needed"/> allows: admin > write > read.</summary>
+    public static bool Allows(string held, string needed) => Rank(held) >= Rank(needed);
+
+    private static int Rank(string role) => role switch
+    {
+        Admin => 3,
+        Write => 2,
+        Read => 1,
+        _ => 0,
+    };
+}
+
+/// <summary>A key as handed to its owner once: <c>ss_{key id}_{secret}</c>.</summary>
+public sealed record IssuedKey(string Key, ApiKeyRecord Record);
+
+/// <summary>
+/// Creates and checks API keys. A key is <c>ss_</c>, a public key id and a 256-bit random secret; only the SHA-256
+/// of the secret is stored, and it is compared in constant time.
+/// </summary>
+public sealed class ApiKeys(IProjectCatalog catalog, TimeProvider time)
+{
+    private const string Prefix = "ss_";
+
+    public async Task<IssuedKey> CreateAsync(ProjectId project, string role, string? name, CancellationToken cancellationToken)
+    {
+        if (!Roles.All.Contains(role))
+        {
+            throw new ArgumentException($"unknown role '{role}'; expected admin, write or read", nameof(role));
+        }
+        var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var record = new ApiKeyRecord(keyId, project, role, Hash(secret), name, time.GetUtcNow(), null);
+        await catalog.AddKeyAsync(record, cancellationToken);
+        return new IssuedKey($"{Prefix}{keyId}_{secret}", record);
+    }
+
+    /// <summary>Splits a presented key into its id and secret; false when it does not have the form of a key.</summary>
+    public static bool TryParseKey(string presented, out string keyId, out string secret)
+    {
+        keyId = secret = "";
+        if (!presented.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var cut = presented.IndexOf('_', Prefix.Length);
+        if (cut < 0 || cut == presented.Length - 1)
+        {
+            return false;
+        }
+        keyId = presented[Prefix.Length..cut];
+        secret = presented[(cut + 1)..];
+        return keyId.Length == 12 && secret.Length <= 64;
+    }
+
+    public static bool Matches(ApiKeyRecord record, string secret) =>
+        CryptographicOperations.FixedTimeEquals(record.SecretHash, Hash(secret));
+
+    private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private static string Base64Url(byte[] bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_').Replace("_", "", StringComparison.Ordinal);
+}

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Selfsame.Graph;
+
+namespace Selfsame;
+
+/// <summary>
+/// Per-project settings: merge protection, the project's own identifier types, the default phone region.
+/// Stored as JSON with the project.
+/// </summary>
+public sealed record ProjectSettings
+{
+    public const int DefaultMaxRecordsPerProfile = 1000;
+
+    /// <summary>Most identifiers of a type that one profile may hold through implicit merges.</summary>
+    [JsonPropertyName("max_per_type")]
+    public IReadOnlyDictionary<string, int> MaxPerType { get; init; } = new Dictionary<string, int> { [Graph.IdentifierTypes.UserId] = 1 };
+
+    /// <summary>Most records one profile may hold, explicit links included.</summary>
+    [JsonPropertyName("max_records")]
+    public int MaxRecords { get; init; } = DefaultMaxRecordsPerProfile;
+
+    /// <summary>Identifier types this project declares beside the built-in ones.</summary>
+    [JsonPropertyName("identifier_types")]
+    public IReadOnlyList<string> IdentifierTypes { get; init; } = [];
+
+    /// <summary>ISO 3166 region used to read phone numbers written without a '+' country code (null: none).</summary>
+    [JsonPropertyName("phone_region")]
+    public string? PhoneRegion { get; init; }
+
+    public static ProjectSettings Default { get; } = new();
+
+    public bool IsKnownType(string type) =>
+        Graph.IdentifierTypes.BuiltIn.Contains(type) || IdentifierTypes.Contains(type, StringComparer.Ordinal);
+
+    public int? LimitFor(string type) => MaxPerType.TryGetValue(type, out var max) ? max : null;
+
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    public static ProjectSettings FromJson(string json) => JsonSerializer.Deserialize<ProjectSettings>(json) ?? Default;
+
+    /// <summary>Checks the settings; returns a message naming the bad field, or null.</summary>
+    public string? Validate()
+    {
+        if (MaxRecords is < 2 or > 100_000)
+        {
+            return "max_records must be between 2 and 100000";
+        }
+        foreach (var (type, max) in MaxPerType)
+        {
+            if (max < 1)
+            {
+                return $"max_per_type.{type} must be at least 1";
+            }
+            if (!IsKnownType(type))
+            {
+                return $"max_per_type.{type}: unknown identifier type";
+            }
+        }
+        foreach (var type in IdentifierTypes)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(type, "^[a-z][a-z0-9_]{0,39}$"))
+            {
+                return $"identifier_types: '{type}' must be 1 to 40 lowercase letters, digits or '_', starting with a letter";
+            }
+            if (Graph.IdentifierTypes.BuiltIn.Contains(type))
+            {
+                return $"identifier_types: '{type}' is built in already";
+            }
+        }
+        if (PhoneRegion is not null && !PhoneNumbers.PhoneNumberUtil.GetInstance().GetSupportedRegions().Contains(PhoneRegion))
+        {
+            return $"phone_region: '{PhoneRegion}' is not a region code such as US or DE";
+        }
+        return null;
+    }
+}
+
+public sealed record Project(ProjectId Id, string Name, DateTimeOffset CreatedAt, ProjectSettings Settings);

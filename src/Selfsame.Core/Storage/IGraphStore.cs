@@ -1,0 +1,106 @@
+using Selfsame.Graph;
+
+namespace Selfsame.Storage;
+
+/// <summary>A record as the graph rules see it.</summary>
+public sealed record RecordInfo(RecordId Id, ProfileId Profile, DateTimeOffset CreatedAt, DateTimeOffset LastSeenAt, bool Identified);
+
+/// <summary>Reads of one project's graph. Every call is scoped to <see cref="Project"/>.</summary>
+public interface IGraphReadSession
+{
+    ProjectId Project { get; }
+    ProjectSettings Settings { get; }
+
+    StoredIdentifier? FindIdentifier(Identifier identifier);
+    RecordInfo? GetRecord(RecordId record);
+    IReadOnlyList<RecordInfo> GetProfileRecords(ProfileId profile);
+    IReadOnlyList<StoredIdentifier> GetProfileIdentifiers(ProfileId profile);
+    IReadOnlyList<Link> GetProfileLinks(ProfileId profile);
+    IReadOnlyList<StoredProperty> GetProfileProperties(ProfileId profile);
+    int CountProfileRecords(ProfileId profile);
+    int CountProfileIdentifiers(ProfileId profile, string type);
+
+    /// <summary>Profile ids in ascending order, after <paramref name="after"/>.</summary>
+    IReadOnlyList<ProfileId> ListProfiles(ProfileId after, int limit);
+}
+
+/// <summary>
+/// One write inside the store's transaction. Runs on the store's writer, in a serial order with every other
+/// write to the same project; nothing is visible to readers until the transaction commits.
+/// </summary>
+public interface IGraphTransaction : IGraphReadSession
+{
+    DateTimeOffset Now { get; }
+
+    /// <summary>A number that grows with every write in the project; orders property writes ("latest write").</summary>
+    long NextSequence();
+
+    RecordId CreateRecord();
+    void TouchRecord(RecordId record);
+    void AttachIdentifier(RecordId record, Identifier identifier, string display);
+    Link AddLink(RecordId from, RecordId into, string kind, WriteOrigin origin);
+
+    /// <summary>Removes every link between the two records, in either direction; returns what it removed.</summary>
+    IReadOnlyList<Link> RemoveLinksBetween(RecordId a, RecordId b);
+
+    /// <summary>Moves the given records to another profile id.</summary>
+    void SetProfile(IEnumerable<RecordId> records, ProfileId profile);
+
+    void SetProperty(RecordId record, string key, PropertyValue value);
+    bool HasProperty(RecordId record, string key);
+    bool RemoveProperty(RecordId record, string key);
+
+    /// <summary>Deletes a record with its identifiers, properties and links, for good.</summary>
+    void DeleteRecord(RecordId record);
+}
+
+/// <summary>The outcome of one write in a group: its value, or the exception that rolled it back alone.</summary>
+public readonly record struct WriteOutcome<T>(T? Value, Exception? Error)
+{
+    public bool Succeeded => Error is null;
+}
+
+/// <summary>
+/// The storage of identity graphs. All writes go through <see cref="WriteAsync{T}"/>, which applies them in one serial
+/// order per project and completes each only after its transaction committed.
+/// </summary>
+public interface IGraphStore : IAsyncDisposable
+{
+    /// <summary>Runs <paramref name="work"/> in a write transaction; if it throws, nothing it wrote is kept.</summary>
+    Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken);
+
+    /// <summary>Runs each piece of work in one transaction and one commit; a piece that throws is rolled back alone.</summary>
+    Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken);
+
+    /// <summary>Runs <paramref name="read"/> against committed data.</summary>
+    T Read<T>(ProjectId project, Func<IGraphReadSession, T> read);
+
+    IProjectCatalog Catalog { get; }
+}
+
+public sealed record ApiKeyRecord(
+    string KeyId,
+    ProjectId Project,
+    string Role,
+    byte[] SecretHash,
+    string? Name,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? RevokedAt);
+
+/// <summary>Projects and API keys.</summary>
+public interface IProjectCatalog
+{
+    Task<Project?> GetProjectAsync(ProjectId id, CancellationToken cancellationToken);
+    Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Creates the project; false when it exists already.</summary>
+    Task<bool> CreateProjectAsync(Project project, CancellationToken cancellationToken);
+    Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, CancellationToken cancellationToken);
+
+    Task AddKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken);
+    Task<ApiKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(ProjectId project, CancellationToken cancellationToken);
+
+    /// <summary>Revokes a key of the project; false when the project has no such key.</summary>
+    Task<bool> RevokeKeyAsync(ProjectId project, string keyId, DateTimeOffset at, CancellationToken cancellationToken);
+}

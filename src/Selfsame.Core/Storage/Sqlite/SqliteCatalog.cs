@@ -1,0 +1,82 @@
+using Microsoft.Data.Sqlite;
+using Selfsame.Graph;
+
+namespace Selfsame.Storage.Sqlite;
+
+/// <summary>Projects and API keys in the SQLite file. Low volume: each call uses a pooled connection of its own.</summary>
+internal sealed class SqliteCatalog(string connectionString, string readConnectionString) : IProjectCatalog
+{
+    public Task<Project?> GetProjectAsync(ProjectId id, CancellationToken cancellationToken) =>
+        Task.FromResult(Query("SELECT project_id, name, created_at, settings FROM projects WHERE project_id = $id", ReadProject, ("$id", id.Value)).FirstOrDefault());
+
+    public Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Project>>(Query("SELECT project_id, name, created_at, settings FROM projects ORDER BY project_id", ReadProject));
+
+    public Task<bool> CreateProjectAsync(Project project, CancellationToken cancellationToken) =>
+        Task.FromResult(Execute("INSERT INTO projects (project_id, name, created_at, settings) VALUES ($id, $name, $at, $settings) ON CONFLICT DO NOTHING",
+            ("$id", project.Id.Value), ("$name", project.Name), ("$at", project.CreatedAt.ToUnixTimeMilliseconds()), ("$settings", project.Settings.ToJson())) > 0);
+
+    public Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, CancellationToken cancellationToken)
+    {
+        Execute("UPDATE projects SET settings = $settings WHERE project_id = $id", ("$id", id.Value), ("$settings", settings.ToJson()));
+        return Task.CompletedTask;
+    }
+
+    public Task AddKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        Execute("INSERT INTO api_keys (key_id, project_id, role, secret_hash, name, created_at) VALUES ($id, $project, $role, $hash, $name, $at)",
+            ("$id", key.KeyId), ("$project", key.Project.Value), ("$role", key.Role), ("$hash", key.SecretHash), ("$name", key.Name),
+            ("$at", key.CreatedAt.ToUnixTimeMilliseconds()));
+        return Task.CompletedTask;
+    }
+
+    public Task<ApiKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken) =>
+        Task.FromResult(Query("SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at FROM api_keys WHERE key_id = $id", ReadKey, ("$id", keyId)).FirstOrDefault());
+
+    public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(ProjectId project, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ApiKeyRecord>>(Query(
+            "SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at FROM api_keys WHERE project_id = $project ORDER BY created_at, key_id",
+            ReadKey, ("$project", project.Value)));
+
+    public Task<bool> RevokeKeyAsync(ProjectId project, string keyId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Task.FromResult(Execute("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $at) WHERE project_id = $project AND key_id = $id",
+            ("$project", project.Value), ("$id", keyId), ("$at", at.ToUnixTimeMilliseconds())) > 0);
+
+    private static Project ReadProject(SqliteDataReader r) =>
+        new(ProjectId.Parse(r.GetString(0)), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)), ProjectSettings.FromJson(r.GetString(3)));
+
+    private static ApiKeyRecord ReadKey(SqliteDataReader r) =>
+        new(r.GetString(0), ProjectId.Parse(r.GetString(1)), r.GetString(2), (byte[])r.GetValue(3), r.IsDBNull(4) ? null : r.GetString(4),
+            DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
+
+    private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
+    {
+        using var connection = SqliteStore.Open(readConnectionString, readOnly: true);
+        using var command = Command(connection, sql, parameters);
+        using var reader = command.ExecuteReader();
+        var result = new List<T>();
+        while (reader.Read())
+        {
+            result.Add(read(reader));
+        }
+        return result;
+    }
+
+    private int Execute(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var connection = SqliteStore.Open(connectionString, readOnly: false);
+        using var command = Command(connection, sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        return command;
+    }
+}

@@ -1,0 +1,258 @@
+using Microsoft.Data.Sqlite;
+using Selfsame.Graph;
+
+namespace Selfsame.Storage.Sqlite;
+
+/// <summary>
+/// The graph reads and writes of one SQLite connection. The writer's session runs inside its transaction;
+/// a read session is a pooled query-only connection.
+/// </summary>
+internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransaction, IDisposable
+{
+    private const string RecordColumns =
+        "r.record_id, r.profile_id, r.created_at, r.last_seen_at, " +
+        "EXISTS (SELECT 1 FROM identifiers i WHERE i.project_id = r.project_id AND i.record_id = r.record_id AND i.type = 'user_id')";
+
+    private const string LinkColumns = "l.link_id, l.from_record, l.into_record, l.kind, l.surface, l.created_at, l.request_id";
+
+    private readonly Dictionary<ProjectId, ProjectSettings> _settings = [];
+    private string _project = "";
+    private readonly Dictionary<string, long> _counters = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dirtyCounters = new(StringComparer.Ordinal);
+
+    public SqliteStatements Sql { get; } = sql;
+    public ProjectId Project { get; private set; }
+    public DateTimeOffset Now { get; set; }
+
+    public ProjectSettings Settings
+    {
+        get
+        {
+            if (!_settings.TryGetValue(Project, out var settings))
+            {
+                var json = Sql.Scalar("SELECT settings FROM projects WHERE project_id = @p0", _project) as string
+                    ?? throw new GraphException(GraphErrorKind.NotFound, "project", $"no project '{Project}'");
+                settings = ProjectSettings.FromJson(json);
+                _settings[Project] = settings;
+            }
+            return settings;
+        }
+    }
+
+    public void Bind(ProjectId project)
+    {
+        Project = project;
+        _project = project.Value;
+    }
+
+    /// <summary>Forgets what was read in an earlier transaction (settings, the sequence).</summary>
+    public void BeginUnitOfWork()
+    {
+        _settings.Clear();
+        _counters.Clear();
+        _dirtyCounters.Clear();
+    }
+
+    /// <summary>Writes back what the unit of work kept in memory; call before COMMIT.</summary>
+    public void Flush()
+    {
+        foreach (var name in _dirtyCounters)
+        {
+            Sql.Execute("UPDATE counters SET value = @p1 WHERE name = @p0", name, _counters[name]);
+        }
+        _dirtyCounters.Clear();
+    }
+
+    public long NextSequence() => Next("property_seq");
+
+    /// <summary>
+    /// The next value of a persisted counter. Only the writer holding the database's write lock calls this, so the
+    /// counter is read once per transaction and written back by <see cref="Flush"/>; values are never handed out twice.
+    /// </summary>
+    private long Next(string name)
+    {
+        if (!_counters.TryGetValue(name, out var value))
+        {
+            value = (long)Sql.Scalar("SELECT value FROM counters WHERE name = @p0", name)!;
+        }
+        _counters[name] = ++value;
+        _dirtyCounters.Add(name);
+        return value;
+    }
+
+    public StoredIdentifier? FindIdentifier(Identifier identifier)
+    {
+        using var reader = Sql.Get("SELECT display, record_id, created_at FROM identifiers WHERE project_id = @p0 AND type = @p1 AND value = @p2",
+            _project, identifier.Type, identifier.Value).ExecuteReader();
+        return reader.Read()
+            ? new StoredIdentifier(identifier, reader.GetString(0), new RecordId(reader.GetInt64(1)), Time(reader.GetInt64(2)))
+            : null;
+    }
+
+    public RecordInfo? GetRecord(RecordId record)
+    {
+        using var reader = Sql.Get($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.record_id = @p1", _project, record.Value).ExecuteReader();
+        return reader.Read() ? ReadRecord(reader) : null;
+    }
+
+    public IReadOnlyList<RecordInfo> GetProfileRecords(ProfileId profile)
+    {
+        using var reader = Sql.Get($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY r.record_id", _project, profile.Value).ExecuteReader();
+        var result = new List<RecordInfo>();
+        while (reader.Read())
+        {
+            result.Add(ReadRecord(reader));
+        }
+        return result;
+    }
+
+    public IReadOnlyList<StoredIdentifier> GetProfileIdentifiers(ProfileId profile)
+    {
+        using var reader = Sql.Get(
+            "SELECT i.type, i.value, i.display, i.record_id, i.created_at FROM records r " +
+            "JOIN identifiers i ON i.project_id = r.project_id AND i.record_id = r.record_id " +
+            "WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY i.record_id, i.created_at, i.type, i.value",
+            _project, profile.Value).ExecuteReader();
+        var result = new List<StoredIdentifier>();
+        while (reader.Read())
+        {
+            result.Add(new StoredIdentifier(new Identifier(reader.GetString(0), reader.GetString(1)), reader.GetString(2),
+                new RecordId(reader.GetInt64(3)), Time(reader.GetInt64(4))));
+        }
+        return result;
+    }
+
+    public IReadOnlyList<Link> GetProfileLinks(ProfileId profile)
+    {
+        using var reader = Sql.Get(
+            $"SELECT {LinkColumns} FROM records r JOIN links l ON l.project_id = r.project_id AND l.from_record = r.record_id " +
+            "WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY l.link_id",
+            _project, profile.Value).ExecuteReader();
+        var result = new List<Link>();
+        while (reader.Read())
+        {
+            result.Add(ReadLink(reader));
+        }
+        return result;
+    }
+
+    public IReadOnlyList<StoredProperty> GetProfileProperties(ProfileId profile)
+    {
+        using var reader = Sql.Get(
+            "SELECT p.record_id, p.key, p.type, p.value, p.updated_at, p.seq FROM records r " +
+            "JOIN properties p ON p.project_id = r.project_id AND p.record_id = r.record_id " +
+            "WHERE r.project_id = @p0 AND r.profile_id = @p1",
+            _project, profile.Value).ExecuteReader();
+        var result = new List<StoredProperty>();
+        while (reader.Read())
+        {
+            result.Add(new StoredProperty(new RecordId(reader.GetInt64(0)), reader.GetString(1),
+                new PropertyValue(PropertyValue.ParseTypeName(reader.GetString(2)), reader.GetString(3)),
+                Time(reader.GetInt64(4)), reader.GetInt64(5)));
+        }
+        return result;
+    }
+
+    public int CountProfileRecords(ProfileId profile) =>
+        (int)(long)Sql.Scalar("SELECT count(*) FROM records WHERE project_id = @p0 AND profile_id = @p1", _project, profile.Value)!;
+
+    public int CountProfileIdentifiers(ProfileId profile, string type) =>
+        (int)(long)Sql.Scalar(
+            "SELECT count(*) FROM records r JOIN identifiers i ON i.project_id = r.project_id AND i.record_id = r.record_id " +
+            "WHERE r.project_id = @p0 AND r.profile_id = @p1 AND i.type = @p2",
+            _project, profile.Value, type)!;
+
+    public IReadOnlyList<ProfileId> ListProfiles(ProfileId after, int limit)
+    {
+        using var reader = Sql.Get("SELECT DISTINCT profile_id FROM records WHERE project_id = @p0 AND profile_id > @p1 ORDER BY profile_id LIMIT @p2",
+            _project, after.Value, limit).ExecuteReader();
+        var result = new List<ProfileId>();
+        while (reader.Read())
+        {
+            result.Add(new ProfileId(reader.GetInt64(0)));
+        }
+        return result;
+    }
+
+    public RecordId CreateRecord()
+    {
+        var id = Next("record_id");
+        Sql.Execute("INSERT INTO records (record_id, project_id, profile_id, created_at, last_seen_at) VALUES (@p1, @p0, @p1, @p2, @p2)",
+            _project, id, Now.ToUnixTimeMilliseconds());
+        return new RecordId(id);
+    }
+
+    public void TouchRecord(RecordId record) =>
+        Sql.Execute("UPDATE records SET last_seen_at = @p2 WHERE project_id = @p0 AND record_id = @p1", _project, record.Value, Now.ToUnixTimeMilliseconds());
+
+    public void AttachIdentifier(RecordId record, Identifier identifier, string display) =>
+        Sql.Execute("INSERT INTO identifiers (project_id, type, value, display, record_id, created_at) VALUES (@p0, @p1, @p2, @p3, @p4, @p5)",
+            _project, identifier.Type, identifier.Value, display, record.Value, Now.ToUnixTimeMilliseconds());
+
+    public Link AddLink(RecordId from, RecordId into, string kind, WriteOrigin origin)
+    {
+        var id = (long)Sql.Scalar(
+            "INSERT INTO links (project_id, from_record, into_record, kind, surface, created_at, request_id) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6) RETURNING link_id",
+            _project, from.Value, into.Value, kind, origin.Surface, Now.ToUnixTimeMilliseconds(), origin.RequestId)!;
+        return new Link(new LinkId(id), from, into, kind, origin.Surface, Time(Now.ToUnixTimeMilliseconds()), origin.RequestId);
+    }
+
+    public IReadOnlyList<Link> RemoveLinksBetween(RecordId a, RecordId b)
+    {
+        var removed = new List<Link>();
+        foreach (var (from, into) in new[] { (a, b), (b, a) })
+        {
+            using var reader = Sql.Get($"SELECT {LinkColumns} FROM links l WHERE l.project_id = @p0 AND l.from_record = @p1 AND l.into_record = @p2",
+                _project, from.Value, into.Value).ExecuteReader();
+            while (reader.Read())
+            {
+                removed.Add(ReadLink(reader));
+            }
+        }
+        foreach (var link in removed)
+        {
+            Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND link_id = @p1", _project, link.Id.Value);
+        }
+        return removed;
+    }
+
+    public void SetProfile(IEnumerable<RecordId> records, ProfileId profile)
+    {
+        foreach (var record in records)
+        {
+            Sql.Execute("UPDATE records SET profile_id = @p2 WHERE project_id = @p0 AND record_id = @p1", _project, record.Value, profile.Value);
+        }
+    }
+
+    public void SetProperty(RecordId record, string key, PropertyValue value) =>
+        Sql.Execute(
+            "INSERT INTO properties (project_id, record_id, key, type, value, updated_at, seq) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6) " +
+            "ON CONFLICT (project_id, record_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, updated_at = excluded.updated_at, seq = excluded.seq",
+            _project, record.Value, key, PropertyValue.TypeName(value.Type), value.Json, Now.ToUnixTimeMilliseconds(), NextSequence());
+
+    public bool HasProperty(RecordId record, string key) =>
+        Sql.Scalar("SELECT 1 FROM properties WHERE project_id = @p0 AND record_id = @p1 AND key = @p2", _project, record.Value, key) is not null;
+
+    public bool RemoveProperty(RecordId record, string key) =>
+        Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1 AND key = @p2", _project, record.Value, key) > 0;
+
+    public void DeleteRecord(RecordId record)
+    {
+        Sql.Execute("DELETE FROM identifiers WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
+        Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
+        Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND from_record = @p1", _project, record.Value);
+        Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND into_record = @p1", _project, record.Value);
+        Sql.Execute("DELETE FROM records WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
+    }
+
+    public void Dispose() => Sql.Dispose();
+
+    private static RecordInfo ReadRecord(SqliteDataReader reader) =>
+        new(new RecordId(reader.GetInt64(0)), new ProfileId(reader.GetInt64(1)), Time(reader.GetInt64(2)), Time(reader.GetInt64(3)), reader.GetInt64(4) != 0);
+
+    private static Link ReadLink(SqliteDataReader reader) =>
+        new(new LinkId(reader.GetInt64(0)), new RecordId(reader.GetInt64(1)), new RecordId(reader.GetInt64(2)), reader.GetString(3),
+            reader.GetString(4), Time(reader.GetInt64(5)), reader.IsDBNull(6) ? null : reader.GetString(6));
+
+    private static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
+}

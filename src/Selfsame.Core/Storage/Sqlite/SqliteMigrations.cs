@@ -1,0 +1,67 @@
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+
+namespace Selfsame.Storage.Sqlite;
+
+/// <summary>Applies the numbered scripts in Migrations/ (embedded) that the database has not seen, in order, each in its own transaction.</summary>
+internal static class SqliteMigrations
+{
+    public static IReadOnlyList<(int Version, string Name, string Sql)> Scripts { get; } = Load();
+
+    public static void Apply(SqliteConnection connection, TimeProvider time)
+    {
+        Execute(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+        foreach (var (version, name, sql) in Scripts)
+        {
+            Execute(connection, "BEGIN IMMEDIATE");
+            try
+            {
+                using var check = connection.CreateCommand();
+                check.CommandText = "SELECT count(*) FROM schema_migrations WHERE version = $v";
+                check.Parameters.AddWithValue("$v", version);
+                if ((long)check.ExecuteScalar()! > 0)
+                {
+                    Execute(connection, "COMMIT");
+                    continue;
+                }
+                Execute(connection, sql);
+                using var record = connection.CreateCommand();
+                record.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($v, $n, $t)";
+                record.Parameters.AddWithValue("$v", version);
+                record.Parameters.AddWithValue("$n", name);
+                record.Parameters.AddWithValue("$t", time.GetUtcNow().ToUnixTimeMilliseconds());
+                record.ExecuteNonQuery();
+                Execute(connection, "COMMIT");
+            }
+            catch
+            {
+                Execute(connection, "ROLLBACK");
+                throw;
+            }
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static List<(int, string, string)> Load()
+    {
+        var assembly = Assembly.GetExecutingAssembly();
+        const string prefix = "Selfsame.Storage.Sqlite.Migrations.";
+        return assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n =>
+            {
+                var name = n[prefix.Length..^4];
+                using var stream = assembly.GetManifestResourceStream(n)!;
+                using var reader = new StreamReader(stream);
+                return (int.Parse(name[..4], System.Globalization.CultureInfo.InvariantCulture), name, reader.ReadToEnd());
+            })
+            .OrderBy(s => s.Item1)
+            .ToList();
+    }
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+using Selfsame.Graph;
+
+namespace Selfsame.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file (WAL) in the data folder. Writes go through one <see cref="SqliteWriter"/>;
+/// reads use a pool of query-only connections.
+/// </summary>
+public sealed class SqliteStore : IGraphStore
+{
+    public const string FileName = "selfsame.db";
+
+    private readonly string _connectionString;
+    private readonly string _readConnectionString;
+    private readonly ConcurrentBag<SqliteGraphSession> _readers = [];
+    private readonly SqliteWriter _writer;
+
+    private SqliteStore(string path, TimeProvider time)
+    {
+        // Two connection strings, so that Microsoft.Data.Sqlite pools the query-only connections apart from the others.
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, DefaultTimeout = 30 }.ToString();
+        _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, DefaultTimeout = 30 }.ToString();
+        var connection = Open(_connectionString, readOnly: false);
+        SqliteMigrations.Apply(connection, time);
+        _writer = new SqliteWriter(new SqliteGraphSession(new SqliteStatements(connection)), time);
+        Catalog = new SqliteCatalog(_connectionString, _readConnectionString);
+        DatabasePath = path;
+    }
+
+    public string DatabasePath { get; }
+
+    public IProjectCatalog Catalog { get; }
+
+    /// <summary>Opens (creating where needed) the store in <paramref name="dataFolder"/> and applies pending migrations.</summary>
+    public static SqliteStore Open(string dataFolder, TimeProvider time)
+    {
+        Directory.CreateDirectory(dataFolder);
+        return new SqliteStore(Path.GetFullPath(Path.Combine(dataFolder, FileName)), time);
+    }
+
+    public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken)
+    {
+        var item = new SingleWrite<T>(project, work, cancellationToken);
+        _writer.Enqueue(item);
+        return item.Task;
+    }
+
+    public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken)
+    {
+        var item = new EachWrite<T>(project, work, cancellationToken);
+        _writer.Enqueue(item);
+        return item.Task;
+    }
+
+    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
+    {
+        if (!_readers.TryTake(out var session))
+        {
+            session = new SqliteGraphSession(new SqliteStatements(Open(_readConnectionString, readOnly: true)));
+        }
+        try
+        {
+            session.BeginUnitOfWork();
+            session.Bind(project);
+            return read(session);
+        }
+        finally
+        {
+            _readers.Add(session);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writer.DisposeAsync();
+        while (_readers.TryTake(out var session))
+        {
+            session.Dispose();
+        }
+    }
+
+    internal static SqliteConnection Open(string connectionString, bool readOnly)
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = readOnly
+            ? "PRAGMA busy_timeout = 30000; PRAGMA query_only = ON;"
+            : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Selfsame.Graph;
+using Selfsame.Keys;
+using Selfsame.Server.Hosting;
+using Selfsame.Storage;
+
+namespace Selfsame.Server.Admin;
+
+public sealed record ProjectResponse(string ProjectId, string Name, DateTimeOffset CreatedAt, ProjectSettings Settings)
+{
+    public static ProjectResponse Of(Project p) => new(p.Id.Value, p.Name, p.CreatedAt, p.Settings);
+}
+
+public sealed record CreateProjectRequest(string Id, string? Name);
+
+public sealed record CreateProjectResponse(ProjectResponse Project, KeyCreatedResponse AdminKey);
+
+public sealed record CreateKeyRequest(string Role, string? Name);
+
+public sealed record KeyResponse(string KeyId, string Role, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
+{
+    public static KeyResponse Of(ApiKeyRecord k) => new(k.KeyId, k.Role, k.Name, k.CreatedAt, k.RevokedAt);
+}
+
+/// <summary>A new key: <see cref="Key"/> is shown this once and stored only as a hash.</summary>
+public sealed record KeyCreatedResponse(string Key, string KeyId, string ProjectId, string Role, string? Name);
+
+/// <summary>Admin endpoints: the caller's project and its settings, new projects, and the project's API keys.</summary>
+public static class AdminApi
+{
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/v1/admin").WithTags("Admin").AddEndpointFilter(RequestErrors.Filter);
+
+        admin.MapGet("/project", async (HttpContext context, Projects projects, CancellationToken ct) =>
+                Results.Ok(ProjectResponse.Of((await projects.GetAsync(context.Caller().Project, ct))!)))
+            .RequireKey(Roles.Admin).Produces<ProjectResponse>()
+            .WithSummary("The caller's project and its settings.");
+
+        admin.MapPut("/project/settings", async (HttpContext context, Projects projects, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                using var body = await JsonBody.ReadAsync(context.Request, ct);
+                ProjectSettings? settings;
+                try
+                {
+                    settings = body.RootElement.Deserialize<ProjectSettings>(new JsonSerializerOptions { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow });
+                }
+                catch (JsonException e)
+                {
+                    return Problems.Invalid(e.Path is { Length: > 1 } path ? path.TrimStart('$', '.') : "(body)", e.Message.Split(" Path:")[0]);
+                }
+                if (settings is null)
+                {
+                    return Problems.Invalid("(body)", "expected a settings object");
+                }
+                if (settings.Validate() is { } error)
+                {
+                    return Problems.Invalid(error.Split(' ')[0].TrimEnd(':'), error);
+                }
+                await projects.UpdateSettingsAsync(caller.Project, settings, ct);
+                return Results.Ok(ProjectResponse.Of((await projects.GetAsync(caller.Project, ct))!));
+            })
+            .RequireKey(Roles.Admin).Accepts<ProjectSettings>("application/json").Produces<ProjectResponse>()
+            .WithSummary("Replace the project's settings: merge protection, identifier types, phone region.");
+
+        admin.MapPost("/projects", async (HttpContext context, Projects projects, ApiKeys keys, CancellationToken ct) =>
+            {
+                using var body = await JsonBody.ReadAsync(context.Request, ct);
+                var root = body.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.String)
+                {
+                    return Problems.Invalid("id", "is required: the new project's id, such as \"acme\"");
+                }
+                if (!ProjectId.TryParse(idElement.GetString(), out var id))
+                {
+                    return Problems.Invalid("id", "use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit");
+                }
+                var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+                if (!await projects.CreateAsync(id, name, ct))
+                {
+                    return Problems.Invalid("id", $"a project '{id}' exists already", StatusCodes.Status409Conflict);
+                }
+                var key = await keys.CreateAsync(id, Roles.Admin, "created with the project", ct);
+                return Results.Created($"/v1/admin/project", new CreateProjectResponse(
+                    ProjectResponse.Of((await projects.GetAsync(id, ct))!),
+                    new KeyCreatedResponse(key.Key, key.Record.KeyId, id.Value, key.Record.Role, key.Record.Name)));
+            })
+            .RequireKey(Roles.Admin).Accepts<CreateProjectRequest>("application/json").Produces<CreateProjectResponse>(201)
+            .WithSummary("Create a project; the answer holds its first admin key, shown once.");
+
+        admin.MapGet("/keys", async (HttpContext context, IProjectCatalog catalog, CancellationToken ct) =>
+                Results.Ok((await catalog.ListKeysAsync(context.Caller().Project, ct)).Select(KeyResponse.Of).ToList()))
+            .RequireKey(Roles.Admin).Produces<List<KeyResponse>>()
+            .WithSummary("The project's keys (never their secrets).");
+
+        admin.MapPost("/keys", async (HttpContext context, ApiKeys keys, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                using var body = await JsonBody.ReadAsync(context.Request, ct);
+                var root = body.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String
+                    || !Roles.All.Contains(roleElement.GetString()))
+                {
+                    return Problems.Invalid("role", "is required: one of \"admin\", \"write\", \"read\"");
+                }
+                var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+                var key = await keys.CreateAsync(caller.Project, roleElement.GetString()!, name, ct);
+                return Results.Created($"/v1/admin/keys/{key.Record.KeyId}", new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, name));
+            })
+            .RequireKey(Roles.Admin).Accepts<CreateKeyRequest>("application/json").Produces<KeyCreatedResponse>(201)
+            .WithSummary("Create a key of the project; the key is in the answer once and never again.");
+
+        admin.MapDelete("/keys/{keyId}", async (HttpContext context, IProjectCatalog catalog, KeyAuthentication auth, TimeProvider time, string keyId, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                if (!await catalog.RevokeKeyAsync(caller.Project, keyId, time.GetUtcNow(), ct))
+                {
+                    return Results.Problem(statusCode: 404, title: "Not found", detail: $"keyId: this project has no key '{keyId}'");
+                }
+                auth.Forget(keyId);
+                return Results.NoContent();
+            })
+            .RequireKey(Roles.Admin)
+            .WithSummary("Revoke a key of the project at once.");
+
+        return app;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Selfsame.Graph;
+using Selfsame.Keys;
+using Selfsame.Storage;
+
+namespace Selfsame.Server.Hosting;
+
+/// <summary>The API key a request was made with; its project is the only one the request can reach.</summary>
+public sealed record CallerKey(string KeyId, ProjectId Project, string Role);
+
+/// <summary>
+/// Checks <c>Authorization: Bearer KEY</c> on native endpoints. Keys found valid are remembered for a few seconds;
+/// a key revoked through the admin API is forgotten at once, one revoked elsewhere within that time.
+/// </summary>
+public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<string, (ApiKeyRecord Key, DateTimeOffset Until)> _valid = new(StringComparer.Ordinal);
+
+    public const string ItemKey = "selfsame.caller";
+
+    public async Task<(CallerKey? Caller, IResult? Failure)> AuthenticateAsync(HttpContext context, string neededRole)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.Length == 0)
+        {
+            return (null, Unauthorized("this endpoint needs an API key: send 'Authorization: Bearer KEY' (create one with 'selfsame key create')"));
+        }
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || !ApiKeys.TryParseKey(header[7..].Trim(), out var keyId, out var secret))
+        {
+            return (null, Unauthorized("the Authorization header is not 'Bearer KEY' with a Selfsame key (ss_...)"));
+        }
+        var now = time.GetUtcNow();
+        ApiKeyRecord? key;
+        if (_valid.TryGetValue(keyId, out var hit) && hit.Until > now)
+        {
+            key = hit.Key;
+        }
+        else
+        {
+            key = await catalog.FindKeyAsync(keyId, context.RequestAborted);
+            if (key is { RevokedAt: null })
+            {
+                _valid[keyId] = (key, now + CacheFor);
+            }
+        }
+        if (key is null || key.RevokedAt is not null || !ApiKeys.Matches(key, secret))
+        {
+            return (null, Unauthorized("the API key is not valid (unknown, revoked or mistyped)"));
+        }
+        if (!Roles.Allows(key.Role, neededRole))
+        {
+            return (null, Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: $"Authorization: this key has the role '{key.Role}'; this endpoint needs '{neededRole}'"));
+        }
+        return (new CallerKey(key.KeyId, key.Project, key.Role), null);
+    }
+
+    public void Forget(string keyId) => _valid.TryRemove(keyId, out _);
+
+    private static IResult Unauthorized(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: $"Authorization: {detail}");
+}
+
+public static class KeyAuthenticationExtensions
+{
+    /// <summary>Requires a key with at least <paramref name="role"/>; the endpoint reads it with <see cref="Caller"/>.</summary>
+    public static TBuilder RequireKey<TBuilder>(this TBuilder builder, string role) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var auth = context.HttpContext.RequestServices.GetRequiredService<KeyAuthentication>();
+            var (caller, failure) = await auth.AuthenticateAsync(context.HttpContext, role);
+            if (failure is not null)
+            {
+                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+                return failure;
+            }
+            context.HttpContext.Items[KeyAuthentication.ItemKey] = caller;
+            return await next(context);
+        });
+
+    public static CallerKey Caller(this HttpContext context) =>
+        context.Items[KeyAuthentication.ItemKey] as CallerKey ?? throw new InvalidOperationException("endpoint has no RequireKey filter");
+
+    /// <summary>The request id recorded on links: the client's X-Request-Id when it sent one, else the server's trace id.</summary>
+    public static string RequestId(this HttpContext context)
+    {
+        var sent = context.Request.Headers["X-Request-Id"].ToString();
+        return sent.Length is > 0 and <= 128 ? sent : context.TraceIdentifier;
+    }
+}

@@ -1,0 +1,21 @@
+namespace Selfsame.Server.Hosting;
+
+/// <summary>Server settings; the CLI fills them from flags, SELFSAME_* environment variables and defaults.</summary>
+public sealed record SelfsameOptions
+{
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    /// <summary>The folder of the SQLite file.</summary>
+    public string DataFolder { get; init; } = "./data";
+
+    public string Urls { get; init; } = DefaultUrls;
+
+    /// <summary>The largest request body the native API reads.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>The most operations in one POST /v1/batch.</summary>
+    public int MaxBatchOperations { get; init; } = 1000;
+
+    /// <summary>How deep JSON bodies may nest.</summary>
+    public int MaxJsonDepth { get; init; } = 32;
+}

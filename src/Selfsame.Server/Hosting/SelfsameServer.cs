@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Selfsame.Graph;
+using Selfsame.Keys;
+using Selfsame.Server.Admin;
+using Selfsame.Server.Native;
+using Selfsame.Storage;
+using Selfsame.Storage.Sqlite;
+
+namespace Selfsame.Server.Hosting;
+
+/// <summary>Composes the server: services, then every surface.</summary>
+public static class SelfsameServer
+{
+    public static WebApplication Build(SelfsameOptions options, TimeProvider? time = null, string[]? args = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddSelfsame(options, time ?? TimeProvider.System);
+        var app = builder.Build();
+        app.UseSelfsameErrors();
+        app.MapHealth();
+        app.MapNativeApi();
+        app.MapAdminApi();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        return app;
+    }
+
+    public static WebApplicationBuilder AddSelfsame(this WebApplicationBuilder builder, SelfsameOptions options, TimeProvider time)
+    {
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(time);
+        services.AddSingleton<IGraphStore>(sp => SqliteStore.Open(options.DataFolder, time));
+        services.AddSingleton(sp => sp.GetRequiredService<IGraphStore>().Catalog);
+        services.AddSingleton<IdentityEngine>();
+        services.AddSingleton<Projects>();
+        services.AddSingleton<ApiKeys>();
+        services.AddSingleton<KeyAuthentication>();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
+        services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Selfsame native API";
+            doc.Info.Version = "v1";
+            doc.Servers?.Clear();
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    /// <summary>Any error that escapes an endpoint becomes a problem response without internals; bad requests a 4xx.</summary>
+    public static WebApplication UseSelfsameErrors(this WebApplication app)
+    {
+        app.UseExceptionHandler(handler => handler.Run(async context =>
+        {
+            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var problem = error is null ? null : Problems.ForRequestError(error);
+            if (problem is null)
+            {
+                app.Logger.LogError(error, "Request {Path} failed", context.Request.Path);
+                problem = Results.Problem(statusCode: 500, title: "Internal error",
+                    detail: "the server could not complete the request; nothing of it was acknowledged");
+            }
+            await problem.ExecuteAsync(context);
+        }));
+        app.UseStatusCodePages();
+        return app;
+    }
+
+    public static WebApplication MapHealth(this WebApplication app)
+    {
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).WithTags("Health");
+        app.MapGet("/readyz", async (IProjectCatalog catalog, CancellationToken ct) =>
+        {
+            try
+            {
+                await catalog.ListProjectsAsync(ct);
+                return Results.Ok(new { status = "ready" });
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return Results.Problem(statusCode: 503, title: "Not ready", detail: "store: the database cannot be read");
+            }
+        }).WithTags("Health");
+        return app;
+    }
+}

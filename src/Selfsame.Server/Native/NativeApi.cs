@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Selfsame.Graph;
+using Selfsame.Keys;
+using Selfsame.Operations;
+using Selfsame.Server.Hosting;
+
+namespace Selfsame.Server.Native;
+
+/// <summary>The native API under /v1: identify, link, unlink, resolve, profiles, explain, delete, batch, export.</summary>
+public static class NativeApi
+{
+    public static IEndpointRouteBuilder MapNativeApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").WithTags("Identity").AddEndpointFilter(RequestErrors.Filter);
+
+        v1.MapPost("/identify", async (HttpContext context, IdentityEngine engine, Projects projects, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                using var body = await JsonBody.ReadAsync(context.Request, ct);
+                var command = (await ReaderAsync(projects, caller, ct)).ReadIdentify(body.RootElement);
+                var result = await engine.IdentifyAsync(caller.Project, command, WriteOrigin.Native(context.RequestId()), ct);
+                return Results.Ok(IdentifyResponse.Of(result));
+            })
+            .RequireKey(Roles.Write).Accepts<IdentifyRequest>("application/json").Produces<IdentifyResponse>()
+            .WithSummary("Upsert the record of user_id (or of the first identifier), attach identifiers, write properties.");
+
+        v1.MapPost("/link", async (HttpContext context, IdentityEngine engine, Projects projects, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                using var body = await JsonBody.ReadAsync(context.Request, ct);
+                var command = (await ReaderAsync(projects, caller, ct)).ReadLink(body.RootElement);
+                var result = await engine.LinkAsync(caller.Project, command, WriteOrigin.Native(context.RequestId()), ct);
+                return Results.Ok(LinkResponse.Of(result));
+            })
+            .RequireKey(Roles.Write).Accepts<LinkRequest>("application/json").Produces<LinkResponse>()
+            .WithSummary("Join the record of 'from' into the record of 'into' with an explicit link.");
+
+        v1.MapPost("/unlink", async (HttpContext context, IdentityEngine engine, Projects projects, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                using var body = await JsonBody.ReadAsync(context.Request, ct);
+                var command = (await ReaderAsync(projects, caller, ct)).ReadUnlink(body.RootElement);
+                var result = await engine.UnlinkAsync(caller.Project, command, ct);
+                return Results.Ok(UnlinkResponse.Of(result));
+            })
+            .RequireKey(Roles.Write).Accepts<LinkRequest>("application/json").Produces<UnlinkResponse>()
+            .WithSummary("Remove the links between two records; the profile splits where that link was its only bridge.");
+
+        v1.MapGet("/resolve", async (HttpContext context, IdentityEngine engine, Projects projects, string? type, string? value, string? label, string? name, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                var identifier = (await ReaderAsync(projects, caller, ct)).ReadIdentifier(type, value, label, name, "");
+                var resolution = engine.Resolve(caller.Project, identifier.Identifier);
+                return resolution is null
+                    ? Results.Problem(statusCode: 404, title: "Not found", detail: $"value: no record holds the identifier {identifier.Identifier}")
+                    : Results.Ok(ResolveResponse.Of(resolution));
+            })
+            .RequireKey(Roles.Read).Produces<ResolveResponse>()
+            .WithSummary("The profile that an identifier belongs to, with all of its identifiers.");
+
+        v1.MapGet("/profiles/{id:long}", (HttpContext context, IdentityEngine engine, long id) =>
+            {
+                var view = engine.GetProfile(context.Caller().Project, id);
+                return view is null
+                    ? Results.Problem(statusCode: 404, title: "Not found", detail: $"id: no profile or record {id} in this project")
+                    : Results.Ok(ProfileResponse.Of(view));
+            })
+            .RequireKey(Roles.Read).Produces<ProfileResponse>()
+            .WithSummary("A profile: its records, identifiers, links, and merged properties with the record each came from.");
+
+        v1.MapDelete("/profiles/{id:long}", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
+                Results.Ok(DeleteResponse.Of(await engine.DeleteProfileAsync(context.Caller().Project, new ProfileId(id), ct))))
+            .RequireKey(Roles.Write).Produces<DeleteResponse>()
+            .WithSummary("Delete every record of a profile, with identifiers, properties and links, for good.");
+
+        v1.MapDelete("/records/{id:long}", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
+                Results.Ok(DeleteResponse.Of(await engine.DeleteRecordAsync(context.Caller().Project, new RecordId(id), ct))))
+            .RequireKey(Roles.Write).Produces<DeleteResponse>()
+            .WithSummary("Delete one record with its identifiers, properties and links; its profile splits where needed.");
+
+        v1.MapGet("/explain", async (HttpContext context, IdentityEngine engine, Projects projects,
+                string? from_type, string? from_value, string? from_label, string? from_name,
+                string? to_type, string? to_value, string? to_label, string? to_name, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                var reader = await ReaderAsync(projects, caller, ct);
+                var errors = new List<FieldError>();
+                var from = Try(() => reader.ReadIdentifier(from_type, from_value, from_label, from_name, "from"), errors);
+                var to = Try(() => reader.ReadIdentifier(to_type, to_value, to_label, to_name, "to"), errors);
+                if (from is null || to is null)
+                {
+                    return Problems.Invalid(errors);
+                }
+                return Results.Ok(ExplainResponse.Of(engine.Explain(caller.Project, from, to)!));
+            })
+            .RequireKey(Roles.Read).Produces<ExplainResponse>()
+            .WithSummary("Why two identifiers are (or are not) the same person: the chain of links between their records.");
+
+        v1.MapPost("/batch", async (HttpContext context, IdentityEngine engine, Projects projects, SelfsameOptions options, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                using var body = await JsonBody.ReadAsync(context.Request, ct);
+                if (body.RootElement.ValueKind != JsonValueKind.Object || !body.RootElement.TryGetProperty("operations", out var list) || list.ValueKind != JsonValueKind.Array)
+                {
+                    return Problems.Invalid("operations", "is required: an array of operations, each {\"op\":\"identify\"|\"link\"|\"unlink\", ...}");
+                }
+                if (list.GetArrayLength() > options.MaxBatchOperations)
+                {
+                    return Problems.Invalid("operations", $"holds {list.GetArrayLength()} operations; at most {options.MaxBatchOperations} are allowed", StatusCodes.Status413PayloadTooLarge);
+                }
+                var reader = await ReaderAsync(projects, caller, ct);
+                var results = new BatchResult?[list.GetArrayLength()];
+                var parsed = new List<(int Index, GraphOperation Operation)>();
+                var index = 0;
+                foreach (var item in list.EnumerateArray())
+                {
+                    try
+                    {
+                        parsed.Add((index, reader.ReadOperation(item, $"operations[{index}]", null)));
+                    }
+                    catch (RequestValidationException e)
+                    {
+                        results[index] = new BatchResult(index, OpName(item), false, null, Problems.ForBatch(e));
+                    }
+                    index++;
+                }
+                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), WriteOrigin.Native(context.RequestId()), ct);
+                for (var i = 0; i < parsed.Count; i++)
+                {
+                    var (at, operation) = parsed[i];
+                    var outcome = outcomes[i];
+                    results[at] = outcome.Succeeded
+                        ? new BatchResult(at, OpName(operation), true, ToResponse(outcome.Value!), null)
+                        : new BatchResult(at, OpName(operation), false, null, Problems.ForBatch(outcome.Error!));
+                }
+                var all = results.Select(r => r!).ToList();
+                return Results.Ok(new BatchResponse(all.Count(r => r.Ok), all.Count(r => !r.Ok), all));
+            })
+            .RequireKey(Roles.Write).Accepts<BatchRequest>("application/json").Produces<BatchResponse>()
+            .WithSummary("Many identify, link and unlink operations in one commit, with a result for each; a failing one is skipped alone.");
+
+        v1.MapGet("/export", (HttpContext context, IdentityEngine engine, CancellationToken ct) =>
+                Results.Stream(async stream =>
+                {
+                    await foreach (var view in engine.ExportAsync(context.Caller().Project, ct))
+                    {
+                        await JsonSerializer.SerializeAsync(stream, ProfileResponse.Of(view), JsonDefaults.Options, ct);
+                        stream.WriteByte((byte)'\n');
+                    }
+                }, "application/x-ndjson"))
+            .RequireKey(Roles.Read)
+            .WithSummary("Every profile of the project as NDJSON, one profile a line.");
+
+        return app;
+    }
+
+    private static async Task<OperationReader> ReaderAsync(Projects projects, CallerKey caller, CancellationToken ct)
+    {
+        var project = await projects.GetAsync(caller.Project, ct) ?? throw new GraphException(GraphErrorKind.NotFound, "project", $"project '{caller.Project}' no longer exists");
+        return new OperationReader(project.Settings);
+    }
+
+    private static T? Try<T>(Func<T> read, List<FieldError> errors) where T : class
+    {
+        try
+        {
+            return read();
+        }
+        catch (RequestValidationException e)
+        {
+            errors.AddRange(e.Errors);
+            return null;
+        }
+    }
+
+    private static string OpName(JsonElement item) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty("op", out var op) && op.ValueKind == JsonValueKind.String ? op.GetString()! : "?";
+
+    private static string OpName(GraphOperation operation) => operation switch
+    {
+        GraphOperation.IdentifyOp => "identify",
+        GraphOperation.LinkOp => "link",
+        _ => "unlink",
+    };
+
+    private static object ToResponse(object result) => result switch
+    {
+        IdentifyResult r => IdentifyResponse.Of(r),
+        LinkResult r => LinkResponse.Of(r),
+        UnlinkResult r => UnlinkResponse.Of(r),
+        _ => result,
+    };
+}
