@@ -175,8 +175,11 @@ public static class IdentityGraph
         }
         foreach (var (type, max) in settings.MaxPerType)
         {
-            var count = tx.CountProfileIdentifiers(a, type) + tx.CountProfileIdentifiers(b, type);
-            if (count > max)
+            // A side without identifiers of this type adds none: such a merge cannot break the limit, even where an
+            // explicit link already put the other side over it.
+            var (inA, inB) = (tx.CountProfileIdentifiers(a, type), tx.CountProfileIdentifiers(b, type));
+            var count = inA + inB;
+            if (inA > 0 && inB > 0 && count > max)
             {
                 return $"merging would put {count} {type} identifiers in one profile; this project allows at most {max} (max_per_type.{type})";
             }

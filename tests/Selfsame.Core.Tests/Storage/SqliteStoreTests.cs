@@ -1,0 +1,105 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using Selfsame.Graph;
+using Selfsame.Storage.Sqlite;
+using Selfsame.Tests.Support;
+using static Selfsame.Tests.Support.Some;
+
+namespace Selfsame.Tests.Storage;
+
+public sealed class SqliteStoreTests : IDisposable
+{
+    private readonly TempFolder _folder = new("store");
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Reopen_KeepsEveryAcknowledgedWrite_AndRecordIdsKeepGrowing()
+    {
+        var project = ProjectId.Default;
+        IdentifyResult[] acknowledged;
+        await using (var store = SqliteStore.Open(_folder.Path, _time))
+        {
+            await store.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+            var engine = new IdentityEngine(store);
+            acknowledged = await Task.WhenAll(Enumerable.Range(0, 300).Select(i =>
+                engine.IdentifyAsync(project, Identify(User($"u{i}"), Email($"u{i}@x.com")).WithProperties(("i", i)), Origin, CancellationToken.None)));
+            await engine.LinkAsync(project, Link(User("u1"), User("u0")), Origin, CancellationToken.None);
+            await engine.DeleteRecordAsync(project, acknowledged[299].Record, CancellationToken.None);
+        }
+
+        await using (var reopened = SqliteStore.Open(_folder.Path, _time))
+        {
+            var engine = new IdentityEngine(reopened);
+            for (var i = 0; i < 299; i++)
+            {
+                var resolution = engine.Resolve(project, Email($"u{i}@x.com").Identifier);
+                Assert.NotNull(resolution);
+                Assert.Equal(acknowledged[i].Record, resolution.Record);
+            }
+            Assert.Equal(engine.Resolve(project, User("u0").Identifier)!.Profile, engine.Resolve(project, User("u1").Identifier)!.Profile);
+            Assert.Null(engine.Resolve(project, User("u299").Identifier));
+
+            var fresh = await engine.IdentifyAsync(project, Identify(User("after-reopen")), Origin, CancellationToken.None);
+            Assert.True(fresh.Record.Value > acknowledged.Max(a => a.Record.Value), "a deleted record's id is never handed out again");
+        }
+    }
+
+    [Fact]
+    public async Task Open_AppliesMigrationsOnce_InWalMode()
+    {
+        await SqliteStore.Open(_folder.Path, _time).DisposeAsync();
+        await using var again = SqliteStore.Open(_folder.Path, _time);
+
+        using var connection = new SqliteConnection($"Data Source={again.DatabasePath};Mode=ReadOnly");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), max(version) FROM schema_migrations";
+        using (var reader = command.ExecuteReader())
+        {
+            reader.Read();
+            Assert.Equal(SqliteMigrations.Scripts.Count, reader.GetInt32(0));
+            Assert.Equal(SqliteMigrations.Scripts.Max(s => s.Version), reader.GetInt32(1));
+        }
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", command.ExecuteScalar());
+    }
+
+    [Fact]
+    public async Task Write_ThatThrows_LeavesNothingBehind()
+    {
+        await using var store = SqliteStore.Open(_folder.Path, _time);
+        var project = ProjectId.Default;
+        await store.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.WriteAsync<int>(project, tx =>
+        {
+            var record = tx.CreateRecord();
+            tx.AttachIdentifier(record, User("half-written").Identifier, "half-written");
+            throw new InvalidOperationException("fails after writing");
+        }, CancellationToken.None));
+
+        Assert.Null(new IdentityEngine(store).Resolve(project, User("half-written").Identifier));
+    }
+
+    [Fact]
+    public async Task Writes_FromASecondProcessOnTheSameFile_AreSeenAndSerialized()
+    {
+        // Two stores on one file stand for the server and a CLI command run beside it.
+        await using var server = SqliteStore.Open(_folder.Path, _time);
+        await using var cli = SqliteStore.Open(_folder.Path, _time);
+        var project = ProjectId.Default;
+        await server.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+        var a = new IdentityEngine(server);
+        var b = new IdentityEngine(cli);
+
+        var writes = Enumerable.Range(0, 100).Select(i => (i % 2 == 0 ? a : b)
+            .IdentifyAsync(project, Identify(Email("shared@x.com"), Device($"d{i}")), Origin, CancellationToken.None));
+        var results = await Task.WhenAll(writes);
+
+        Assert.Single(results.Select(r => r.Record).Distinct());
+        Assert.Equal(101, a.Resolve(project, Email("shared@x.com").Identifier)!.Identifiers.Count);
+        Assert.Equal(results.Length, results.Select(r => r.Record).Count());
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Time.Testing;
+using Selfsame.Graph;
+using Selfsame.Storage;
+using Selfsame.Storage.Sqlite;
+
+namespace Selfsame.Tests.Support;
+
+/// <summary>Opens a real store for a test; one subclass per kind of store runs the same contract tests.</summary>
+public interface IStoreFactory : IDisposable
+{
+    IGraphStore Open(TimeProvider time);
+}
+
+public sealed class SqliteStoreFactory : IStoreFactory
+{
+    private readonly TempFolder _folder = new("sqlite");
+
+    public string DataFolder => _folder.Path;
+
+    public IGraphStore Open(TimeProvider time) => SqliteStore.Open(_folder.Path, time);
+
+    public void Dispose() => _folder.Dispose();
+}
+
+/// <summary>A store with a fresh project in it, an engine over it, and a fake clock.</summary>
+public sealed class EngineHarness : IAsyncDisposable
+{
+    private EngineHarness(IGraphStore store, FakeTimeProvider time, ProjectId project)
+    {
+        Store = store;
+        Time = time;
+        Project = project;
+        Engine = new IdentityEngine(store);
+    }
+
+    public IGraphStore Store { get; }
+    public FakeTimeProvider Time { get; }
+    public ProjectId Project { get; }
+    public IdentityEngine Engine { get; }
+
+    public static async Task<EngineHarness> CreateAsync(IStoreFactory factory, ProjectSettings? settings = null)
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var store = factory.Open(time);
+        var project = ProjectId.Parse($"p{Guid.NewGuid():N}"[..20]);
+        await store.Catalog.CreateProjectAsync(new Project(project, "test", time.GetUtcNow(), settings ?? ProjectSettings.Default), CancellationToken.None);
+        return new EngineHarness(store, time, project);
+    }
+
+    public Task<IdentifyResult> IdentifyAsync(IdentifyCommand command) => Engine.IdentifyAsync(Project, command, Some.Origin, CancellationToken.None);
+    public Task<LinkResult> LinkAsync(IdentifierInput from, IdentifierInput into) => Engine.LinkAsync(Project, Some.Link(from, into), Some.Origin, CancellationToken.None);
+    public Task<UnlinkResult> UnlinkAsync(IdentifierInput from, IdentifierInput into) => Engine.UnlinkAsync(Project, Some.Unlink(from, into), CancellationToken.None);
+    public Resolution? Resolve(IdentifierInput identifier) => Engine.Resolve(Project, identifier.Identifier);
+    public ProfileId ProfileOf(IdentifierInput identifier) => Resolve(identifier)?.Profile ?? throw new InvalidOperationException($"{identifier.Identifier} is unknown");
+    public ProfileView Profile(ProfileId id) => Engine.GetProfile(Project, id.Value) ?? throw new InvalidOperationException($"no profile {id}");
+
+    public ValueTask DisposeAsync() => Store.DisposeAsync();
+}
