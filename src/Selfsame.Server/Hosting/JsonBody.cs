@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,7 +7,10 @@ using Selfsame.Operations;
 
 namespace Selfsame.Server.Hosting;
 
-/// <summary>Reads a request body as JSON with the native API's limits (content type, size, depth, duplicate keys).</summary>
+/// <summary>
+/// Reads a request body as JSON with the native API's limits: content type, size, valid UTF-8, depth, no duplicate keys.
+/// The body is read whole (it is bounded by the size limit) so that it can be checked before anything parses it.
+/// </summary>
 public static class JsonBody
 {
     public static async Task<JsonDocument> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -14,7 +18,7 @@ public static class JsonBody
         var options = request.HttpContext.RequestServices.GetRequiredService<SelfsameOptions>();
         if (!request.HasJsonContentType())
         {
-            throw new RequestValidationException([new FieldError("Content-Type", $"expected application/json, got '{request.ContentType ?? "nothing"}'")]);
+            throw new BadHttpRequestException($"Content-Type: expected application/json, got '{request.ContentType ?? "nothing"}'", StatusCodes.Status415UnsupportedMediaType);
         }
         var size = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (size is { IsReadOnly: false })
@@ -23,16 +27,25 @@ public static class JsonBody
         }
         if (request.ContentLength > options.MaxRequestBodyBytes)
         {
-            throw new BadHttpRequestException($"the body is {request.ContentLength} bytes; at most {options.MaxRequestBodyBytes} are accepted", StatusCodes.Status413PayloadTooLarge);
+            throw TooLarge(options);
         }
+        var buffer = new MemoryStream();
         try
         {
-            return await JsonDocument.ParseAsync(request.Body,
-                new JsonDocumentOptions { MaxDepth = options.MaxJsonDepth, AllowDuplicateProperties = false }, cancellationToken);
+            await request.Body.CopyToAsync(buffer, cancellationToken);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new BadHttpRequestException($"the body is larger than {options.MaxRequestBodyBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+            throw TooLarge(options);
         }
+        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        if (!Utf8.IsValid(bytes.Span))
+        {
+            throw new RequestValidationException([new FieldError("(body)", "is not valid UTF-8")]);
+        }
+        return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = options.MaxJsonDepth, AllowDuplicateProperties = false });
     }
+
+    private static BadHttpRequestException TooLarge(SelfsameOptions options) =>
+        new($"(body): larger than {options.MaxRequestBodyBytes} bytes, the most this server accepts", StatusCodes.Status413PayloadTooLarge);
 }

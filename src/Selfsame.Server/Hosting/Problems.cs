@@ -33,7 +33,7 @@ public static class Problems
         RequestValidationException v => Invalid(v.Errors),
         GraphException g => From(g),
         JsonException j => Invalid("(body)", $"malformed JSON: {j.Message}"),
-        BadHttpRequestException b => Results.Problem(statusCode: b.StatusCode, detail: $"(body): {b.Message}"),
+        BadHttpRequestException b => Results.Problem(statusCode: b.StatusCode, detail: b.Message),
         _ => null,
     };
 

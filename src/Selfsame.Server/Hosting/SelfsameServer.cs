@@ -69,7 +69,18 @@ public static class SelfsameServer
             }
             await problem.ExecuteAsync(context);
         }));
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(async context =>
+        {
+            var http = context.HttpContext;
+            var detail = http.Response.StatusCode switch
+            {
+                404 => $"path: no endpoint {http.Request.Method} {http.Request.Path}",
+                405 => $"method: {http.Request.Method} is not allowed on {http.Request.Path}",
+                415 => $"Content-Type: expected application/json, got '{http.Request.ContentType ?? "nothing"}'",
+                _ => null,
+            };
+            await Results.Problem(statusCode: http.Response.StatusCode, detail: detail).ExecuteAsync(http);
+        });
         return app;
     }
 

@@ -1,0 +1,118 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Selfsame.Graph;
+using Selfsame.Keys;
+using Selfsame.Server.Hosting;
+
+namespace Selfsame.Server.Tests.Support;
+
+/// <summary>The real server (Kestrel) on a free loopback port, over a fresh data folder, with keys of each role.</summary>
+public sealed class RunningServer : IAsyncLifetime
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "selfsame-tests", $"server-{Guid.NewGuid():N}");
+    private WebApplication? _app;
+
+    public Uri BaseAddress { get; private set; } = null!;
+    public string AdminKey { get; private set; } = "";
+    public string WriteKey { get; private set; } = "";
+    public string ReadKey { get; private set; } = "";
+    public IServiceProvider Services => _app!.Services;
+
+    public async Task InitializeAsync()
+    {
+        _app = SelfsameServer.Build(new SelfsameOptions { DataFolder = _data, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 });
+        await _app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(CancellationToken.None);
+        await _app.StartAsync();
+        BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var keys = _app.Services.GetRequiredService<ApiKeys>();
+        AdminKey = (await keys.CreateAsync(ProjectId.Default, Roles.Admin, "tests", CancellationToken.None)).Key;
+        WriteKey = (await keys.CreateAsync(ProjectId.Default, Roles.Write, "tests", CancellationToken.None)).Key;
+        ReadKey = (await keys.CreateAsync(ProjectId.Default, Roles.Read, "tests", CancellationToken.None)).Key;
+    }
+
+    public HttpClient Client(string? key)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        return client;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS to clean.
+        }
+    }
+}
+
+public static class Http
+{
+    public static StringContent Json(string body, string contentType = "application/json") => new(body, Encoding.UTF8, contentType);
+
+    public static async Task<(int Status, JsonNode? Body)> PostAsync(this HttpClient client, string path, string body)
+    {
+        using var response = await client.PostAsync(path, Json(body));
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    public static async Task<(int Status, JsonNode? Body)> SendAsync(this HttpClient client, HttpMethod method, string path, HttpContent? content = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        using var response = await client.SendAsync(request);
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    public static Task<(int Status, JsonNode? Body)> GetJsonAsync(this HttpClient client, string path) => client.SendAsync(HttpMethod.Get, path);
+
+    private static async Task<JsonNode?> ReadAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        return text.Length == 0 ? null : JsonNode.Parse(text);
+    }
+
+    /// <summary>Every identifier the project holds, as "type:value", through the export endpoint.</summary>
+    public static async Task<List<string>> AllIdentifiersAsync(this HttpClient client)
+    {
+        var text = await client.GetStringAsync("/v1/export");
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .SelectMany(line => JsonNode.Parse(line)!["identifiers"]!.AsArray().Select(i => $"{i!["type"]}:{i["value"]}"))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    public static T Value<T>(this JsonNode? node, string path)
+    {
+        var current = node;
+        foreach (var part in path.Split('.'))
+        {
+            current = int.TryParse(part, out var index) ? current![index] : current![part];
+        }
+        return current!.GetValue<T>();
+    }
+
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
+
+    public static Task<HttpResponseMessage> PostJsonAsync<T>(this HttpClient client, string path, T body) => client.PostAsJsonAsync(path, body, Options);
+}
