@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Selfsame.Graph;
+using Selfsame.Storage.Sqlite;
+
+namespace Selfsame.Cli.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "selfsame-tests", $"cli-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS to clean.
+        }
+    }
+
+    [Fact]
+    public async Task KeyCreate_WhileTheServerRuns_PrintsAUsableKeyAsTheLastLine()
+    {
+        var (server, address) = await SelfsameProcess.ServeAsync(_data);
+        try
+        {
+            var (exit, output, error) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--project", "default", "--role", "write");
+            Assert.True(exit == 0, error);
+            var key = output.TrimEnd().Split('\n')[^1];
+
+            using var client = new HttpClient { BaseAddress = address };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await client.PostAsync("/v1/identify", new StringContent("""{"user_id":"from-cli-key"}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(200, (int)response.StatusCode);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task KeyCreate_UnknownProject_FailsWithAClearMessage()
+    {
+        var (exit, _, error) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--project", "nope", "--role", "read");
+        Assert.Equal(1, exit);
+        Assert.Contains("no project 'nope'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ImportThenExportAndResolve()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"selfsame-import-{Guid.NewGuid():N}.ndjson");
+        await File.WriteAllTextAsync(file, string.Join("\n",
+            """{"user_id":"u1","identifiers":[{"type":"email","value":"one@x.com"}],"properties":{"plan":"pro"}}""",
+            """{"user_id":"u2","identifiers":[{"type":"device_id","value":"d2"}]}""",
+            """{"user_id":"u3","identifiers":"oops"}""",
+            """{"op":"link","from":{"type":"user_id","value":"u2"},"into":{"type":"user_id","value":"u1"}}"""));
+        try
+        {
+            var (exit, output, _) = await SelfsameProcess.RunAsync("import", file, "--data", _data);
+            Assert.Equal(2, exit);
+            Assert.Contains("lines: 4, applied: 3, failed: 1", output, StringComparison.Ordinal);
+            Assert.Contains("line 3: identifiers: expected an array", output, StringComparison.Ordinal);
+
+            var (exportExit, exported, _) = await SelfsameProcess.RunAsync("export", "--data", _data);
+            Assert.Equal(0, exportExit);
+            var profiles = exported.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+            var profile = Assert.Single(profiles);
+            Assert.Equal(4, profile["identifiers"]!.AsArray().Count);
+
+            var (resolveExit, resolved, _) = await SelfsameProcess.RunAsync("resolve", "--data", _data, "--type", "device_id", "--value", "d2");
+            Assert.Equal(0, resolveExit);
+            Assert.Equal(profile["profile_id"]!.GetValue<long>(), JsonNode.Parse(resolved)!["profile_id"]!.GetValue<long>());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Kill9_WhileWriting_LosesNothingAcknowledged()
+    {
+        var (exit, output, _) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "write");
+        Assert.Equal(0, exit);
+        var key = output.TrimEnd().Split('\n')[^1];
+        var (server, address) = await SelfsameProcess.ServeAsync(_data);
+        var acknowledged = new ConcurrentBag<string>();
+        using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(5) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var stop = new CancellationTokenSource();
+
+        var writers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var id = $"w{w}-{i}";
+                try
+                {
+                    using var response = await client.PostAsync("/v1/identify",
+                        new StringContent($$"""{"user_id":"{{id}}","identifiers":[{"type":"email","value":"{{id}}@x.com"}]}""", Encoding.UTF8, "application/json"));
+                    if (response.IsSuccessStatusCode)
+                    {
+                        acknowledged.Add(id);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    return;
+                }
+                catch (TaskCanceledException)
+                {
+                    return;
+                }
+            }
+        })).ToList();
+
+        await Task.Delay(1500);
+        server.Kill(entireProcessTree: true); // SIGKILL: no shutdown, no flush
+        await server.WaitForExitAsync();
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        Assert.True(acknowledged.Count > 100, $"only {acknowledged.Count} writes were acknowledged before the kill");
+        await using var store = SqliteStore.Open(_data, TimeProvider.System);
+        var engine = new IdentityEngine(store);
+        var missing = acknowledged.Where(id => engine.Resolve(ProjectId.Default, new Identifier(IdentifierTypes.Email, $"{id}@x.com")) is null).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} of {acknowledged.Count} acknowledged writes were lost, e.g. {string.Join(", ", missing.Take(5))}");
+    }
+}
