@@ -5,6 +5,8 @@ namespace Selfsame.Graph;
 /// <summary>
 /// The write rules of the identity graph: identify, link, unlink, delete. Each runs inside one store transaction,
 /// which puts every write to a project in one serial order.
+/// A rule that refuses a request (<see cref="GraphException"/>) does so before it writes anything, so a store may apply
+/// a group of writes without a savepoint for each; anything else that throws makes the store roll the group back.
 /// </summary>
 public static class IdentityGraph
 {
@@ -93,9 +95,23 @@ public static class IdentityGraph
 
     public static LinkResult Link(IGraphTransaction tx, LinkCommand command, WriteOrigin origin)
     {
+        // Refuse before writing anything (see the class remarks): the size check counts a missing record as one.
+        var fromOwner = tx.FindIdentifier(command.From.Identifier);
+        var intoOwner = tx.FindIdentifier(command.Into.Identifier);
+        var fromSide = fromOwner is null ? null : tx.GetRecord(fromOwner.Record);
+        var intoSide = intoOwner is null ? null : tx.GetRecord(intoOwner.Record);
+        if (fromSide is null || intoSide is null || fromSide.Profile != intoSide.Profile)
+        {
+            var size = (fromSide is null ? 1 : tx.CountProfileRecords(fromSide.Profile)) + (intoSide is null ? 1 : tx.CountProfileRecords(intoSide.Profile));
+            if (size > tx.Settings.MaxRecords)
+            {
+                throw new GraphException(GraphErrorKind.Conflict, "from",
+                    $"joining would make a profile of {size} records; this project allows at most {tx.Settings.MaxRecords} (max_records)");
+            }
+        }
         var createdRecords = new List<RecordId>();
-        var from = FindOrCreate(tx, command.From, createdRecords);
-        var into = FindOrCreate(tx, command.Into, createdRecords);
+        var from = fromOwner?.Record ?? Create(tx, command.From, createdRecords);
+        var into = intoOwner?.Record ?? Create(tx, command.Into, createdRecords);
         if (from == into)
         {
             return new LinkResult(tx.GetRecord(from)!.Profile, from, into, null, createdRecords, [], AlreadyJoined: true);
@@ -111,12 +127,6 @@ public static class IdentityGraph
             }
             var inside = tx.AddLink(from, into, command.Kind, origin);
             return new LinkResult(Reroot(tx, fromProfile), from, into, inside, createdRecords, [], AlreadyJoined: true);
-        }
-        var size = tx.CountProfileRecords(fromProfile) + tx.CountProfileRecords(intoProfile);
-        if (size > tx.Settings.MaxRecords)
-        {
-            throw new GraphException(GraphErrorKind.Conflict, "from",
-                $"joining would make a profile of {size} records; this project allows at most {tx.Settings.MaxRecords} (max_records)");
         }
         var link = tx.AddLink(from, into, command.Kind, origin);
         var profile = Join(tx, intoProfile, fromProfile);
@@ -187,13 +197,8 @@ public static class IdentityGraph
         return null;
     }
 
-    private static RecordId FindOrCreate(IGraphTransaction tx, IdentifierInput input, List<RecordId> created)
+    private static RecordId Create(IGraphTransaction tx, IdentifierInput input, List<RecordId> created)
     {
-        var owner = tx.FindIdentifier(input.Identifier);
-        if (owner is not null)
-        {
-            return owner.Record;
-        }
         var record = tx.CreateRecord();
         tx.AttachIdentifier(record, input.Identifier, input.Display);
         created.Add(record);

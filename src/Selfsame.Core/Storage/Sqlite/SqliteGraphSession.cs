@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Selfsame.Graph;
 
 namespace Selfsame.Storage.Sqlite;
@@ -6,6 +5,9 @@ namespace Selfsame.Storage.Sqlite;
 /// <summary>
 /// The graph reads and writes of one SQLite connection. The writer's session runs inside its transaction;
 /// a read session is a pooled query-only connection.
+/// Joins from records to identifiers, links and properties are written as CROSS JOIN, which SQLite keeps in the written
+/// order: records of one profile first (records_by_profile), then their rows. Left to itself, the planner drove these
+/// joins from the other table by project_id alone, reading every row of the project on each merge.
 /// </summary>
 internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransaction, IDisposable
 {
@@ -82,8 +84,8 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public StoredIdentifier? FindIdentifier(Identifier identifier)
     {
-        using var reader = Sql.Get("SELECT display, record_id, created_at FROM identifiers WHERE project_id = @p0 AND type = @p1 AND value = @p2",
-            _project, identifier.Type, identifier.Value).ExecuteReader();
+        using var reader = Sql.Query("SELECT display, record_id, created_at FROM identifiers WHERE project_id = @p0 AND type = @p1 AND value = @p2",
+            _project, identifier.Type, identifier.Value);
         return reader.Read()
             ? new StoredIdentifier(identifier, reader.GetString(0), new RecordId(reader.GetInt64(1)), Time(reader.GetInt64(2)))
             : null;
@@ -91,13 +93,13 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public RecordInfo? GetRecord(RecordId record)
     {
-        using var reader = Sql.Get($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.record_id = @p1", _project, record.Value).ExecuteReader();
+        using var reader = Sql.Query($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.record_id = @p1", _project, record.Value);
         return reader.Read() ? ReadRecord(reader) : null;
     }
 
     public IReadOnlyList<RecordInfo> GetProfileRecords(ProfileId profile)
     {
-        using var reader = Sql.Get($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY r.record_id", _project, profile.Value).ExecuteReader();
+        using var reader = Sql.Query($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY r.record_id", _project, profile.Value);
         var result = new List<RecordInfo>();
         while (reader.Read())
         {
@@ -108,11 +110,11 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public IReadOnlyList<StoredIdentifier> GetProfileIdentifiers(ProfileId profile)
     {
-        using var reader = Sql.Get(
+        using var reader = Sql.Query(
             "SELECT i.type, i.value, i.display, i.record_id, i.created_at FROM records r " +
-            "JOIN identifiers i ON i.project_id = r.project_id AND i.record_id = r.record_id " +
+            "CROSS JOIN identifiers i ON i.project_id = r.project_id AND i.record_id = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY i.record_id, i.created_at, i.type, i.value",
-            _project, profile.Value).ExecuteReader();
+            _project, profile.Value);
         var result = new List<StoredIdentifier>();
         while (reader.Read())
         {
@@ -124,10 +126,10 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public IReadOnlyList<Link> GetProfileLinks(ProfileId profile)
     {
-        using var reader = Sql.Get(
-            $"SELECT {LinkColumns} FROM records r JOIN links l ON l.project_id = r.project_id AND l.from_record = r.record_id " +
+        using var reader = Sql.Query(
+            $"SELECT {LinkColumns} FROM records r CROSS JOIN links l ON l.project_id = r.project_id AND l.from_record = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY l.link_id",
-            _project, profile.Value).ExecuteReader();
+            _project, profile.Value);
         var result = new List<Link>();
         while (reader.Read())
         {
@@ -138,11 +140,11 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public IReadOnlyList<StoredProperty> GetProfileProperties(ProfileId profile)
     {
-        using var reader = Sql.Get(
+        using var reader = Sql.Query(
             "SELECT p.record_id, p.key, p.type, p.value, p.updated_at, p.seq FROM records r " +
-            "JOIN properties p ON p.project_id = r.project_id AND p.record_id = r.record_id " +
+            "CROSS JOIN properties p ON p.project_id = r.project_id AND p.record_id = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1",
-            _project, profile.Value).ExecuteReader();
+            _project, profile.Value);
         var result = new List<StoredProperty>();
         while (reader.Read())
         {
@@ -158,14 +160,14 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public int CountProfileIdentifiers(ProfileId profile, string type) =>
         (int)(long)Sql.Scalar(
-            "SELECT count(*) FROM records r JOIN identifiers i ON i.project_id = r.project_id AND i.record_id = r.record_id " +
+            "SELECT count(*) FROM records r CROSS JOIN identifiers i ON i.project_id = r.project_id AND i.record_id = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1 AND i.type = @p2",
             _project, profile.Value, type)!;
 
     public IReadOnlyList<ProfileId> ListProfiles(ProfileId after, int limit)
     {
-        using var reader = Sql.Get("SELECT DISTINCT profile_id FROM records WHERE project_id = @p0 AND profile_id > @p1 ORDER BY profile_id LIMIT @p2",
-            _project, after.Value, limit).ExecuteReader();
+        using var reader = Sql.Query("SELECT DISTINCT profile_id FROM records WHERE project_id = @p0 AND profile_id > @p1 ORDER BY profile_id LIMIT @p2",
+            _project, after.Value, limit);
         var result = new List<ProfileId>();
         while (reader.Read())
         {
@@ -202,8 +204,8 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
         var removed = new List<Link>();
         foreach (var (from, into) in new[] { (a, b), (b, a) })
         {
-            using var reader = Sql.Get($"SELECT {LinkColumns} FROM links l WHERE l.project_id = @p0 AND l.from_record = @p1 AND l.into_record = @p2",
-                _project, from.Value, into.Value).ExecuteReader();
+            using var reader = Sql.Query($"SELECT {LinkColumns} FROM links l WHERE l.project_id = @p0 AND l.from_record = @p1 AND l.into_record = @p2",
+                _project, from.Value, into.Value);
             while (reader.Read())
             {
                 removed.Add(ReadLink(reader));
@@ -247,10 +249,10 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public void Dispose() => Sql.Dispose();
 
-    private static RecordInfo ReadRecord(SqliteDataReader reader) =>
+    private static RecordInfo ReadRecord(SqliteStatements.Rows reader) =>
         new(new RecordId(reader.GetInt64(0)), new ProfileId(reader.GetInt64(1)), Time(reader.GetInt64(2)), Time(reader.GetInt64(3)), reader.GetInt64(4) != 0);
 
-    private static Link ReadLink(SqliteDataReader reader) =>
+    private static Link ReadLink(SqliteStatements.Rows reader) =>
         new(new LinkId(reader.GetInt64(0)), new RecordId(reader.GetInt64(1)), new RecordId(reader.GetInt64(2)), reader.GetString(3),
             reader.GetString(4), Time(reader.GetInt64(5)), reader.IsDBNull(6) ? null : reader.GetString(6));
 

@@ -87,8 +87,8 @@ public sealed class SqliteStore : IGraphStore
         connection.Open();
         using var pragma = connection.CreateCommand();
         pragma.CommandText = readOnly
-            ? "PRAGMA busy_timeout = 30000; PRAGMA query_only = ON;"
-            : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
+            ? "PRAGMA busy_timeout = 30000; PRAGMA query_only = ON; PRAGMA cache_size = -16384; PRAGMA mmap_size = 268435456;"
+            : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;";
         pragma.ExecuteNonQuery();
         return connection;
     }

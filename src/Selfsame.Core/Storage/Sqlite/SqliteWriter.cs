@@ -66,29 +66,23 @@ internal sealed class SqliteWriter : IAsyncDisposable
         var sql = _session.Sql;
         try
         {
-            sql.Raw("BEGIN IMMEDIATE");
-        }
-        catch (Exception e)
-        {
-            foreach (var item in group)
+            sql.Execute("BEGIN IMMEDIATE");
+            _session.BeginUnitOfWork();
+            if (!RunGroup(group, savepoints: false))
             {
-                item.Fail(e);
+                // Something threw that may have written part of its work: undo the group and apply it again with a
+                // savepoint around each item, so that only the failing item is rolled back.
+                sql.Execute("ROLLBACK");
+                sql.Execute("BEGIN IMMEDIATE");
+                _session.BeginUnitOfWork();
+                RunGroup(group, savepoints: true);
             }
-            return;
-        }
-        _session.BeginUnitOfWork();
-        foreach (var item in group)
-        {
-            _session.Bind(item.Project);
-            item.Run(_session, _time);
-        }
-        try
-        {
             _session.Flush();
-            sql.Raw("COMMIT");
+            sql.Execute("COMMIT");
         }
         catch (Exception e)
         {
+            // The transaction could not be begun or committed: nothing of the group is kept, and every item says so.
             TryRollback();
             foreach (var item in group)
             {
@@ -102,11 +96,25 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>Runs each item; false when one threw something other than a refusal (which is thrown before any write).</summary>
+    private bool RunGroup(List<WriteItem> group, bool savepoints)
+    {
+        foreach (var item in group)
+        {
+            _session.Bind(item.Project);
+            if (!item.Run(_session, _time, savepoints) && !savepoints)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void TryRollback()
     {
         try
         {
-            _session.Sql.Raw("ROLLBACK");
+            _session.Sql.Execute("ROLLBACK");
         }
         catch (Microsoft.Data.Sqlite.SqliteException)
         {
@@ -121,25 +129,43 @@ internal abstract class WriteItem(ProjectId project, CancellationToken cancellat
     public ProjectId Project { get; } = project;
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
-    public abstract void Run(SqliteGraphSession session, TimeProvider time);
+    /// <summary>Applies the work; false when a piece of it threw something that may have written part of it.</summary>
+    public abstract bool Run(SqliteGraphSession session, TimeProvider time, bool savepoints);
     public abstract void Complete();
     public abstract void Fail(Exception error);
 
-    /// <summary>Runs one piece of work in a savepoint: kept if it returns, rolled back alone if it throws.</summary>
-    protected static WriteOutcome<T> RunInSavepoint<T>(SqliteGraphSession session, TimeProvider time, Func<IGraphTransaction, T> work)
+    /// <summary>
+    /// Runs one piece of work. A refusal (<see cref="GraphException"/>) has written nothing and is kept as the outcome.
+    /// With <paramref name="savepoints"/>, the piece runs in a savepoint and anything it throws is rolled back alone.
+    /// </summary>
+    protected static WriteOutcome<T> RunOne<T>(SqliteGraphSession session, TimeProvider time, Func<IGraphTransaction, T> work, bool savepoints, out bool clean)
     {
         session.Now = time.GetUtcNow();
-        session.Sql.Raw("SAVEPOINT item");
+        clean = true;
+        if (savepoints)
+        {
+            session.Sql.Execute("SAVEPOINT item");
+        }
         try
         {
             var value = work(session);
-            session.Sql.Raw("RELEASE item");
+            if (savepoints)
+            {
+                session.Sql.Execute("RELEASE item");
+            }
             return new WriteOutcome<T>(value, null);
         }
         catch (Exception e)
         {
-            session.Sql.Raw("ROLLBACK TO item");
-            session.Sql.Raw("RELEASE item");
+            if (savepoints)
+            {
+                session.Sql.Execute("ROLLBACK TO item");
+                session.Sql.Execute("RELEASE item");
+            }
+            else
+            {
+                clean = e is GraphException;
+            }
             // Counters stay as they are: a value handed out to rolled-back work is skipped, never reused.
             return new WriteOutcome<T>(default, e);
         }
@@ -154,7 +180,11 @@ internal sealed class SingleWrite<T>(ProjectId project, Func<IGraphTransaction, 
 
     public Task<T> Task => _done.Task;
 
-    public override void Run(SqliteGraphSession session, TimeProvider time) => _outcome = RunInSavepoint(session, time, work);
+    public override bool Run(SqliteGraphSession session, TimeProvider time, bool savepoints)
+    {
+        _outcome = RunOne(session, time, work, savepoints, out var clean);
+        return clean;
+    }
 
     public override void Complete()
     {
@@ -179,13 +209,18 @@ internal sealed class EachWrite<T>(ProjectId project, IReadOnlyList<Func<IGraphT
 
     public Task<IReadOnlyList<WriteOutcome<T>>> Task => _done.Task;
 
-    public override void Run(SqliteGraphSession session, TimeProvider time)
+    public override bool Run(SqliteGraphSession session, TimeProvider time, bool savepoints)
     {
         _outcomes.Clear();
         foreach (var piece in work)
         {
-            _outcomes.Add(RunInSavepoint(session, time, piece));
+            _outcomes.Add(RunOne(session, time, piece, savepoints, out var clean));
+            if (!clean)
+            {
+                return false;
+            }
         }
+        return true;
     }
 
     public override void Complete() => _done.TrySetResult(_outcomes);

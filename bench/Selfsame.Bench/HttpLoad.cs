@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Selfsame.Bench;
+
+/// <summary>
+/// An HTTP load generator: starts 'selfsame serve' (the Release build) as its own process on a fresh data folder, drives it
+/// with a fixed number of connections, each sending its next request when the previous one answered, and counts the
+/// requests answered 200 in the measured window. Runs on the same machine as the server, so the two share its cores.
+/// </summary>
+public static class HttpLoad
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var scenario = args.ElementAtOrDefault(0) ?? "identify";
+        var connections = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 64;
+        var seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10;
+        var runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
+        var cli = Path.Combine(RepositoryRoot(), "src", "Selfsame.Cli", "bin", "Release", "net10.0", "selfsame.dll");
+        if (!File.Exists(cli))
+        {
+            Console.Error.WriteLine($"build the server first: dotnet build -c Release src/Selfsame.Cli (no {cli})");
+            return 2;
+        }
+        Console.WriteLine($"http {scenario}: {connections} connections, {seconds} s measured after 2 s warm-up, {runs} runs, {Environment.ProcessorCount} cores");
+        var rates = new List<double>();
+        for (var run = 1; run <= runs; run++)
+        {
+            var data = Path.Combine(Path.GetTempPath(), $"selfsame-bench-http-{Guid.NewGuid():N}");
+            var key = (await RunCli(cli, "key", "create", "--data", data, "--role", "write")).TrimEnd().Split('\n')[^1];
+            var port = FreePort();
+            using var server = Start(cli, "serve", "--data", data, "--urls", $"http://127.0.0.1:{port}");
+            try
+            {
+                using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, UseProxy = false })
+                {
+                    BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+                };
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                await WaitForHealth(client);
+                const int preloaded = 10_000;
+                if (scenario == "resolve")
+                {
+                    await Preload(client, preloaded);
+                }
+                var (ok, failed, elapsed, latencies) = await Drive(client, connections, seconds, scenario, run, preloaded);
+                var rate = ok / elapsed.TotalSeconds;
+                rates.Add(rate);
+                latencies.Sort();
+                Console.WriteLine($"run {run}: {rate:N0} requests/s ({ok:N0} answered 200, {failed:N0} other), latency p50 {latencies[latencies.Count / 2]:F2} ms, p99 {latencies[(int)(latencies.Count * 0.99)]:F2} ms");
+            }
+            finally
+            {
+                server.Kill(entireProcessTree: true);
+                await server.WaitForExitAsync();
+                Directory.Delete(data, recursive: true);
+            }
+        }
+        rates.Sort();
+        Console.WriteLine($"median: {rates[rates.Count / 2]:N0} requests/s (min {rates[0]:N0}, max {rates[^1]:N0})");
+        return 0;
+    }
+
+    private static async Task<(long Ok, long Failed, TimeSpan Elapsed, List<double> Latencies)> Drive(
+        HttpClient client, int connections, int seconds, string scenario, int run, int preloaded)
+    {
+        long ok = 0, failed = 0, sequence = 0;
+        var measuring = false;
+        var latencies = new List<double>[connections];
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, connections).Select(w => Task.Run(async () =>
+        {
+            latencies[w] = [];
+            var random = new Random(w);
+            while (!stop.IsCancellationRequested)
+            {
+                var started = Stopwatch.GetTimestamp();
+                HttpResponseMessage response;
+                try
+                {
+                    if (scenario == "resolve")
+                    {
+                        response = await client.GetAsync($"/v1/resolve?type=email&value=user{random.Next(preloaded)}@example.com");
+                    }
+                    else
+                    {
+                        var n = Interlocked.Increment(ref sequence);
+                        var body = $$$"""{"user_id":"h{{{run}}}-{{{n}}}","identifiers":[{"type":"email","value":"h{{{run}}}-{{{n}}}@example.com"}],"properties":{"plan":"free"}}""";
+                        response = await client.PostAsync("/v1/identify", new StringContent(body, Encoding.UTF8, "application/json"));
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref failed);
+                    continue;
+                }
+                using (response)
+                {
+                    await response.Content.ReadAsByteArrayAsync();
+                    if (!Volatile.Read(ref measuring))
+                    {
+                        continue;
+                    }
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref ok);
+                        latencies[w].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref failed);
+                    }
+                }
+            }
+        })).ToList();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Volatile.Write(ref measuring, true);
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        Volatile.Write(ref measuring, false);
+        var elapsed = clock.Elapsed;
+        var counted = Interlocked.Read(ref ok);
+        var counteredFailed = Interlocked.Read(ref failed);
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+        return (counted, counteredFailed, elapsed, latencies.SelectMany(l => l).ToList());
+    }
+
+    private static async Task Preload(HttpClient client, int users)
+    {
+        for (var start = 0; start < users; start += 1000)
+        {
+            var operations = Enumerable.Range(start, 1000).Select(i =>
+                $$$"""{"op":"identify","user_id":"user-{{{i}}}","identifiers":[{"type":"email","value":"user{{{i}}}@example.com"}]}""");
+            using var response = await client.PostAsync("/v1/batch",
+                new StringContent($$$"""{"operations":[{{{string.Join(",", operations)}}}]}""", Encoding.UTF8, "application/json"));
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    private static async Task WaitForHealth(HttpClient client)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            try
+            {
+                using var response = await client.GetAsync("/healthz");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Still starting.
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the server did not start");
+    }
+
+    private static Process Start(string dll, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Console.Error.WriteLine($"server: {e.Data}"); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task<string> RunCli(string dll, params string[] args)
+    {
+        using var process = Start(dll, args);
+        process.CancelOutputRead();
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        await process.WaitForExitAsync();
+        return output.ToString();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Selfsame.slnx")))
+        {
+            folder = folder.Parent;
+        }
+        return folder?.FullName ?? throw new InvalidOperationException("run the bench from inside the repository");
+    }
+}

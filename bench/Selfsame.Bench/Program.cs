@@ -1,0 +1,19 @@
+using BenchmarkDotNet.Running;
+using Selfsame.Bench;
+
+// dotnet run -c Release --project bench/Selfsame.Bench -- import [rows] [runs]
+// dotnet run -c Release --project bench/Selfsame.Bench -- http identify|resolve [connections] [seconds] [runs]
+// dotnet run -c Release --project bench/Selfsame.Bench -- micro [BenchmarkDotNet arguments]
+switch (args.FirstOrDefault())
+{
+    case "import":
+        return await ImportBench.RunAsync(args.Skip(1).ToArray());
+    case "http":
+        return await HttpLoad.RunAsync(args.Skip(1).ToArray());
+    case "micro":
+        BenchmarkSwitcher.FromAssembly(typeof(EngineBenchmarks).Assembly).Run(args.Skip(1).ToArray());
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: import [rows] [runs] | http identify|resolve [connections] [seconds] [runs] | micro [BenchmarkDotNet arguments]");
+        return 2;
+}
