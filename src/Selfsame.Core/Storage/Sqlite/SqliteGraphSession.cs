@@ -7,7 +7,8 @@ namespace Selfsame.Storage.Sqlite;
 /// a read session is a pooled query-only connection.
 /// Joins from records to identifiers, links and properties are written as CROSS JOIN, which SQLite keeps in the written
 /// order: records of one profile first (records_by_profile), then their rows. Left to itself, the planner drove these
-/// joins from the other table by project_id alone, reading every row of the project on each merge.
+/// joins from the other table by project_id alone, reading every row of the project on each merge; and for identifiers
+/// it preferred the primary key by project_id alone to identifiers_by_record, hence the INDEXED BY.
 /// </summary>
 internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransaction, IDisposable
 {
@@ -112,7 +113,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
     {
         using var reader = Sql.Query(
             "SELECT i.type, i.value, i.display, i.record_id, i.created_at FROM records r " +
-            "CROSS JOIN identifiers i ON i.project_id = r.project_id AND i.record_id = r.record_id " +
+            "CROSS JOIN identifiers i INDEXED BY identifiers_by_record ON i.project_id = r.project_id AND i.record_id = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY i.record_id, i.created_at, i.type, i.value",
             _project, profile.Value);
         var result = new List<StoredIdentifier>();
@@ -127,7 +128,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
     public IReadOnlyList<Link> GetProfileLinks(ProfileId profile)
     {
         using var reader = Sql.Query(
-            $"SELECT {LinkColumns} FROM records r CROSS JOIN links l ON l.project_id = r.project_id AND l.from_record = r.record_id " +
+            $"SELECT {LinkColumns} FROM records r CROSS JOIN links l INDEXED BY links_by_from ON l.project_id = r.project_id AND l.from_record = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY l.link_id",
             _project, profile.Value);
         var result = new List<Link>();
@@ -160,7 +161,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public int CountProfileIdentifiers(ProfileId profile, string type) =>
         (int)(long)Sql.Scalar(
-            "SELECT count(*) FROM records r CROSS JOIN identifiers i ON i.project_id = r.project_id AND i.record_id = r.record_id " +
+            "SELECT count(*) FROM records r CROSS JOIN identifiers i INDEXED BY identifiers_by_record ON i.project_id = r.project_id AND i.record_id = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1 AND i.type = @p2",
             _project, profile.Value, type)!;
 
@@ -240,7 +241,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public void DeleteRecord(RecordId record)
     {
-        Sql.Execute("DELETE FROM identifiers WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
+        Sql.Execute("DELETE FROM identifiers INDEXED BY identifiers_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND from_record = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND into_record = @p1", _project, record.Value);

@@ -15,6 +15,9 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
 
     public SqliteConnection Connection { get; } = connection;
 
+    /// <summary>The SQL of every statement prepared so far (for the query-plan test).</summary>
+    internal IReadOnlyCollection<string> Texts => _statements.Keys;
+
     /// <summary>Runs a statement to its end; returns the number of rows it changed.</summary>
     public int Execute(string sql, params ReadOnlySpan<object?> values)
     {

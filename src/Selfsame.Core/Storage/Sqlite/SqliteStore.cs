@@ -72,6 +72,10 @@ public sealed class SqliteStore : IGraphStore
         }
     }
 
+    /// <summary>The SQL of every statement the writer and the pooled readers prepared (for the query-plan test).</summary>
+    internal IReadOnlyCollection<string> PreparedSql() =>
+        _writer.Session.Sql.Texts.Concat(_readers.SelectMany(r => r.Sql.Texts)).Distinct().ToList();
+
     public async ValueTask DisposeAsync()
     {
         await _writer.DisposeAsync();

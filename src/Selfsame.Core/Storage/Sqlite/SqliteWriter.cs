@@ -24,6 +24,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
         _thread.Start();
     }
 
+    internal SqliteGraphSession Session => _session;
+
     public void Enqueue(WriteItem item)
     {
         if (!_queue.Writer.TryWrite(item))

@@ -1,0 +1,85 @@
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using Selfsame.Graph;
+using Selfsame.Storage.Sqlite;
+using Selfsame.Tests.Support;
+using Xunit.Abstractions;
+using static Selfsame.Tests.Support.Some;
+
+namespace Selfsame.Tests.Storage;
+
+/// <summary>
+/// Every statement the store prepares must find its rows through an index on more than the project id: a full scan, or
+/// a search by project_id alone, reads every row of a project and turns a 20 µs request into milliseconds as data grows.
+/// (SQLite's planner did exactly that for profile reads until the joins were pinned.)
+/// </summary>
+public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TempFolder _folder = new("plans");
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task EveryPreparedStatement_UsesAnIndexBeyondTheProject()
+    {
+        var time = new FakeTimeProvider();
+        await using var store = SqliteStore.Open(_folder.Path, time);
+        var project = ProjectId.Default;
+        await store.Catalog.CreateProjectAsync(new Project(project, "d", time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+        var engine = new IdentityEngine(store);
+
+        // Touch every statement: identify (new, known, merge, refusal, properties), link, unlink, delete, reads, export.
+        await engine.IdentifyAsync(project, Identify(Anonymous("a1"), Device("d1")).WithProperties(("x", 1)).WithSetOnce(("y", 2)), Origin, default);
+        await engine.IdentifyAsync(project, Identify(User("u1"), Anonymous("a1"), Email("e@x.com")) with { Unset = ["x"] }, Origin, default);
+        await engine.IdentifyAsync(project, Identify(User("u2"), Email("e@x.com"), User("u3")), Origin, default);
+        await engine.LinkAsync(project, Link(User("u2"), User("u1")), Origin, default);
+        await engine.LinkAsync(project, Link(User("u2"), User("u1")), Origin, default);
+        await engine.UnlinkAsync(project, Unlink(User("u2"), User("u1")), default);
+        var resolution = engine.Resolve(project, User("u1").Identifier)!;
+        engine.GetProfile(project, resolution.Profile.Value);
+        engine.Explain(project, Device("d1"), User("u1"));
+        await foreach (var _ in engine.ExportAsync(project, default))
+        {
+        }
+        await engine.DeleteRecordAsync(project, engine.Resolve(project, Device("d1").Identifier)!.Record, default);
+        await engine.DeleteProfileAsync(project, engine.Resolve(project, User("u2").Identifier)!.Profile, default);
+
+        var statements = store.PreparedSql();
+        Assert.True(statements.Count >= 20, $"only {statements.Count} statements were prepared; the test no longer touches the store's paths");
+        using var connection = new SqliteConnection($"Data Source={store.DatabasePath};Mode=ReadOnly");
+        connection.Open();
+        var failures = new List<string>();
+        foreach (var sql in statements.Where(s => !s.StartsWith("INSERT", StringComparison.Ordinal) || s.Contains("SELECT", StringComparison.Ordinal)))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+            foreach (Match parameter in ParameterPattern().Matches(sql))
+            {
+                if (!command.Parameters.Contains(parameter.Value))
+                {
+                    command.Parameters.AddWithValue(parameter.Value, DBNull.Value);
+                }
+            }
+            var plan = new List<string>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    plan.Add(reader.GetString(3));
+                }
+            }
+            output.WriteLine($"{sql}\n  {string.Join("\n  ", plan)}");
+            // The projects table is keyed by project_id alone: finding one project by it is a point look-up.
+            if (plan.Any(line => line.StartsWith("SCAN ", StringComparison.Ordinal) ||
+                                 (line.EndsWith("(project_id=?)", StringComparison.Ordinal) && !line.StartsWith("SEARCH projects ", StringComparison.Ordinal))))
+            {
+                failures.Add($"{sql}\n  {string.Join("\n  ", plan)}");
+            }
+        }
+        Assert.True(failures.Count == 0, "statements that read a whole project:\n" + string.Join("\n", failures));
+    }
+
+    [GeneratedRegex(@"@p\d+")]
+    private static partial Regex ParameterPattern();
+}
