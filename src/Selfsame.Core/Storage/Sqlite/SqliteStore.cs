@@ -60,6 +60,9 @@ public sealed class SqliteStore : IGraphStore
         {
             session = new SqliteGraphSession(new SqliteStatements(Open(_readConnectionString, readOnly: true)));
         }
+        // One read transaction for the whole read: every query sees the same committed snapshot (a merge committed
+        // between two of them cannot tear the answer), and SQLite takes its WAL read lock once instead of per query.
+        session.Sql.Execute("BEGIN");
         try
         {
             session.BeginUnitOfWork();
@@ -68,6 +71,7 @@ public sealed class SqliteStore : IGraphStore
         }
         finally
         {
+            session.Sql.Execute("COMMIT");
             _readers.Add(session);
         }
     }
