@@ -48,7 +48,8 @@ public static class IdentityGraph
                 }
                 tx.AttachIdentifier(record, identifier, input.Display);
                 attached.Add(identifier);
-                reroot |= identifier.Type == IdentifierTypes.UserId && !created;
+                // A user_id can change which record is the root, once the profile has more than this one record.
+                reroot |= identifier.Type == IdentifierTypes.UserId && (!created || merged.Count > 0);
                 continue;
             }
             if (current.Record == record)
@@ -153,9 +154,14 @@ public static class IdentityGraph
         return new DeleteResult([record], Split(tx, info.Profile));
     }
 
+    /// <summary>Deletes a profile; like the profile read, an id that was merged away names the profile that holds that record.</summary>
     public static DeleteResult DeleteProfile(IGraphTransaction tx, ProfileId profile)
     {
         var records = tx.GetProfileRecords(profile);
+        if (records.Count == 0 && tx.GetRecord(new RecordId(profile.Value)) is { } merged)
+        {
+            records = tx.GetProfileRecords(merged.Profile);
+        }
         if (records.Count == 0)
         {
             throw new GraphException(GraphErrorKind.NotFound, "profile_id", $"no profile {profile} in this project");

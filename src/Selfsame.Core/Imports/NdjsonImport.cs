@@ -49,7 +49,7 @@ public sealed class NdjsonImport(IdentityEngine engine, ProjectId project, Proje
             tally.Lines++;
             try
             {
-                using var document = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false });
+                using var document = JsonText.Parse(line, maxDepth: 32);
                 group.Add((lineNumber, reader.ReadOperation(document.RootElement, "", "identify")));
             }
             catch (JsonException e)

@@ -38,15 +38,21 @@ public sealed class ApiKeys(IProjectCatalog catalog, TimeProvider time)
 
     public async Task<IssuedKey> CreateAsync(ProjectId project, string role, string? name, CancellationToken cancellationToken)
     {
+        var key = Issue(project, role, name);
+        await catalog.AddKeyAsync(key.Record, cancellationToken);
+        return key;
+    }
+
+    /// <summary>Makes a new key without storing it (the caller stores <see cref="IssuedKey.Record"/>).</summary>
+    public IssuedKey Issue(ProjectId project, string role, string? name)
+    {
         if (!Roles.All.Contains(role))
         {
             throw new ArgumentException($"unknown role '{role}'; expected admin, write or read", nameof(role));
         }
         var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
-        var record = new ApiKeyRecord(keyId, project, role, Hash(secret), name, time.GetUtcNow(), null);
-        await catalog.AddKeyAsync(record, cancellationToken);
-        return new IssuedKey($"{Prefix}{keyId}_{secret}", record);
+        return new IssuedKey($"{Prefix}{keyId}_{secret}", new ApiKeyRecord(keyId, project, role, Hash(secret), name, time.GetUtcNow(), null));
     }
 
     /// <summary>Splits a presented key into its id and secret; false when it does not have the form of a key.</summary>

@@ -26,8 +26,8 @@ public sealed class Projects(IProjectCatalog catalog, TimeProvider time)
     }
 
     /// <summary>Creates the project; false when it exists already.</summary>
-    public Task<bool> CreateAsync(ProjectId id, string? name, CancellationToken cancellationToken) =>
-        catalog.CreateProjectAsync(new Project(id, name ?? id.Value, time.GetUtcNow(), ProjectSettings.Default), cancellationToken);
+    public Task<bool> CreateAsync(ProjectId id, string? name, CancellationToken cancellationToken, ApiKeyRecord? firstKey = null) =>
+        catalog.CreateProjectAsync(new Project(id, name ?? id.Value, time.GetUtcNow(), ProjectSettings.Default), firstKey, cancellationToken);
 
     public async Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, CancellationToken cancellationToken)
     {

@@ -93,8 +93,8 @@ public interface IProjectCatalog
     Task<Project?> GetProjectAsync(ProjectId id, CancellationToken cancellationToken);
     Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken cancellationToken);
 
-    /// <summary>Creates the project; false when it exists already.</summary>
-    Task<bool> CreateProjectAsync(Project project, CancellationToken cancellationToken);
+    /// <summary>Creates the project, with its first key in the same transaction when one is given; false when it exists already.</summary>
+    Task<bool> CreateProjectAsync(Project project, ApiKeyRecord? firstKey, CancellationToken cancellationToken);
     Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, CancellationToken cancellationToken);
 
     Task AddKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken);

@@ -47,7 +47,7 @@ public static class AdminApi
                 ProjectSettings? settings;
                 try
                 {
-                    settings = body.RootElement.Deserialize<ProjectSettings>(new JsonSerializerOptions { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow });
+                    settings = body.RootElement.Deserialize<ProjectSettings>(new JsonSerializerOptions { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow, RespectNullableAnnotations = true });
                 }
                 catch (JsonException e)
                 {
@@ -80,11 +80,11 @@ public static class AdminApi
                     return Problems.Invalid("id", "use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit");
                 }
                 var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-                if (!await projects.CreateAsync(id, name, ct))
+                var key = keys.Issue(id, Roles.Admin, "created with the project");
+                if (!await projects.CreateAsync(id, name, ct, key.Record))
                 {
                     return Problems.Invalid("id", $"a project '{id}' exists already", StatusCodes.Status409Conflict);
                 }
-                var key = await keys.CreateAsync(id, Roles.Admin, "created with the project", ct);
                 return Results.Created($"/v1/admin/project", new CreateProjectResponse(
                     ProjectResponse.Of((await projects.GetAsync(id, ct))!),
                     new KeyCreatedResponse(key.Key, key.Record.KeyId, id.Value, key.Record.Role, key.Record.Name)));

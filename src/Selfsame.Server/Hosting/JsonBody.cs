@@ -43,7 +43,7 @@ public static class JsonBody
         {
             throw new RequestValidationException([new FieldError("(body)", "is not valid UTF-8")]);
         }
-        return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = options.MaxJsonDepth, AllowDuplicateProperties = false });
+        return JsonText.Parse(bytes, options.MaxJsonDepth);
     }
 
     private static BadHttpRequestException TooLarge(SelfsameOptions options) =>

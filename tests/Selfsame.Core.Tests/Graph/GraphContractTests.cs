@@ -144,6 +144,22 @@ public abstract class GraphContractTests : IDisposable
     }
 
     [Fact]
+    public async Task ProfileId_UserIdAttachedAfterAMergeInTheSameIdentify_MakesThatRecordTheRoot()
+    {
+        await using var h = await HarnessAsync();
+        await h.IdentifyAsync(Identify(Anonymous("a")));
+        await h.IdentifyAsync(Identify(Device("b")));
+        await h.LinkAsync(Device("b"), Anonymous("a"));
+
+        // b is merged into the new record n, so a and n are both kept sides; only n holds a user_id once u is attached.
+        var result = await h.IdentifyAsync(Identify(Anonymous("n"), Device("b"), User("u")));
+
+        Assert.Single(result.Merged);
+        Assert.Equal(ProfileId.Of(result.Record), result.Profile);
+        Assert.Equal(ProfileId.Of(result.Record), h.ProfileOf(Anonymous("a")));
+    }
+
+    [Fact]
     public async Task Unlink_OnlyBridge_SplitsAndGivesEachPartItsFormerIdAndProperties()
     {
         await using var h = await HarnessAsync();
@@ -250,6 +266,31 @@ public abstract class GraphContractTests : IDisposable
     }
 
     [Fact]
+    public async Task LinkIds_AreNeverHandedOutTwice()
+    {
+        await using var h = await HarnessAsync();
+        var first = (await h.LinkAsync(User("a"), User("b"))).Link!.Id;
+        await h.UnlinkAsync(User("a"), User("b"));
+        var second = (await h.LinkAsync(User("c"), User("d"))).Link!.Id;
+
+        Assert.True(second.Value > first.Value, $"link id {first} was handed out again as {second}");
+    }
+
+    [Fact]
+    public async Task DeleteProfile_ByAnIdThatWasMergedAway_DeletesTheProfileHoldingIt()
+    {
+        await using var h = await HarnessAsync();
+        var older = await h.IdentifyAsync(Identify(User("old")));
+        await h.LinkAsync(User("old"), User("new"));
+        Assert.NotEqual(older.Profile, h.ProfileOf(User("old")));
+
+        var result = await h.Engine.DeleteProfileAsync(h.Project, older.Profile, CancellationToken.None);
+
+        Assert.Equal(2, result.DeletedRecords.Count);
+        Assert.Null(h.Resolve(User("new")));
+    }
+
+    [Fact]
     public async Task DeleteProfile_RemovesEveryRecord()
     {
         await using var h = await HarnessAsync();
@@ -300,7 +341,7 @@ public abstract class GraphContractTests : IDisposable
         await using var one = await HarnessAsync();
         var two = new Selfsame.Graph.IdentityEngine(one.Store);
         var other = ProjectId.Parse($"q{Guid.NewGuid():N}"[..20]);
-        await one.Store.Catalog.CreateProjectAsync(new Project(other, "other", one.Time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+        await one.Store.Catalog.CreateProjectAsync(new Project(other, "other", one.Time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
 
         await one.IdentifyAsync(Identify(User("u1"), Email("a@x.com")));
         Assert.Null(two.Resolve(other, Email("a@x.com").Identifier));

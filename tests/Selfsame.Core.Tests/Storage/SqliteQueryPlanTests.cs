@@ -26,7 +26,7 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         var time = new FakeTimeProvider();
         await using var store = SqliteStore.Open(_folder.Path, time);
         var project = ProjectId.Default;
-        await store.Catalog.CreateProjectAsync(new Project(project, "d", time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+        await store.Catalog.CreateProjectAsync(new Project(project, "d", time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
         var engine = new IdentityEngine(store);
 
         // Touch every statement: identify (new, known, merge, refusal, properties), link, unlink, delete, reads, export.

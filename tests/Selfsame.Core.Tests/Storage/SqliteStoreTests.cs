@@ -21,7 +21,7 @@ public sealed class SqliteStoreTests : IDisposable
         IdentifyResult[] acknowledged;
         await using (var store = SqliteStore.Open(_folder.Path, _time))
         {
-            await store.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+            await store.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
             var engine = new IdentityEngine(store);
             acknowledged = await Task.WhenAll(Enumerable.Range(0, 300).Select(i =>
                 engine.IdentifyAsync(project, Identify(User($"u{i}"), Email($"u{i}@x.com")).WithProperties(("i", i)), Origin, CancellationToken.None)));
@@ -71,7 +71,7 @@ public sealed class SqliteStoreTests : IDisposable
     {
         await using var store = SqliteStore.Open(_folder.Path, _time);
         var project = ProjectId.Default;
-        await store.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+        await store.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.WriteAsync<int>(project, tx =>
         {
@@ -90,7 +90,7 @@ public sealed class SqliteStoreTests : IDisposable
         await using var server = SqliteStore.Open(_folder.Path, _time);
         await using var cli = SqliteStore.Open(_folder.Path, _time);
         var project = ProjectId.Default;
-        await server.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), CancellationToken.None);
+        await server.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
         var a = new IdentityEngine(server);
         var b = new IdentityEngine(cli);
 

@@ -43,7 +43,7 @@ public sealed class EngineHarness : IAsyncDisposable
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var store = factory.Open(time);
         var project = ProjectId.Parse($"p{Guid.NewGuid():N}"[..20]);
-        await store.Catalog.CreateProjectAsync(new Project(project, "test", time.GetUtcNow(), settings ?? ProjectSettings.Default), CancellationToken.None);
+        await store.Catalog.CreateProjectAsync(new Project(project, "test", time.GetUtcNow(), settings ?? ProjectSettings.Default), null, CancellationToken.None);
         return new EngineHarness(store, time, project);
     }
 

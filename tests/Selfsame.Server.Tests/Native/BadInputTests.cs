@@ -29,6 +29,9 @@ public sealed class BadInputTests(RunningServer server) : IClassFixture<RunningS
         { "/v1/link", """{"from":"bad-14","into":{"type":"user_id","value":"bad-15"}}""", 400, "from" },
         { "/v1/unlink", """{"from":{"type":"user_id","value":"bad-16"},"into":{"type":"user_id","value":"bad-17"}}""", 404, "from" },
         { "/v1/batch", """{"operations":"all of them"}""", 400, "operations" },
+        { "/v1/identify", """{"user_id":"\udc00"}""", 400, "user_id" },
+        { "/v1/identify", """{"user_id":"bad-18","properties":{"\ud800":1}}""", 400, "properties" },
+        { "/v1/batch", """{"operations":[{"op":"identify","user_id":"ok-\ud83d"}]}""", 400, "operations[0].user_id" },
     };
 
     [Theory]

@@ -12,9 +12,24 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
     public Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<Project>>(Query("SELECT project_id, name, created_at, settings FROM projects ORDER BY project_id", ReadProject));
 
-    public Task<bool> CreateProjectAsync(Project project, CancellationToken cancellationToken) =>
-        Task.FromResult(Execute("INSERT INTO projects (project_id, name, created_at, settings) VALUES ($id, $name, $at, $settings) ON CONFLICT DO NOTHING",
-            ("$id", project.Id.Value), ("$name", project.Name), ("$at", project.CreatedAt.ToUnixTimeMilliseconds()), ("$settings", project.Settings.ToJson())) > 0);
+    public Task<bool> CreateProjectAsync(Project project, ApiKeyRecord? firstKey, CancellationToken cancellationToken)
+    {
+        using var connection = SqliteStore.Open(connectionString, readOnly: false);
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using var insert = Command(connection, "INSERT INTO projects (project_id, name, created_at, settings) VALUES ($id, $name, $at, $settings) ON CONFLICT DO NOTHING",
+            [("$id", project.Id.Value), ("$name", project.Name), ("$at", project.CreatedAt.ToUnixTimeMilliseconds()), ("$settings", project.Settings.ToJson())]);
+        if (insert.ExecuteNonQuery() == 0)
+        {
+            return Task.FromResult(false);
+        }
+        if (firstKey is not null)
+        {
+            using var key = Command(connection, InsertKey, KeyParameters(firstKey));
+            key.ExecuteNonQuery();
+        }
+        transaction.Commit();
+        return Task.FromResult(true);
+    }
 
     public Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, CancellationToken cancellationToken)
     {
@@ -22,13 +37,17 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
         return Task.CompletedTask;
     }
 
+    private const string InsertKey = "INSERT INTO api_keys (key_id, project_id, role, secret_hash, name, created_at) VALUES ($id, $project, $role, $hash, $name, $at)";
+
     public Task AddKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
     {
-        Execute("INSERT INTO api_keys (key_id, project_id, role, secret_hash, name, created_at) VALUES ($id, $project, $role, $hash, $name, $at)",
-            ("$id", key.KeyId), ("$project", key.Project.Value), ("$role", key.Role), ("$hash", key.SecretHash), ("$name", key.Name),
-            ("$at", key.CreatedAt.ToUnixTimeMilliseconds()));
+        Execute(InsertKey, KeyParameters(key));
         return Task.CompletedTask;
     }
+
+    private static (string, object?)[] KeyParameters(ApiKeyRecord key) =>
+        [("$id", key.KeyId), ("$project", key.Project.Value), ("$role", key.Role), ("$hash", key.SecretHash), ("$name", key.Name),
+         ("$at", key.CreatedAt.ToUnixTimeMilliseconds())];
 
     public Task<ApiKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken) =>
         Task.FromResult(Query("SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at FROM api_keys WHERE key_id = $id", ReadKey, ("$id", keyId)).FirstOrDefault());

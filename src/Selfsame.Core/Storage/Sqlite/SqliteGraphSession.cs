@@ -194,9 +194,10 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
 
     public Link AddLink(RecordId from, RecordId into, string kind, WriteOrigin origin)
     {
-        var id = (long)Sql.Scalar(
-            "INSERT INTO links (project_id, from_record, into_record, kind, surface, created_at, request_id) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6) RETURNING link_id",
-            _project, from.Value, into.Value, kind, origin.Surface, Now.ToUnixTimeMilliseconds(), origin.RequestId)!;
+        var id = Next("link_id");
+        Sql.Execute(
+            "INSERT INTO links (link_id, project_id, from_record, into_record, kind, surface, created_at, request_id) VALUES (@p7, @p0, @p1, @p2, @p3, @p4, @p5, @p6)",
+            _project, from.Value, into.Value, kind, origin.Surface, Now.ToUnixTimeMilliseconds(), origin.RequestId, id);
         return new Link(new LinkId(id), from, into, kind, origin.Surface, Time(Now.ToUnixTimeMilliseconds()), origin.RequestId);
     }
 

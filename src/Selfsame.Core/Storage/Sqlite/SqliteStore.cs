@@ -62,18 +62,23 @@ public sealed class SqliteStore : IGraphStore
         }
         // One read transaction for the whole read: every query sees the same committed snapshot (a merge committed
         // between two of them cannot tear the answer), and SQLite takes its WAL read lock once instead of per query.
-        session.Sql.Execute("BEGIN");
+        T result;
         try
         {
+            session.Sql.Execute("BEGIN");
             session.BeginUnitOfWork();
             session.Bind(project);
-            return read(session);
-        }
-        finally
-        {
+            result = read(session);
             session.Sql.Execute("COMMIT");
-            _readers.Add(session);
         }
+        catch
+        {
+            // A session in an unknown state is not put back: close it, and let the read's own exception through.
+            session.Dispose();
+            throw;
+        }
+        _readers.Add(session);
+        return result;
     }
 
     /// <summary>The SQL of every statement the writer and the pooled readers prepared (for the query-plan test).</summary>

@@ -66,4 +66,4 @@ CREATE TABLE counters (
     name   TEXT PRIMARY KEY,
     value  INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO counters (name, value) VALUES ('property_seq', 0), ('record_id', 0);
+INSERT INTO counters (name, value) VALUES ('property_seq', 0), ('record_id', 0), ('link_id', 0);
