@@ -54,7 +54,12 @@ public static class SelfsameCommands
             Description = "The largest request body the native API reads. Environment: SELFSAME_MAX_BODY_BYTES.",
             DefaultValueFactory = _ => long.TryParse(Environment.GetEnvironmentVariable("SELFSAME_MAX_BODY_BYTES"), out var v) ? v : 1024 * 1024,
         };
-        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty data folder).") { data, urls, maxBody };
+        var mappingLimit = new Option<int>("--amplitude-mapping-limit")
+        {
+            Description = "Amplitude user mappings per project in 30 seconds. Environment: SELFSAME_AMPLITUDE_MAPPING_LIMIT.",
+            DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("SELFSAME_AMPLITUDE_MAPPING_LIMIT"), out var v) ? v : 1500,
+        };
+        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty data folder).") { data, urls, maxBody, mappingLimit };
         command.SetAction(async (result, ct) =>
         {
             var options = new SelfsameOptions
@@ -62,6 +67,7 @@ public static class SelfsameCommands
                 DataFolder = result.GetValue(data)!,
                 Urls = result.GetValue(urls)!,
                 MaxRequestBodyBytes = result.GetValue(maxBody),
+                AmplitudeMappingsPerWindow = result.GetValue(mappingLimit),
             };
             await using var app = SelfsameServer.Build(options);
             await app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(ct);

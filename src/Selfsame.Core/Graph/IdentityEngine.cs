@@ -20,6 +20,16 @@ public sealed class IdentityEngine(IGraphStore store)
     public Task<UnlinkResult> UnlinkAsync(ProjectId project, UnlinkCommand command, CancellationToken cancellationToken) =>
         Store.WriteAsync(project, tx => IdentityGraph.Unlink(tx, command), cancellationToken);
 
+    /// <summary>Applies each piece of work in one transaction and one commit; each fails or succeeds alone.</summary>
+    public Task<IReadOnlyList<WriteOutcome<T>>> ApplyEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
+        Store.WriteEachAsync(project, work, cancellationToken);
+
+    public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, work, cancellationToken);
+
+    public IReadOnlyList<DirectLinks?> DirectLinksOf(ProjectId project, IReadOnlyList<Identifier> identifiers, string kind) =>
+        Store.Read(project, session => ProfileReads.DirectLinksOf(session, identifiers, kind));
+
     public Task<DeleteResult> DeleteRecordAsync(ProjectId project, RecordId record, CancellationToken cancellationToken) =>
         Store.WriteAsync(project, tx => IdentityGraph.DeleteRecord(tx, record), cancellationToken);
 

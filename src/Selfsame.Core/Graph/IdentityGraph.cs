@@ -5,8 +5,7 @@ namespace Selfsame.Graph;
 /// <summary>
 /// The write rules of the identity graph: identify, link, unlink, delete. Each runs inside one store transaction,
 /// which puts every write to a project in one serial order.
-/// A rule that refuses a request (<see cref="GraphException"/>) does so before it writes anything, so a store may apply
-/// a group of writes without a savepoint for each; anything else that throws makes the store roll the group back.
+/// A rule that refuses a request throws <see cref="GraphException"/>; the store then keeps nothing of that request.
 /// </summary>
 public static class IdentityGraph
 {
@@ -96,7 +95,7 @@ public static class IdentityGraph
 
     public static LinkResult Link(IGraphTransaction tx, LinkCommand command, WriteOrigin origin)
     {
-        // Refuse before writing anything (see the class remarks): the size check counts a missing record as one.
+        // Check the record cap before creating anything: a missing record counts as one.
         var fromOwner = tx.FindIdentifier(command.From.Identifier);
         var intoOwner = tx.FindIdentifier(command.Into.Identifier);
         var fromSide = fromOwner is null ? null : tx.GetRecord(fromOwner.Record);
@@ -134,6 +133,51 @@ public static class IdentityGraph
         var mergedAway = new[] { fromProfile, intoProfile }.Where(p => p != profile).ToList();
         return new LinkResult(profile, from, into, link, createdRecords, mergedAway, AlreadyJoined: false);
     }
+
+    /// <summary>
+    /// Makes the record of <c>From</c> point into the record of <c>Into</c> with exactly one link of the command's kind
+    /// out of it: an earlier link of that kind from the same record to another record is removed first (a user maps
+    /// into one global user at a time).
+    /// </summary>
+    public static LinkResult Map(IGraphTransaction tx, LinkCommand command, WriteOrigin origin)
+    {
+        var from = tx.FindIdentifier(command.From.Identifier);
+        var into = tx.FindIdentifier(command.Into.Identifier);
+        if (from is not null)
+        {
+            var stale = OutgoingLinks(tx, from.Record, command.Kind).Where(l => into is null || l.Into != into.Record).ToList();
+            if (stale.Count > 0)
+            {
+                foreach (var link in stale)
+                {
+                    tx.RemoveLink(link.Id);
+                }
+                Split(tx, tx.GetRecord(from.Record)!.Profile);
+            }
+        }
+        return Link(tx, command, origin);
+    }
+
+    /// <summary>Removes the links of <paramref name="kind"/> out of the record of <paramref name="from"/>; the profile splits where they were its only bridges.</summary>
+    public static UnlinkResult RemoveOutgoing(IGraphTransaction tx, IdentifierInput from, string kind)
+    {
+        var record = Require(tx, from);
+        var removed = OutgoingLinks(tx, record, kind);
+        foreach (var link in removed)
+        {
+            tx.RemoveLink(link.Id);
+        }
+        if (removed.Count > 0)
+        {
+            Split(tx, tx.GetRecord(record)!.Profile);
+        }
+        var profile = tx.GetRecord(record)!.Profile;
+        var intoProfile = removed.Count > 0 ? tx.GetRecord(removed[0].Into)!.Profile : profile;
+        return new UnlinkResult(removed, profile, intoProfile);
+    }
+
+    private static List<Link> OutgoingLinks(IGraphTransaction tx, RecordId record, string kind) =>
+        tx.GetProfileLinks(tx.GetRecord(record)!.Profile).Where(l => l.From == record && l.Kind == kind).ToList();
 
     public static UnlinkResult Unlink(IGraphTransaction tx, UnlinkCommand command)
     {

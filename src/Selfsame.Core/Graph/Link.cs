@@ -8,6 +8,7 @@ public static class LinkKinds
     public const string Merge = "merge";
     public const string Alias = "alias";
     public const string Map = "map";
+    public const string Match = "match";
     public const string Event = "event";
 
     public static bool IsExplicit(string kind) => kind is not (Identify or Event);

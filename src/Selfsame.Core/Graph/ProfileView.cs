@@ -27,8 +27,36 @@ public sealed record Explanation(
     IReadOnlyList<Link> Path,
     IReadOnlyDictionary<RecordId, IReadOnlyList<StoredIdentifier>> RecordIdentifiers);
 
+/// <summary>The direct links of one kind into and out of the record that holds an identifier.</summary>
+public sealed record DirectLinks(
+    StoredIdentifier Identifier,
+    IReadOnlyList<(RecordId Record, IReadOnlyList<StoredIdentifier> Identifiers)> From,
+    IReadOnlyList<(RecordId Record, IReadOnlyList<StoredIdentifier> Identifiers)> Into);
+
 public static class ProfileReads
 {
+    /// <summary>For each identifier (null when unknown): the records that link into its record, and those it links into, by links of <paramref name="kind"/>.</summary>
+    public static IReadOnlyList<DirectLinks?> DirectLinksOf(IGraphReadSession session, IReadOnlyList<Identifier> identifiers, string kind)
+    {
+        var result = new List<DirectLinks?>();
+        foreach (var identifier in identifiers)
+        {
+            var owner = session.FindIdentifier(identifier);
+            if (owner is null)
+            {
+                result.Add(null);
+                continue;
+            }
+            var profile = session.GetRecord(owner.Record)!.Profile;
+            var links = session.GetProfileLinks(profile).Where(l => l.Kind == kind).ToList();
+            var byRecord = session.GetProfileIdentifiers(profile).ToLookup(i => i.Record);
+            result.Add(new DirectLinks(owner,
+                links.Where(l => l.Into == owner.Record).Select(l => (l.From, (IReadOnlyList<StoredIdentifier>)byRecord[l.From].ToList())).ToList(),
+                links.Where(l => l.From == owner.Record).Select(l => (l.Into, (IReadOnlyList<StoredIdentifier>)byRecord[l.Into].ToList())).ToList()));
+        }
+        return result;
+    }
+
     public static Resolution? Resolve(IGraphReadSession session, Identifier identifier)
     {
         var owner = session.FindIdentifier(identifier);

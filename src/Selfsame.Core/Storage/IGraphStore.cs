@@ -43,6 +43,8 @@ public interface IGraphTransaction : IGraphReadSession
     /// <summary>Removes every link between the two records, in either direction; returns what it removed.</summary>
     IReadOnlyList<Link> RemoveLinksBetween(RecordId a, RecordId b);
 
+    void RemoveLink(LinkId link);
+
     /// <summary>Moves the given records to another profile id.</summary>
     void SetProfile(IEnumerable<RecordId> records, ProfileId profile);
 

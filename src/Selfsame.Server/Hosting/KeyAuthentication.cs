@@ -8,11 +8,22 @@ using Selfsame.Storage;
 
 namespace Selfsame.Server.Hosting;
 
+public enum KeyCheckResult
+{
+    Allowed,
+    Missing,
+    Invalid,
+    Forbidden,
+}
+
+/// <summary>The outcome of checking a key; <see cref="Caller"/> is set for Allowed and Forbidden.</summary>
+public sealed record KeyCheck(KeyCheckResult Result, CallerKey? Caller);
+
 /// <summary>The API key a request was made with; its project is the only one the request can reach.</summary>
 public sealed record CallerKey(string KeyId, ProjectId Project, string Role);
 
 /// <summary>
-/// Checks <c>Authorization: Bearer KEY</c> on native endpoints. Keys found valid are remembered for a few seconds;
+/// Checks API keys for every surface. Keys found valid are remembered for a few seconds;
 /// a key revoked through the admin API is forgotten at once, one revoked elsewhere within that time.
 /// </summary>
 public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time)
@@ -22,16 +33,19 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
 
     public const string ItemKey = "selfsame.caller";
 
-    public async Task<(CallerKey? Caller, IResult? Failure)> AuthenticateAsync(HttpContext context, string neededRole)
+    /// <summary>
+    /// Checks a presented key (as the surface found it: a header, a query parameter, a Basic user name) against the key
+    /// store. Each surface turns a failure into its vendor's own answer.
+    /// </summary>
+    public async Task<KeyCheck> CheckAsync(string? presented, string neededRole, CancellationToken cancellationToken)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (header.Length == 0)
+        if (string.IsNullOrEmpty(presented))
         {
-            return (null, Unauthorized("this endpoint needs an API key: send 'Authorization: Bearer KEY' (create one with 'selfsame key create')"));
+            return new KeyCheck(KeyCheckResult.Missing, null);
         }
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || !ApiKeys.TryParseKey(header[7..].Trim(), out var keyId, out var secret))
+        if (!ApiKeys.TryParseKey(presented.Trim(), out var keyId, out var secret))
         {
-            return (null, Unauthorized("the Authorization header is not 'Bearer KEY' with a Selfsame key (ss_...)"));
+            return new KeyCheck(KeyCheckResult.Invalid, null);
         }
         var now = time.GetUtcNow();
         ApiKeyRecord? key;
@@ -41,7 +55,7 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
         }
         else
         {
-            key = await catalog.FindKeyAsync(keyId, context.RequestAborted);
+            key = await catalog.FindKeyAsync(keyId, cancellationToken);
             if (key is { RevokedAt: null })
             {
                 _valid[keyId] = (key, now + CacheFor);
@@ -49,14 +63,29 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
         }
         if (key is null || key.RevokedAt is not null || !ApiKeys.Matches(key, secret))
         {
-            return (null, Unauthorized("the API key is not valid (unknown, revoked or mistyped)"));
+            return new KeyCheck(KeyCheckResult.Invalid, null);
         }
-        if (!Roles.Allows(key.Role, neededRole))
+        var caller = new CallerKey(key.KeyId, key.Project, key.Role);
+        return new KeyCheck(Roles.Allows(key.Role, neededRole) ? KeyCheckResult.Allowed : KeyCheckResult.Forbidden, caller);
+    }
+
+    /// <summary>The native API's check: <c>Authorization: Bearer KEY</c>, failures as problem details.</summary>
+    public async Task<(CallerKey? Caller, IResult? Failure)> AuthenticateAsync(HttpContext context, string neededRole)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.Length > 0 && !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return (null, Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
-                detail: $"Authorization: this key has the role '{key.Role}'; this endpoint needs '{neededRole}'"));
+            return (null, Unauthorized("the Authorization header is not 'Bearer KEY' with a Selfsame key (ss_...)"));
         }
-        return (new CallerKey(key.KeyId, key.Project, key.Role), null);
+        var check = await CheckAsync(header.Length > 0 ? header[7..] : null, neededRole, context.RequestAborted);
+        return check.Result switch
+        {
+            KeyCheckResult.Allowed => (check.Caller, null),
+            KeyCheckResult.Missing => (null, Unauthorized("this endpoint needs an API key: send 'Authorization: Bearer KEY' (create one with 'selfsame key create')")),
+            KeyCheckResult.Forbidden => (null, Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: $"Authorization: this key has the role '{check.Caller!.Role}'; this endpoint needs '{neededRole}'")),
+            _ => (null, Unauthorized("the API key is not valid (unknown, revoked or mistyped)")),
+        };
     }
 
     public void Forget(string keyId) => _valid.TryRemove(keyId, out _);

@@ -16,6 +16,9 @@ public sealed record SelfsameOptions
     /// <summary>The most operations in one POST /v1/batch.</summary>
     public int MaxBatchOperations { get; init; } = 1000;
 
+    /// <summary>Amplitude's user-mapping rate limit: mappings per project in 30 seconds.</summary>
+    public int AmplitudeMappingsPerWindow { get; init; } = 1500;
+
     /// <summary>How deep JSON bodies may nest.</summary>
     public int MaxJsonDepth { get; init; } = 32;
 }

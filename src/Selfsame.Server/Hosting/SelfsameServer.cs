@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging;
 using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Server.Admin;
+using Selfsame.Server.Amplitude;
+using Selfsame.Server.Cooladata;
 using Selfsame.Server.Native;
 using Selfsame.Storage;
 using Selfsame.Storage.Sqlite;
@@ -19,7 +21,13 @@ public static class SelfsameServer
     {
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBodyBytes, AmplitudeApi.MaxRequestBytes);
+            // Amplitude's clients send up to 1 MB of mappings in the query string; Kestrel's buffer must hold the line.
+            k.Limits.MaxRequestLineSize = AmplitudeApi.MaxRequestBytes + 64 * 1024;
+            k.Limits.MaxRequestBufferSize = Math.Max(k.Limits.MaxRequestBufferSize ?? 0, k.Limits.MaxRequestLineSize + 64 * 1024);
+        });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddSelfsame(options, time ?? TimeProvider.System);
         var app = builder.Build();
@@ -27,6 +35,8 @@ public static class SelfsameServer
         app.MapHealth();
         app.MapNativeApi();
         app.MapAdminApi();
+        app.MapAmplitudeApi();
+        app.MapCooladataApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         return app;
     }
@@ -42,6 +52,7 @@ public static class SelfsameServer
         services.AddSingleton<Projects>();
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<KeyAuthentication>();
+        services.AddSingleton(sp => new MappingWindow(time, options.AmplitudeMappingsPerWindow, TimeSpan.FromSeconds(30)));
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>

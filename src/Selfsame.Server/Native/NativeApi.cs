@@ -149,7 +149,7 @@ public static class NativeApi
                     await foreach (var view in engine.ExportAsync(context.Caller().Project, ct))
                     {
                         await JsonSerializer.SerializeAsync(stream, ProfileResponse.Of(view), JsonDefaults.Options, ct);
-                        stream.WriteByte((byte)'\n');
+                        await stream.WriteAsync(NewLine, ct);
                     }
                 }, "application/x-ndjson"))
             .RequireKey(Roles.Read)
@@ -157,6 +157,8 @@ public static class NativeApi
 
         return app;
     }
+
+    private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
 
     private static async Task<OperationReader> ReaderAsync(Projects projects, CallerKey caller, CancellationToken ct)
     {

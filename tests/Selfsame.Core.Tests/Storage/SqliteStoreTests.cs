@@ -84,6 +84,29 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteEach_PieceThatWritesThenThrows_IsRolledBackAlone_AndTheOthersCommit()
+    {
+        await using var store = SqliteStore.Open(_folder.Path, _time);
+        var project = ProjectId.Default;
+        await store.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
+        var engine = new IdentityEngine(store);
+        Func<Selfsame.Storage.IGraphTransaction, RecordId> Create(string user, bool fail) => tx =>
+        {
+            var record = tx.CreateRecord();
+            tx.AttachIdentifier(record, User(user).Identifier, user);
+            return fail ? throw new InvalidOperationException("fails after writing") : record;
+        };
+
+        var outcomes = await store.WriteEachAsync(project, [Create("kept-1", false), Create("dropped", true), Create("kept-2", false)], CancellationToken.None);
+
+        Assert.Equal([true, false, true], outcomes.Select(o => o.Succeeded));
+        Assert.IsType<InvalidOperationException>(outcomes[1].Error);
+        Assert.Equal(outcomes[0].Value, engine.Resolve(project, User("kept-1").Identifier)!.Record);
+        Assert.Equal(outcomes[2].Value, engine.Resolve(project, User("kept-2").Identifier)!.Record);
+        Assert.Null(engine.Resolve(project, User("dropped").Identifier));
+    }
+
+    [Fact]
     public async Task Writes_FromASecondProcessOnTheSameFile_AreSeenAndSerialized()
     {
         // Two stores on one file stand for the server and a CLI command run beside it.

@@ -122,6 +122,22 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     }
 
     [Fact]
+    public async Task Export_StreamsEveryProfileAsOneLine()
+    {
+        var (a, b, c) = (Unique("a"), Unique("b"), Unique("c"));
+        await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{a}}}","properties":{"n":1}}""");
+        await _write.PostAsync("/v1/link", $$$"""{"from":{"type":"user_id","value":"{{{b}}}"},"into":{"type":"user_id","value":"{{{c}}}"}}""");
+
+        var lines = (await _read.GetStringAsync("/v1/export")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var profiles = lines.Select(l => JsonNode.Parse(l)!).ToList();
+
+        Assert.Equal(profiles.Count, profiles.Select(p => p["profile_id"]!.GetValue<long>()).Distinct().Count());
+        Assert.Contains(profiles, p => p["identifiers"]!.AsArray().Count == 2 && p["links"]!.AsArray().Count == 1 &&
+                                       p["identifiers"]!.AsArray().Any(i => i!["value"]!.GetValue<string>() == b));
+        Assert.Contains(profiles, p => p["identifiers"]!.AsArray().Any(i => i!["value"]!.GetValue<string>() == a));
+    }
+
+    [Fact]
     public async Task Health_AndOpenApi()
     {
         using var anonymous = server.Client(null);

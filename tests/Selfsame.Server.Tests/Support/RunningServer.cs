@@ -15,7 +15,7 @@ using Selfsame.Server.Hosting;
 namespace Selfsame.Server.Tests.Support;
 
 /// <summary>The real server (Kestrel) on a free loopback port, over a fresh data folder, with keys of each role.</summary>
-public sealed class RunningServer : IAsyncLifetime
+public class RunningServer : IAsyncLifetime
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "selfsame-tests", $"server-{Guid.NewGuid():N}");
     private WebApplication? _app;
@@ -26,9 +26,14 @@ public sealed class RunningServer : IAsyncLifetime
     public string ReadKey { get; private set; } = "";
     public IServiceProvider Services => _app!.Services;
 
+    protected virtual SelfsameOptions Options(string data) =>
+        new() { DataFolder = data, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 };
+
+    protected virtual TimeProvider Time => TimeProvider.System;
+
     public async Task InitializeAsync()
     {
-        _app = SelfsameServer.Build(new SelfsameOptions { DataFolder = _data, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 });
+        _app = SelfsameServer.Build(Options(_data), Time);
         await _app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(CancellationToken.None);
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -48,7 +53,7 @@ public sealed class RunningServer : IAsyncLifetime
         return client;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_app is not null)
         {

@@ -215,10 +215,12 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
         }
         foreach (var link in removed)
         {
-            Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND link_id = @p1", _project, link.Id.Value);
+            RemoveLink(link.Id);
         }
         return removed;
     }
+
+    public void RemoveLink(LinkId link) => Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND link_id = @p1", _project, link.Value);
 
     public void SetProfile(IEnumerable<RecordId> records, ProfileId profile)
     {

@@ -72,7 +72,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
             _session.BeginUnitOfWork();
             if (!RunGroup(group, savepoints: false))
             {
-                // Something threw that may have written part of its work: undo the group and apply it again with a
+                // Something threw, possibly after writing part of its work: undo the group and apply it again with a
                 // savepoint around each item, so that only the failing item is rolled back.
                 sql.Execute("ROLLBACK");
                 sql.Execute("BEGIN IMMEDIATE");
@@ -98,7 +98,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs each item; false when one threw something other than a refusal (which is thrown before any write).</summary>
+    /// <summary>Runs each item; without savepoints, stops at the first item that throws and answers false.</summary>
     private bool RunGroup(List<WriteItem> group, bool savepoints)
     {
         foreach (var item in group)
@@ -131,14 +131,15 @@ internal abstract class WriteItem(ProjectId project, CancellationToken cancellat
     public ProjectId Project { get; } = project;
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
-    /// <summary>Applies the work; false when a piece of it threw something that may have written part of it.</summary>
+    /// <summary>Applies the work; false when a piece of it threw (without savepoints, it may have written part of its work).</summary>
     public abstract bool Run(SqliteGraphSession session, TimeProvider time, bool savepoints);
     public abstract void Complete();
     public abstract void Fail(Exception error);
 
     /// <summary>
-    /// Runs one piece of work. A refusal (<see cref="GraphException"/>) has written nothing and is kept as the outcome.
-    /// With <paramref name="savepoints"/>, the piece runs in a savepoint and anything it throws is rolled back alone.
+    /// Runs one piece of work. With <paramref name="savepoints"/>, it runs in a savepoint and anything it throws is rolled
+    /// back alone (<paramref name="clean"/> stays true); without, a throw leaves <paramref name="clean"/> false and the
+    /// caller rolls back the whole group.
     /// </summary>
     protected static WriteOutcome<T> RunOne<T>(SqliteGraphSession session, TimeProvider time, Func<IGraphTransaction, T> work, bool savepoints, out bool clean)
     {
@@ -166,7 +167,7 @@ internal abstract class WriteItem(ProjectId project, CancellationToken cancellat
             }
             else
             {
-                clean = e is GraphException;
+                clean = false;
             }
             // Counters stay as they are: a value handed out to rolled-back work is skipped, never reused.
             return new WriteOutcome<T>(default, e);

@@ -1,0 +1,183 @@
+using Selfsame.Server.Tests.Support;
+
+namespace Selfsame.Server.Tests.Amplitude;
+
+public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<RunningServer>
+{
+    private readonly HttpClient _client = server.Client(null);
+    private readonly HttpClient _native = server.Client(server.WriteKey);
+
+    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    [Fact]
+    public async Task Usermap_SeedExample_MapsBothUsersIntoTheGlobalUser_AndTheLookupShowsIt()
+    {
+        var (hank, a, b) = (Unique("hank@globex.net"), Unique("63629@hmail.com"), Unique("12345@hmail.com"));
+        // The seed's "map multiple users" mapping, with only its spaces percent-encoded (curl refuses a URL with spaces).
+        var (status, body, _) = await _client.MapInQueryAsync(
+            $$$"""[{"user_id":"{{{a}}}", "global_user_id": "{{{hank}}}"}, {"user_id":"{{{b}}}", "global_user_id": "{{{hank}}}"}]""", server.WriteKey);
+
+        Assert.Equal(200, status);
+        Assert.Equal(2, body.Value<int>("mapped"));
+        var (lookupStatus, lookup, _) = await _client.LookupAsync(server.ReadKey, server.ReadKey, a, hank);
+        Assert.Equal(200, lookupStatus);
+        var global = lookup![hank]!;
+        Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal), global["mapped_from"]!.AsArray().Select(m => m!["user_id"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.Empty(global["mapped_to"]!.AsArray());
+        var mapped = lookup[a]!;
+        Assert.Equal(hank, mapped["mapped_to"]![0]!["user_id"]!.GetValue<string>());
+        Assert.Equal(global["amplitude_id"]!.GetValue<long>(), mapped["mapped_to"]![0]!["amplitude_id"]!.GetValue<long>());
+        Assert.Empty(mapped["mapped_from"]!.AsArray());
+
+        // One profile on the native API, under the global user's record.
+        var profile = (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={Uri.EscapeDataString(b)}")).Body;
+        Assert.Equal(global["amplitude_id"]!.GetValue<long>(), profile.Value<long>("profile_id"));
+    }
+
+    [Fact]
+    public async Task Usermap_SingleObjectInAFormBody_IsAccepted()
+    {
+        var (user, global) = (Unique("u"), Unique("g"));
+        var (status, body, _) = await _client.MapInFormAsync($$$"""{"user_id":"{{{user}}}", "global_user_id": "{{{global}}}"}""", server.WriteKey);
+        Assert.Equal(200, status);
+        Assert.Equal(1, body.Value<int>("mapped"));
+    }
+
+    [Fact]
+    public async Task Unmap_SplitsTheProfile_AndRestoresIds()
+    {
+        var (user, global) = (Unique("u"), Unique("g"));
+        var own = (await _native.PostAsync("/v1/identify", $$$"""{"user_id":"{{{user}}}","properties":{"plan":"free"}}""")).Body.Value<long>("profile_id");
+        await _native.PostAsync("/v1/identify", $$$"""{"user_id":"{{{global}}}","properties":{"plan":"pro"}}""");
+        await _client.MapInQueryAsync($$$"""[{"user_id":"{{{user}}}", "global_user_id": "{{{global}}}"}]""", server.WriteKey);
+        var merged = (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={user}")).Body.Value<long>("profile_id");
+        Assert.NotEqual(own, merged);
+
+        // User properties are not merged: each record keeps its own.
+        var records = (await _native.GetJsonAsync($"/v1/profiles/{merged}")).Body!["records"]!.AsArray();
+        Assert.Equal(["free", "pro"], records.Select(r => r!["properties"]!["plan"]!["value"]!.GetValue<string>()).Order());
+
+        var (status, body, _) = await _client.MapInQueryAsync($$$"""[{"user_id":"{{{user}}}", "unmap":true}]""", server.WriteKey);
+        Assert.Equal(200, status);
+        Assert.Equal(1, body.Value<int>("unmapped"));
+        Assert.Equal(own, (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={user}")).Body.Value<long>("profile_id"));
+        var lookup = (await _client.LookupAsync(server.ReadKey, server.ReadKey, user)).Body;
+        Assert.Empty(lookup![user]!["mapped_to"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Usermap_AgainToAnotherGlobalUser_ReplacesTheMapping()
+    {
+        var (user, first, second) = (Unique("u"), Unique("g1"), Unique("g2"));
+        await _client.MapInQueryAsync($$$"""{"user_id":"{{{user}}}","global_user_id":"{{{first}}}"}""", server.WriteKey);
+        await _client.MapInQueryAsync($$$"""{"user_id":"{{{user}}}","global_user_id":"{{{second}}}"}""", server.WriteKey);
+
+        var lookup = (await _client.LookupAsync(server.ReadKey, server.ReadKey, user, first)).Body;
+        Assert.Equal(second, lookup![user]!["mapped_to"]!.AsArray().Single()!["user_id"]!.GetValue<string>());
+        Assert.Empty(lookup[first]!["mapped_from"]!.AsArray());
+        var profileOfFirst = (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={first}")).Body.Value<long>("profile_id");
+        Assert.NotEqual(profileOfFirst, (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={user}")).Body.Value<long>("profile_id"));
+    }
+
+    [Theory]
+    [InlineData("""[{"user_id":"x1"}]""", "mapping[0].global_user_id")]
+    [InlineData("""[{"user_id":"x2","global_user_id":"g","unmap":true}]""", "mapping[0].global_user_id")]
+    [InlineData("""[{"global_user_id":"g"}]""", "mapping[0].user_id")]
+    [InlineData("""{"user_id":5,"global_user_id":"g"}""", "mapping.user_id")]
+    [InlineData("""[{"user_id":"x3","unmap":"yes"}]""", "mapping[0].unmap")]
+    [InlineData("""[{"user_id":"x4","global_user_id":"x4"}]""", "mapping[0].global_user_id")]
+    [InlineData("""[1]""", "mapping[0]")]
+    [InlineData("""[{"user_id":"x5",""", "mapping")]
+    public async Task Usermap_BadMapping_Is400NamingTheField_AndWritesNothing(string mapping, string field)
+    {
+        var before = await _native.AllIdentifiersAsync();
+        var (status, body, _) = await _client.MapInFormAsync(mapping, server.WriteKey);
+        Assert.Equal(400, status);
+        Assert.Equal(field, body.Value<string>("field"));
+        Assert.Equal(before, await _native.AllIdentifiersAsync());
+    }
+
+    [Fact]
+    public async Task Usermap_Keys_MissingInvalidAndReadOnly()
+    {
+        var (missing, missingBody, _) = await _client.MapInFormAsync("""{"user_id":"k","global_user_id":"g"}""", "");
+        Assert.Equal((400, "api_key"), (missing, missingBody.Value<string>("missing_field")));
+        var (invalid, invalidBody, _) = await _client.MapInFormAsync("""{"user_id":"k","global_user_id":"g"}""", "123456789");
+        Assert.Equal((400, "Invalid API key"), (invalid, invalidBody.Value<string>("error")));
+        Assert.Equal(403, (await _client.MapInFormAsync("""{"user_id":"k","global_user_id":"g"}""", server.ReadKey)).Status);
+        var (noMapping, noMappingBody, _) = await _client.MapInFormAsync("", server.WriteKey);
+        Assert.Equal((400, "mapping"), (noMapping, noMappingBody.Value<string>("missing_field")));
+    }
+
+    [Fact]
+    public async Task Usermap_MoreThan2000Mappings_Is413()
+    {
+        var mappings = "[" + string.Join(",", Enumerable.Range(0, 2001).Select(i => $$$"""{"user_id":"big-{{{i}}}","global_user_id":"big-g"}""")) + "]";
+        var (status, _, _) = await _client.MapInFormAsync(mappings, server.WriteKey);
+        Assert.Equal(413, status);
+        Assert.Equal(404, (await _native.GetJsonAsync("/v1/resolve?type=user_id&value=big-0")).Status);
+    }
+
+    [Fact]
+    public async Task Usermap_BodyOver1MB_Is413()
+    {
+        // Expect: 100-continue lets the client read the early 413 instead of writing the rest of the body into a closed socket.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/amplitude/usermap")
+        {
+            Content = new FormUrlEncodedContent([new("mapping", $$$"""{"user_id":"{{{new string('x', 1_100_000)}}}","global_user_id":"g"}"""), new("api_key", server.WriteKey)]),
+        };
+        request.Headers.ExpectContinue = true;
+        using var response = await _client.SendAsync(request);
+        Assert.Equal(413, (int)response.StatusCode);
+        Assert.Contains("\"code\":413", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Lookup_UnknownUser_HasEmptyLists_AndLimitsAreChecked()
+    {
+        var unknown = Unique("nobody");
+        var (status, body, _) = await _client.LookupAsync(server.ReadKey, server.ReadKey, unknown);
+        Assert.Equal(200, status);
+        Assert.Empty(body![unknown]!["mapped_from"]!.AsArray());
+        Assert.Empty(body[unknown]!["mapped_to"]!.AsArray());
+
+        Assert.Equal(400, (await _client.LookupAsync(server.ReadKey, server.ReadKey)).Status);
+        Assert.Equal(400, (await _client.LookupAsync(server.ReadKey, server.ReadKey, Enumerable.Range(0, 101).Select(i => $"id{i}").ToArray())).Status);
+        Assert.Equal(401, (await _client.LookupAsync(server.ReadKey, "wrong-secret", unknown)).Status);
+        Assert.Equal(401, (await _client.LookupAsync("123456789", "123456789", unknown)).Status);
+    }
+
+    [Fact]
+    public async Task Lookup_UserIdsInTheQueryString_AsAJsonArray()
+    {
+        var (user, global) = (Unique("q"), Unique("qg"));
+        await _client.MapInFormAsync($$$"""{"user_id":"{{{user}}}","global_user_id":"{{{global}}}"}""", server.WriteKey);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/amplitude/api/2/usermap?user_ids={Uri.EscapeDataString($"[\"{user}\",\"{global}\"]")}");
+        request.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{server.ReadKey}:{server.ReadKey}")));
+        using var response = await _client.SendAsync(request);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(global, body![user]!["mapped_to"]![0]!["user_id"]!.GetValue<string>());
+    }
+}
+
+public sealed class AmplitudeRateLimitTests(SmallMappingLimitServer server) : IClassFixture<SmallMappingLimitServer>
+{
+    [Fact]
+    public async Task Usermap_OverTheLimit_ThrottlesEveryRequestUntilTheWindowDropsBelowIt()
+    {
+        using var client = server.Client(null);
+        string Mappings(string prefix, int count) =>
+            "[" + string.Join(",", Enumerable.Range(0, count).Select(i => $$$"""{"user_id":"{{{prefix}}}-{{{i}}}","global_user_id":"{{{prefix}}}-g"}""")) + "]";
+
+        Assert.Equal(200, (await client.MapInFormAsync(Mappings("a", 4), server.WriteKey)).Status);
+        // The window holds 4 of 5: this request is admitted and takes it to 7.
+        Assert.Equal(200, (await client.MapInFormAsync(Mappings("b", 3), server.WriteKey)).Status);
+        var (status, body, response) = await client.MapInFormAsync(Mappings("c", 1), server.WriteKey);
+        Assert.Equal(429, status);
+        Assert.Contains("Too many requests", body.Value<string>("error"), StringComparison.Ordinal);
+        Assert.True(int.Parse(response.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) is > 0 and <= 30);
+
+        server.Clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(200, (await client.MapInFormAsync(Mappings("d", 1), server.WriteKey)).Status);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Selfsame.Server.Tests.Support;
+
+namespace Selfsame.Server.Tests.Cooladata;
+
+public sealed class CooladataApiTests(RunningServer server) : IClassFixture<RunningServer>
+{
+    private readonly HttpClient _native = server.Client(server.WriteKey);
+
+    // The seed's sample payload, verbatim.
+    private const string SamplePayload = """
+        {
+        "customer_user_id" : "458dsf832-4324h3-dsfsf34532-dsf73d",
+         "alternative_user_id": "johdue@gmailtest.com"
+        }
+        """;
+
+    private async Task<(int Status, string Body)> MatchAsync(string project, string? token, string payload)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/cooladata/api/v2/projects/{project}/users/identities")
+        {
+            Content = new StringContent(payload, Encoding.UTF8, "application/json"),
+        };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Token", token);
+        }
+        using var client = server.Client(null);
+        using var response = await client.SendAsync(request);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Identities_SamplePayload_UnknownCustomerFirst_ThenMatched_ThenNothingToUpdate()
+    {
+        Assert.Equal((400, "No customer user id 458dsf832-4324h3-dsfsf34532-dsf73d for project default"),
+            await MatchAsync("default", server.AdminKey, SamplePayload));
+
+        var customer = (await _native.PostAsync("/v1/identify", """{"user_id":"458dsf832-4324h3-dsfsf34532-dsf73d"}""")).Body.Value<long>("profile_id");
+        Assert.Equal((200, "1"), await MatchAsync("default", server.AdminKey, SamplePayload));
+        Assert.Equal((200, "0"), await MatchAsync("default", server.AdminKey, SamplePayload));
+
+        var alternative = await _native.GetJsonAsync("/v1/resolve?type=alias&label=alternative_user_id&name=johdue@gmailtest.com");
+        Assert.Equal(customer, alternative.Body.Value<long>("profile_id"));
+        var explained = await _native.GetJsonAsync("/v1/explain?from_type=alias&from_label=alternative_user_id&from_name=johdue@gmailtest.com&to_type=user_id&to_value=458dsf832-4324h3-dsfsf34532-dsf73d");
+        Assert.Equal("match", explained.Body.Value<string>("path.0.link.kind"));
+        Assert.Equal("cooladata", explained.Body.Value<string>("path.0.link.surface"));
+    }
+
+    [Fact]
+    public async Task Identities_NonAdminKey_OrAnotherProject_IsTheSeedsPermissionError()
+    {
+        var payload = """{"customer_user_id":"perm-user","alternative_user_id":"perm-alt"}""";
+        Assert.Equal((400, "Operation requires admin permissions on project default"), await MatchAsync("default", server.WriteKey, payload));
+        Assert.Equal((400, "Operation requires admin permissions on project default"), await MatchAsync("default", server.ReadKey, payload));
+        Assert.Equal((400, "Operation requires admin permissions on project elsewhere"), await MatchAsync("elsewhere", server.AdminKey, payload));
+    }
+
+    [Fact]
+    public async Task Identities_MissingToken_Is401_AndBadPayloads_Are400NamingTheField()
+    {
+        Assert.Equal(401, (await MatchAsync("default", null, SamplePayload)).Status);
+        Assert.Equal(401, (await MatchAsync("default", "not-a-token", SamplePayload)).Status);
+        var (status, body) = await MatchAsync("default", server.AdminKey, """{"customer_user_id":"x"}""");
+        Assert.Equal(400, status);
+        Assert.Contains("alternative_user_id", body, StringComparison.Ordinal);
+        Assert.Equal(400, (await MatchAsync("default", server.AdminKey, """{"customer_user_id":12,"alternative_user_id":"a"}""")).Status);
+        Assert.Equal(400, (await MatchAsync("default", server.AdminKey, """[1,2]""")).Status);
+        Assert.Equal(400, (await MatchAsync("default", server.AdminKey, """{"customer_user_id":""")).Status);
+    }
+}
