@@ -58,4 +58,5 @@ public abstract record GraphOperation
     public sealed record IdentifyOp(IdentifyCommand Command) : GraphOperation;
     public sealed record LinkOp(LinkCommand Command) : GraphOperation;
     public sealed record UnlinkOp(UnlinkCommand Command) : GraphOperation;
+    public sealed record TrackOp(Events.TrackCommand Command) : GraphOperation;
 }

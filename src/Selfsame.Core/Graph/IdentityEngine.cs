@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Selfsame.Events;
 using Selfsame.Storage;
 
 namespace Selfsame.Graph;
@@ -39,6 +40,43 @@ public sealed class IdentityEngine(IGraphStore store)
     /// <summary>Applies the operations in one transaction and one commit; each fails or succeeds alone.</summary>
     public Task<IReadOnlyList<WriteOutcome<object>>> ApplyAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken) =>
         Store.WriteEachAsync(project, operations.Select(op => (Func<IGraphTransaction, object>)(tx => IdentityGraph.Apply(tx, op, origin))).ToList(), cancellationToken);
+
+    /// <summary>A page of the events of a profile (every record; an id merged away names its profile) or of one record.</summary>
+    public EventPage? Events(ProjectId project, long profileOrRecord, bool recordOnly, EventQuery query) =>
+        Store.Read(project, session =>
+        {
+            ProfileId profile;
+            RecordId? record = null;
+            if (recordOnly)
+            {
+                var info = session.GetRecord(new RecordId(profileOrRecord));
+                if (info is null)
+                {
+                    return null;
+                }
+                profile = info.Profile;
+                record = info.Id;
+            }
+            else
+            {
+                profile = new ProfileId(profileOrRecord);
+                if (session.CountProfileRecords(profile) == 0)
+                {
+                    var merged = session.GetRecord(new RecordId(profileOrRecord));
+                    if (merged is null)
+                    {
+                        return null;
+                    }
+                    profile = merged.Profile;
+                }
+            }
+            var events = session.GetEvents(profile, record, query);
+            var next = events.Count == query.Limit ? new EventCursor(events[^1].Time.ToUnixTimeMilliseconds(), events[^1].EventId) : (EventCursor?)null;
+            return new EventPage(events, next);
+        });
+
+    public (UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days) UniqueUsers(ProjectId project, DateTimeOffset from, DateTimeOffset to, string? name) =>
+        Store.Read(project, session => session.CountUniqueUsers(from, to, name));
 
     public Resolution? Resolve(ProjectId project, Identifier identifier) =>
         Store.Read(project, session => ProfileReads.Resolve(session, identifier));

@@ -1,3 +1,4 @@
+using Selfsame.Events;
 using Selfsame.Storage;
 
 namespace Selfsame.Graph;
@@ -9,7 +10,27 @@ namespace Selfsame.Graph;
 /// </summary>
 public static class IdentityGraph
 {
-    public static IdentifyResult Identify(IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin)
+    public static IdentifyResult Identify(IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin) =>
+        Identify(tx, command, origin, LinkKinds.Identify);
+
+    /// <summary>
+    /// Ingests one event: identifies its sender as identify does (an event carrying identifiers of two profiles joins them
+    /// with a link of kind "event", under the same merge protection), then stores the event on the sender's record.
+    /// An insert_id seen before in the project makes the event a duplicate: nothing is written, and the earlier event is answered.
+    /// </summary>
+    public static TrackResult Track(IGraphTransaction tx, TrackCommand command, WriteOrigin origin)
+    {
+        if (command.InsertId is { } insertId && tx.FindEventByInsertId(insertId) is { } earlier)
+        {
+            return new TrackResult(null, earlier.EventId, earlier.Record, tx.GetRecord(earlier.Record)?.Profile ?? ProfileId.Of(earlier.Record), Duplicate: true);
+        }
+        // Identify moves the sender's last_seen_at to now: when Selfsame last heard from it, whatever the event's own time.
+        var identity = Identify(tx, command.Identity, origin, LinkKinds.Event);
+        var eventId = tx.AddEvent(identity.Record, command.Name, command.Time ?? tx.Now, command.PropertiesJson, command.InsertId, origin.Surface);
+        return new TrackResult(identity, eventId, identity.Record, identity.Profile, Duplicate: false);
+    }
+
+    private static IdentifyResult Identify(IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin, string linkKind)
     {
         var settings = tx.Settings;
         var owner = tx.FindIdentifier(command.Primary.Identifier);
@@ -66,7 +87,7 @@ public static class IdentityGraph
                 refused.Add(new Refusal(identifier, input.Field, reason));
                 continue;
             }
-            var link = tx.AddLink(current.Record, record, LinkKinds.Identify, origin);
+            var link = tx.AddLink(current.Record, record, linkKind, origin);
             merged.Add(new MergeNote(otherProfile, current.Record, identifier, link.Id));
             profile = Join(tx, profile, otherProfile);
         }
@@ -222,6 +243,7 @@ public static class IdentityGraph
         GraphOperation.IdentifyOp op => Identify(tx, op.Command, origin),
         GraphOperation.LinkOp op => Link(tx, op.Command, origin),
         GraphOperation.UnlinkOp op => Unlink(tx, op.Command),
+        GraphOperation.TrackOp op => Track(tx, op.Command, origin),
         _ => throw new ArgumentOutOfRangeException(nameof(operation)),
     };
 

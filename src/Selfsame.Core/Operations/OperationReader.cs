@@ -14,6 +14,82 @@ public sealed class OperationReader(ProjectSettings settings)
 
     private static readonly string[] IdentifyFields = ["op", "user_id", "identifiers", "properties", "set_once", "unset"];
     private static readonly string[] LinkFields = ["op", "from", "into"];
+    private static readonly string[] TrackFields = ["user_id", "identifiers", "event", "time", "properties", "insert_id"];
+
+    public const int MaxEventPropertiesBytes = 64 * 1024;
+    public const int MaxNameLength = 256;
+
+    /// <summary>
+    /// Reads one event of <c>POST /v1/track</c>: who sent it (user_id and/or identifiers, as identify), <c>event</c>,
+    /// <c>time</c> (ISO 8601; now when absent), <c>properties</c> (a JSON object kept as sent) and <c>insert_id</c>.
+    /// </summary>
+    public Events.TrackCommand ReadTrack(JsonElement element, string path)
+    {
+        var errors = new List<FieldError>();
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw new RequestValidationException([new FieldError(Root(path), $"expected an event object, got {Describe(element)}")]);
+        }
+        CheckFields(element, path, ["", .. TrackFields], errors);
+        var identity = ReadIdentifyBody(element, path, errors, withProperties: false);
+        var name = RequiredText(element, path, "event", errors);
+        DateTimeOffset? time = null;
+        if (element.TryGetProperty("time", out var timeElement) && timeElement.ValueKind != JsonValueKind.Null)
+        {
+            if (timeElement.ValueKind == JsonValueKind.String &&
+                DateTimeOffset.TryParse(timeElement.GetString(), System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var parsed))
+            {
+                time = parsed;
+            }
+            else
+            {
+                errors.Add(new FieldError(Join(path, "time"), "expected an ISO 8601 date-time such as \"2026-11-24T10:00:00Z\""));
+            }
+        }
+        var properties = "{}";
+        if (element.TryGetProperty("properties", out var propertiesElement) && propertiesElement.ValueKind != JsonValueKind.Null)
+        {
+            if (propertiesElement.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add(new FieldError(Join(path, "properties"), $"expected an object, got {Describe(propertiesElement)}"));
+            }
+            else
+            {
+                properties = propertiesElement.GetRawText();
+                if (properties.Length > MaxEventPropertiesBytes)
+                {
+                    errors.Add(new FieldError(Join(path, "properties"), $"is larger than {MaxEventPropertiesBytes} bytes"));
+                }
+            }
+        }
+        string? insertId = null;
+        if (element.TryGetProperty("insert_id", out var insertElement) && insertElement.ValueKind != JsonValueKind.Null)
+        {
+            insertId = RequiredText(element, path, "insert_id", errors);
+        }
+        if (errors.Count > 0 || identity is null || name is null)
+        {
+            throw new RequestValidationException(errors);
+        }
+        return new Events.TrackCommand(identity, name, time, properties, insertId);
+    }
+
+    private static string? RequiredText(JsonElement element, string path, string name, List<FieldError> errors)
+    {
+        if (!element.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add(new FieldError(Join(path, name), value.ValueKind == JsonValueKind.Undefined ? "is required: a string" : $"expected a string, got {Describe(value)}"));
+            return null;
+        }
+        var text = value.GetString()!;
+        if (text.Length is 0 or > MaxNameLength || text.Contains('\0', StringComparison.Ordinal))
+        {
+            errors.Add(new FieldError(Join(path, name), $"must be 1 to {MaxNameLength} characters without NUL"));
+            return null;
+        }
+        return text;
+    }
 
     /// <summary>Reads one operation; <paramref name="defaultOp"/> applies when the object has no "op" field.</summary>
     public GraphOperation ReadOperation(JsonElement element, string path, string? defaultOp)
@@ -69,7 +145,7 @@ public sealed class OperationReader(ProjectSettings settings)
         {
             case "identify":
                 CheckFields(element, path, IdentifyFields, errors);
-                var identify = ReadIdentifyBody(element, path, errors);
+                var identify = ReadIdentifyBody(element, path, errors, withProperties: true);
                 return identify is null ? null : new GraphOperation.IdentifyOp(identify);
             case "link":
             case "unlink":
@@ -95,7 +171,7 @@ public sealed class OperationReader(ProjectSettings settings)
         }
     }
 
-    private IdentifyCommand? ReadIdentifyBody(JsonElement element, string path, List<FieldError> errors)
+    private IdentifyCommand? ReadIdentifyBody(JsonElement element, string path, List<FieldError> errors, bool withProperties)
     {
         var start = errors.Count;
         IdentifierInput? userId = null;
@@ -134,10 +210,10 @@ public sealed class OperationReader(ProjectSettings settings)
                 }
             }
         }
-        var set = ReadProperties(element, path, "properties", errors);
-        var setOnce = ReadProperties(element, path, "set_once", errors);
+        var set = withProperties ? ReadProperties(element, path, "properties", errors) : [];
+        var setOnce = withProperties ? ReadProperties(element, path, "set_once", errors) : [];
         var unset = new List<string>();
-        if (element.TryGetProperty("unset", out var unsetElement) && unsetElement.ValueKind != JsonValueKind.Null)
+        if (withProperties && element.TryGetProperty("unset", out var unsetElement) && unsetElement.ValueKind != JsonValueKind.Null)
         {
             if (unsetElement.ValueKind != JsonValueKind.Array)
             {

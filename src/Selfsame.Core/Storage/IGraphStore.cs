@@ -1,3 +1,4 @@
+using Selfsame.Events;
 using Selfsame.Graph;
 
 namespace Selfsame.Storage;
@@ -22,6 +23,14 @@ public interface IGraphReadSession
 
     /// <summary>Profile ids in ascending order, after <paramref name="after"/>.</summary>
     IReadOnlyList<ProfileId> ListProfiles(ProfileId after, int limit);
+
+    /// <summary>The events of every record of a profile (or of one record when <paramref name="record"/> is given), newest first.</summary>
+    IReadOnlyList<StoredEvent> GetEvents(ProfileId profile, RecordId? record, EventQuery query);
+
+    StoredEvent? FindEventByInsertId(string insertId);
+
+    /// <summary>Distinct profiles and records with events from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive), overall and per UTC day.</summary>
+    (UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days) CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name);
 }
 
 /// <summary>
@@ -45,6 +54,8 @@ public interface IGraphTransaction : IGraphReadSession
 
     void RemoveLink(LinkId link);
 
+    long AddEvent(RecordId record, string name, DateTimeOffset time, string propertiesJson, string? insertId, string surface);
+
     /// <summary>Moves the given records to another profile id.</summary>
     void SetProfile(IEnumerable<RecordId> records, ProfileId profile);
 
@@ -52,7 +63,7 @@ public interface IGraphTransaction : IGraphReadSession
     bool HasProperty(RecordId record, string key);
     bool RemoveProperty(RecordId record, string key);
 
-    /// <summary>Deletes a record with its identifiers, properties and links, for good.</summary>
+    /// <summary>Deletes a record with its identifiers, properties, links and events, for good.</summary>
     void DeleteRecord(RecordId record);
 }
 

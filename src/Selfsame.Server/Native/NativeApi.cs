@@ -155,6 +155,7 @@ public static class NativeApi
             .RequireKey(Roles.Read)
             .WithSummary("Every profile of the project as NDJSON, one profile a line.");
 
+        v1.MapEventEndpoints();
         return app;
     }
 
@@ -186,6 +187,7 @@ public static class NativeApi
     {
         GraphOperation.IdentifyOp => "identify",
         GraphOperation.LinkOp => "link",
+        GraphOperation.TrackOp => "track",
         _ => "unlink",
     };
 
@@ -194,6 +196,7 @@ public static class NativeApi
         IdentifyResult r => IdentifyResponse.Of(r),
         LinkResult r => LinkResponse.Of(r),
         UnlinkResult r => UnlinkResponse.Of(r),
+        Events.TrackResult r => new { event_id = r.EventId, record_id = r.Record.Value, profile_id = r.Profile.Value, duplicate = r.Duplicate },
         _ => result,
     };
 }

@@ -42,6 +42,12 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         await foreach (var _ in engine.ExportAsync(project, default))
         {
         }
+        var tracked = await engine.ApplyAsync(project, [new GraphOperation.TrackOp(Event("view", Identify(Device("d1"), Anonymous("a9")), insertId: "i1")),
+            new GraphOperation.TrackOp(Event("view", Identify(Device("d1")), insertId: "i1"))], Origin, default);
+        Assert.All(tracked, o => Assert.True(o.Succeeded));
+        engine.Events(project, resolution.Profile.Value, false, new Events.EventQuery("view", null, null, new Events.EventCursor(long.MaxValue, 1), 10));
+        engine.Events(project, resolution.Record.Value, true, new Events.EventQuery(null, null, null, null, 10));
+        engine.UniqueUsers(project, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, "view");
         await engine.DeleteRecordAsync(project, engine.Resolve(project, Device("d1").Identifier)!.Record, default);
         await engine.DeleteProfileAsync(project, engine.Resolve(project, User("u2").Identifier)!.Profile, default);
 

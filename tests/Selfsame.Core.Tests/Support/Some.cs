@@ -28,6 +28,9 @@ public static class Some
         return PropertyValue.TryFrom(document.RootElement, out var error) ?? throw new ArgumentException(error);
     }
 
+    public static Events.TrackCommand Event(string name, IdentifyCommand sender, DateTimeOffset? time = null, string? insertId = null, string properties = "{}") =>
+        new(sender, name, time, properties, insertId);
+
     public static LinkCommand Link(IdentifierInput from, IdentifierInput into) => new(from, into);
     public static UnlinkCommand Unlink(IdentifierInput from, IdentifierInput into) => new(from, into);
 

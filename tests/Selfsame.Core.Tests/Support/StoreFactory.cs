@@ -50,6 +50,12 @@ public sealed class EngineHarness : IAsyncDisposable
     public Task<IdentifyResult> IdentifyAsync(IdentifyCommand command) => Engine.IdentifyAsync(Project, command, Some.Origin, CancellationToken.None);
     public Task<LinkResult> LinkAsync(IdentifierInput from, IdentifierInput into) => Engine.LinkAsync(Project, Some.Link(from, into), Some.Origin, CancellationToken.None);
     public Task<UnlinkResult> UnlinkAsync(IdentifierInput from, IdentifierInput into) => Engine.UnlinkAsync(Project, Some.Unlink(from, into), CancellationToken.None);
+    public async Task<Events.TrackResult> TrackAsync(Events.TrackCommand command) =>
+        (Events.TrackResult)(await Engine.ApplyAsync(Project, [new GraphOperation.TrackOp(command)], Some.Origin, CancellationToken.None)).Single().Value!;
+
+    public IReadOnlyList<Events.StoredEvent> Stream(long id, bool recordOnly = false, Events.EventQuery? query = null) =>
+        Engine.Events(Project, id, recordOnly, query ?? new Events.EventQuery(null, null, null, null, 100))!.Events;
+
     public Resolution? Resolve(IdentifierInput identifier) => Engine.Resolve(Project, identifier.Identifier);
     public ProfileId ProfileOf(IdentifierInput identifier) => Resolve(identifier)?.Profile ?? throw new InvalidOperationException($"{identifier.Identifier} is unknown");
     public ProfileView Profile(ProfileId id) => Engine.GetProfile(Project, id.Value) ?? throw new InvalidOperationException($"no profile {id}");

@@ -1,3 +1,4 @@
+using Selfsame.Events;
 using Selfsame.Graph;
 
 namespace Selfsame.Storage.Sqlite;
@@ -177,6 +178,73 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
         return result;
     }
 
+    private const string EventColumns = "e.event_id, e.record_id, e.name, e.time, e.properties, e.insert_id, e.surface, e.received_at";
+
+    public IReadOnlyList<StoredEvent> GetEvents(ProfileId profile, RecordId? record, EventQuery query)
+    {
+        var before = query.Before ?? new EventCursor(long.MaxValue, long.MaxValue);
+        object?[] values =
+        [
+            _project, record is { } r ? r.Value : profile.Value, query.Name,
+            query.From?.ToUnixTimeMilliseconds() ?? long.MinValue, query.To?.ToUnixTimeMilliseconds() ?? long.MaxValue,
+            before.TimeMilliseconds, before.EventId, query.Limit,
+        ];
+        const string filter =
+            "AND (@p2 IS NULL OR e.name = @p2) AND e.time >= @p3 AND e.time < @p4 AND (e.time < @p5 OR (e.time = @p5 AND e.event_id < @p6)) " +
+            "ORDER BY e.time DESC, e.event_id DESC LIMIT @p7";
+        using var rows = record is null
+            ? Sql.Query($"SELECT {EventColumns} FROM records r CROSS JOIN events e INDEXED BY events_by_record " +
+                        "ON e.project_id = r.project_id AND e.record_id = r.record_id WHERE r.project_id = @p0 AND r.profile_id = @p1 " + filter, values)
+            : Sql.Query($"SELECT {EventColumns} FROM events e INDEXED BY events_by_record WHERE e.project_id = @p0 AND e.record_id = @p1 " + filter, values);
+        var result = new List<StoredEvent>();
+        while (rows.Read())
+        {
+            result.Add(ReadEvent(rows));
+        }
+        return result;
+    }
+
+    public StoredEvent? FindEventByInsertId(string insertId)
+    {
+        using var rows = Sql.Query($"SELECT {EventColumns} FROM events e WHERE e.project_id = @p0 AND e.insert_id = @p1", _project, insertId);
+        return rows.Read() ? ReadEvent(rows) : null;
+    }
+
+    public (UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days) CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name)
+    {
+        const string source =
+            "FROM events e INDEXED BY events_by_time CROSS JOIN records r ON r.record_id = e.record_id AND r.project_id = e.project_id " +
+            "WHERE e.project_id = @p0 AND e.time >= @p1 AND e.time < @p2 AND (@p3 IS NULL OR e.name = @p3)";
+        object?[] values = [_project, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), name];
+        UniqueUsers total;
+        using (var rows = Sql.Query($"SELECT count(DISTINCT r.profile_id), count(DISTINCT e.record_id) {source}", values))
+        {
+            rows.Read();
+            total = new UniqueUsers(rows.GetInt64(0), rows.GetInt64(1));
+        }
+        var days = new List<UniqueUsersDay>();
+        using (var rows = Sql.Query($"SELECT e.time / 86400000 AS day, count(DISTINCT r.profile_id), count(DISTINCT e.record_id) {source} GROUP BY day ORDER BY day", values))
+        {
+            while (rows.Read())
+            {
+                days.Add(new UniqueUsersDay(DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(rows.GetInt64(0) * 86400000).UtcDateTime), rows.GetInt64(1), rows.GetInt64(2)));
+            }
+        }
+        return (total, days);
+    }
+
+    public long AddEvent(RecordId record, string name, DateTimeOffset time, string propertiesJson, string? insertId, string surface)
+    {
+        var id = Next("event_id");
+        Sql.Execute("INSERT INTO events (event_id, project_id, record_id, name, time, properties, insert_id, surface, received_at) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8)",
+            id, _project, record.Value, name, time.ToUnixTimeMilliseconds(), propertiesJson, insertId, surface, Now.ToUnixTimeMilliseconds());
+        return id;
+    }
+
+    private static StoredEvent ReadEvent(SqliteStatements.Rows rows) =>
+        new(rows.GetInt64(0), new RecordId(rows.GetInt64(1)), rows.GetString(2), Time(rows.GetInt64(3)), rows.GetString(4),
+            rows.IsDBNull(5) ? null : rows.GetString(5), rows.GetString(6), Time(rows.GetInt64(7)));
+
     public RecordId CreateRecord()
     {
         var id = Next("record_id");
@@ -246,6 +314,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
     {
         Sql.Execute("DELETE FROM identifiers INDEXED BY identifiers_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
+        Sql.Execute("DELETE FROM events INDEXED BY events_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND from_record = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND into_record = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM records WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
