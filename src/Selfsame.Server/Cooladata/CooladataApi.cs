@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
+using Microsoft.AspNetCore.WebUtilities;
+using Selfsame.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -23,7 +26,206 @@ public static class CooladataApi
     public static IEndpointRouteBuilder MapCooladataApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/cooladata/api/v2/projects/{projectId}/users/identities", MatchAsync).WithTags("Cooladata").ExcludeFromDescription();
+        app.MapPost("/cooladata/v3/{appKey}/track", TrackAsync).WithTags("Cooladata").ExcludeFromDescription();
         return app;
+    }
+
+    public const int MaxEventsPerCall = 300;
+
+    private static readonly string[] DateFormats =
+        ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.FFF", "yyyy-MM-dd", "yyyy/MM/dd", "dd/MM/yyyy", "dd-MM-yyyy"];
+
+    /// <summary>
+    /// The REST tracker: events as Journey Analytics' tracker sends them, url-encoded JSON <c>{"events":[...]}</c> (also as a
+    /// <c>data</c> or <c>events</c> form field, or as plain JSON). Each event is stored on its user_id's record (created when
+    /// new); an event that also carries <c>user_alternative_id</c> (or <c>alternative_user_id</c>) matches the two ids exactly
+    /// as the identities call does. Like the vendor, the call answers 200; events that cannot be stored are listed, with why.
+    /// </summary>
+    private static async Task<IResult> TrackAsync(HttpContext context, string appKey, KeyAuthentication keys, IdentityEngine engine, SelfsameOptions options, CancellationToken ct)
+    {
+        var check = await keys.CheckAsync(appKey, Roles.Write, ct);
+        if (check.Result != KeyCheckResult.Allowed)
+        {
+            return Results.Text("the app key in the path is not a valid write key of a project", statusCode: 401);
+        }
+        if (context.Request.ContentLength > options.MaxRequestBodyBytes)
+        {
+            return Results.Text($"Payload too large: at most {options.MaxRequestBodyBytes} bytes", statusCode: 413);
+        }
+        string text;
+        using (var reader = new StreamReader(context.Request.Body))
+        {
+            var buffer = new char[options.MaxRequestBodyBytes + 1];
+            var read = await reader.ReadBlockAsync(buffer.AsMemory(), ct);
+            if (read > options.MaxRequestBodyBytes)
+            {
+                return Results.Text($"Payload too large: at most {options.MaxRequestBodyBytes} bytes", statusCode: 413);
+            }
+            text = new string(buffer, 0, read);
+        }
+        if (context.Request.HasFormContentType)
+        {
+            var form = QueryHelpers.ParseQuery(text);
+            text = form.TryGetValue("data", out var data) ? data.ToString()
+                : form.TryGetValue("events", out var events) ? events.ToString()
+                : Uri.UnescapeDataString(text.Replace('+', ' '));
+        }
+        List<JsonElement> items;
+        JsonDocument document;
+        try
+        {
+            document = JsonText.Parse(text, maxDepth: 8);
+        }
+        catch (JsonException e)
+        {
+            return Fail($"Invalid JSON payload: {e.Message}");
+        }
+        catch (RequestValidationException e)
+        {
+            return Fail(e.Message);
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            var list = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("events", out var wrapped) ? wrapped : root;
+            items = list.ValueKind switch
+            {
+                JsonValueKind.Array => list.EnumerateArray().Select(e => e.Clone()).ToList(),
+                JsonValueKind.Object => [list.Clone()],
+                _ => [],
+            };
+        }
+        if (items.Count == 0)
+        {
+            return Fail("The payload must be {\"events\":[...]} with at least one event");
+        }
+        if (items.Count > MaxEventsPerCall)
+        {
+            return Results.Text($"Payload too large: {items.Count} events; at most {MaxEventsPerCall} in one call", statusCode: 413);
+        }
+
+        var origin = new WriteOrigin(Surface, context.RequestId());
+        var invalid = new List<InvalidEvent>();
+        var work = new List<Func<Storage.IGraphTransaction, long>>();
+        var indexes = new List<int>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (ReadEvent(items[i], out var command, out var alternative) is { } reason)
+            {
+                invalid.Add(new InvalidEvent(i, reason));
+                continue;
+            }
+            indexes.Add(i);
+            work.Add(tx =>
+            {
+                var tracked = IdentityGraph.Track(tx, command!, origin);
+                if (alternative is not null)
+                {
+                    IdentityGraph.Link(tx, new LinkCommand(alternative, command!.Identity.Primary, LinkKinds.Match), origin);
+                }
+                return tracked.EventId;
+            });
+        }
+        var outcomes = await engine.ApplyEachAsync(check.Caller!.Project, work, ct);
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            if (!outcomes[i].Succeeded)
+            {
+                invalid.Add(new InvalidEvent(indexes[i], outcomes[i].Error is GraphException g ? g.Message : "the event could not be stored"));
+            }
+        }
+        return Results.Json(new { status = "ok", accepted = outcomes.Count(o => o.Succeeded), invalid = invalid.OrderBy(x => x.Index).ToList() });
+    }
+
+    private sealed record InvalidEvent(int Index, string Reason);
+
+    /// <summary>Reads one tracker event; returns why it is invalid, or null.</summary>
+    private static string? ReadEvent(JsonElement item, out TrackCommand? command, out IdentifierInput? alternative)
+    {
+        command = null;
+        alternative = null;
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            return "an event must be a JSON object";
+        }
+        string? name = null, userId = null, alternativeId = null;
+        DateTimeOffset? time = null;
+        var properties = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var property in item.EnumerateObject())
+        {
+            var value = property.Value;
+            switch (property.Name)
+            {
+                case "event_name" or "user_id" or "user_alternative_id" or "alternative_user_id":
+                    if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length is 0 or > IdentifierNormalizer.MaxValueLength)
+                    {
+                        return $"{property.Name} must be a non-empty string";
+                    }
+                    if (property.Name == "event_name")
+                    {
+                        name = value.GetString();
+                    }
+                    else if (property.Name == "user_id")
+                    {
+                        userId = value.GetString();
+                    }
+                    else
+                    {
+                        alternativeId = value.GetString();
+                    }
+                    break;
+                case "event_timestamp_epoch":
+                    time = ReadTime(value);
+                    if (time is null)
+                    {
+                        return "event_timestamp_epoch must be epoch milliseconds or a date such as 2026-11-24T10:00:00";
+                    }
+                    break;
+                default:
+                    if (value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+                    {
+                        return $"{property.Name}: events are flat; nested objects and arrays are not accepted";
+                    }
+                    properties[property.Name] = value;
+                    break;
+            }
+        }
+        if (name is null)
+        {
+            return "event_name is required";
+        }
+        if (userId is null)
+        {
+            return "user_id is required";
+        }
+        var user = new IdentifierInput(new Identifier(IdentifierTypes.UserId, userId), userId, "user_id");
+        if (alternativeId is not null && alternativeId != userId)
+        {
+            alternative = new IdentifierInput(Identifier.Alias(AlternativeIdLabel, alternativeId), alternativeId, AlternativeIdLabel);
+        }
+        command = new TrackCommand(new IdentifyCommand(user, [], new Dictionary<string, PropertyValue>(), new Dictionary<string, PropertyValue>(), []),
+            name, time, JsonSerializer.Serialize(properties), null);
+        return null;
+    }
+
+    private static DateTimeOffset? ReadTime(JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var epoch))
+        {
+            return epoch is > 0 and < 253402300800000 ? DateTimeOffset.FromUnixTimeMilliseconds(epoch) : null;
+        }
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+        var text = value.GetString()!;
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var digits))
+        {
+            return digits is > 0 and < 253402300800000 ? DateTimeOffset.FromUnixTimeMilliseconds(digits) : null;
+        }
+        return DateTimeOffset.TryParseExact(text, DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
+            ? parsed
+            : null;
     }
 
     private static async Task<IResult> MatchAsync(HttpContext context, string projectId, KeyAuthentication keys, IdentityEngine engine, SelfsameOptions options, CancellationToken ct)

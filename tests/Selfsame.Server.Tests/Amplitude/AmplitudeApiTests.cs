@@ -35,6 +35,29 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     }
 
     [Fact]
+    public async Task Usermap_EventsOfAMappedUser_ShowInTheGlobalStream_AndCountOnce()
+    {
+        var (user, global) = (Unique("u"), Unique("g"));
+        await _native.PostAsync("/v1/track", $$$"""
+            {"events":[
+              {"user_id":"{{{user}}}","event":"mapped-user-event","time":"2031-05-01T10:00:00Z"},
+              {"user_id":"{{{global}}}","event":"global-user-event","time":"2031-05-01T11:00:00Z"}]}
+            """);
+        await _client.MapInQueryAsync($$$"""[{"user_id":"{{{user}}}", "global_user_id": "{{{global}}}"}]""", server.WriteKey);
+
+        var globalUser = (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={global}")).Body;
+        var stream = (await _native.GetJsonAsync($"/v1/profiles/{globalUser.Value<long>("profile_id")}/events")).Body!["events"]!.AsArray();
+        Assert.Equal(["global-user-event", "mapped-user-event"], stream.Select(e => e!["event"]!.GetValue<string>()));
+
+        var mappedRecord = (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={user}")).Body.Value<long>("record_id");
+        var own = (await _native.GetJsonAsync($"/v1/records/{mappedRecord}/events")).Body!["events"]!.AsArray();
+        Assert.Equal(["mapped-user-event"], own.Select(e => e!["event"]!.GetValue<string>()));
+
+        var counts = (await _native.GetJsonAsync("/v1/stats/unique-users?from=2031-05-01T00:00:00Z&to=2031-05-02T00:00:00Z")).Body;
+        Assert.Equal((1, 2), (counts.Value<int>("merged"), counts.Value<int>("raw")));
+    }
+
+    [Fact]
     public async Task Usermap_SingleObjectInAFormBody_IsAccepted()
     {
         var (user, global) = (Unique("u"), Unique("g"));

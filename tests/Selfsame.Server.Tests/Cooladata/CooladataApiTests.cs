@@ -48,6 +48,47 @@ public sealed class CooladataApiTests(RunningServer server) : IClassFixture<Runn
         Assert.Equal("cooladata", explained.Body.Value<string>("path.0.link.surface"));
     }
 
+    private async Task<(int Status, System.Text.Json.Nodes.JsonNode? Body)> TrackAsync(string appKey, string urlEncodedJson)
+    {
+        using var client = server.Client(null);
+        using var content = new StringContent(urlEncodedJson, Encoding.UTF8, "application/x-www-form-urlencoded");
+        using var response = await client.PostAsync($"/cooladata/v3/{Uri.EscapeDataString(appKey)}/track", content);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, (int)response.StatusCode == 200 ? System.Text.Json.Nodes.JsonNode.Parse(text) : null);
+    }
+
+    [Fact]
+    public async Task Track_EventsWithAnAlternativeId_MatchTheIds_AndLandInOneStream()
+    {
+        var (device1, device2, login) = ($"dev-{Guid.NewGuid():N}", $"dev-{Guid.NewGuid():N}", $"joe-{Guid.NewGuid():N}@x.com");
+        var payload = $$$"""{"events":[{"event_name":"login","user_id":"{{{device1}}}","event_timestamp_epoch":1700000000000,"user_alternative_id":"{{{login}}}","page":"/home"},{"event_name":"view","user_id":"{{{device2}}}","alternative_user_id":"{{{login}}}","event_timestamp_epoch":"2026-03-01"},{"event_name":"bad"},{"event_name":"nested","user_id":"x","props":{"a":1}}]}""";
+
+        var (status, body) = await TrackAsync(server.WriteKey, Uri.EscapeDataString(payload));
+
+        Assert.Equal(200, status);
+        Assert.Equal(2, body.Value<int>("accepted"));
+        Assert.Equal([2, 3], body!["invalid"]!.AsArray().Select(i => i!["index"]!.GetValue<int>()));
+        var profile = (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={device1}")).Body.Value<long>("profile_id");
+        Assert.Equal(profile, (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={device2}")).Body.Value<long>("profile_id"));
+        var stream = (await _native.GetJsonAsync($"/v1/profiles/{profile}/events")).Body!["events"]!.AsArray();
+        Assert.Equal(["view", "login"], stream.Select(e => e!["event"]!.GetValue<string>()));
+        Assert.Equal("2026-03-01T00:00:00+00:00", stream[0]!["time"]!.GetValue<string>());
+        Assert.Equal("/home", stream[1]!["properties"]!["page"]!.GetValue<string>());
+
+        // The tracker made device1 a user: the identities call now finds it.
+        var match = $$$"""{"customer_user_id":"{{{device1}}}","alternative_user_id":"other-{{{login}}}"}""";
+        Assert.Equal((200, "1"), await MatchAsync("default", server.AdminKey, match));
+    }
+
+    [Fact]
+    public async Task Track_BadAppKey_Is401_AndBadPayload_Is400()
+    {
+        Assert.Equal(401, (await TrackAsync("not-a-key", "%7B%7D")).Status);
+        Assert.Equal(401, (await TrackAsync(server.ReadKey, "%7B%7D")).Status);
+        Assert.Equal(400, (await TrackAsync(server.WriteKey, "%7Bnot%20json")).Status);
+        Assert.Equal(400, (await TrackAsync(server.WriteKey, Uri.EscapeDataString("""{"events":[]}"""))).Status);
+    }
+
     [Fact]
     public async Task Identities_NonAdminKey_OrAnotherProject_IsTheSeedsPermissionError()
     {
