@@ -28,6 +28,8 @@ public static class AmplitudeApi
         var amplitude = app.MapGroup("/amplitude").WithTags("Amplitude").ExcludeFromDescription();
         amplitude.MapMethods("/usermap", ["GET", "POST"], MapUsersAsync);
         amplitude.MapMethods("/api/2/usermap", ["GET", "POST"], LookupAsync);
+        amplitude.MapPost("/2/httpapi", HttpApi.IngestAsync);
+        amplitude.MapPost("/batch", HttpApi.IngestAsync);
         return app;
     }
 
@@ -323,7 +325,7 @@ public static class AmplitudeApi
     }
 
     /// <summary>A JSON answer with "code" equal to the HTTP status.</summary>
-    private static IResult Answer(int status, Dictionary<string, object?> body)
+    internal static IResult Answer(int status, Dictionary<string, object?> body)
     {
         var withCode = new Dictionary<string, object?> { ["code"] = status };
         foreach (var (key, value) in body)

@@ -1,0 +1,244 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Selfsame.Events;
+using Selfsame.Graph;
+using Selfsame.Keys;
+using Selfsame.Operations;
+using Selfsame.Server.Hosting;
+
+namespace Selfsame.Server.Amplitude;
+
+/// <summary>
+/// Amplitude's HTTP V2 event ingestion (POST /amplitude/2/httpapi, and /amplitude/batch with the same contract), as
+/// Amplitude's server SDKs send it. A request is all or nothing: any invalid event makes it a 400 that says which, in the
+/// fields the SDK reads to drop those events and retry the rest.
+/// </summary>
+public static class HttpApi
+{
+    public const int MaxEvents = 2000;
+    public const int DefaultMinIdLength = 5;
+
+    private static readonly HashSet<string> PlaceholderIds = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "anonymous", "nil", "none", "null", "n/a", "na", "undefined", "unknown", "", "00000000-0000-0000-0000-000000000000", "{}", "lmy47d", "0", "-1",
+    };
+
+    public static async Task<IResult> IngestAsync(HttpContext context, KeyAuthentication keys, IdentityEngine engine, TimeProvider time, CancellationToken ct)
+    {
+        if (context.Request.ContentLength > AmplitudeApi.MaxRequestBytes)
+        {
+            return AmplitudeApi.Answer(413, new() { ["error"] = "Payload too large" });
+        }
+        JsonDocument document;
+        int size;
+        try
+        {
+            var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, ct);
+            size = (int)buffer.Length;
+            if (size == 0)
+            {
+                return AmplitudeApi.Answer(400, new() { ["error"] = "Missing request body" });
+            }
+            document = JsonText.Parse(buffer.GetBuffer().AsMemory(0, size), maxDepth: 40);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return AmplitudeApi.Answer(413, new() { ["error"] = "Payload too large" });
+        }
+        catch (Exception e) when (e is JsonException or RequestValidationException)
+        {
+            return AmplitudeApi.Answer(400, new() { ["error"] = "Invalid JSON request body" });
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return AmplitudeApi.Answer(400, new() { ["error"] = "Invalid JSON request body" });
+            }
+            if (!root.TryGetProperty("api_key", out var keyElement) || keyElement.ValueKind != JsonValueKind.String)
+            {
+                return AmplitudeApi.Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "api_key" });
+            }
+            var check = await keys.CheckAsync(keyElement.GetString(), Roles.Write, ct);
+            if (check.Result != KeyCheckResult.Allowed)
+            {
+                return AmplitudeApi.Answer(400, new() { ["error"] = "Invalid API key" });
+            }
+            if (!root.TryGetProperty("events", out var events) || events.ValueKind != JsonValueKind.Array)
+            {
+                return AmplitudeApi.Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "events" });
+            }
+            if (events.GetArrayLength() > MaxEvents)
+            {
+                return AmplitudeApi.Answer(413, new() { ["error"] = "Payload too large" });
+            }
+            var minIdLength = root.TryGetProperty("options", out var options) && options.ValueKind == JsonValueKind.Object &&
+                              options.TryGetProperty("min_id_length", out var min) && min.ValueKind == JsonValueKind.Number && min.TryGetInt32(out var m) && m >= 1 ? m : DefaultMinIdLength;
+
+            var invalidFields = new Dictionary<string, List<int>>();
+            var missingFields = new Dictionary<string, List<int>>();
+            var invalidIdLengths = new Dictionary<string, List<int>>();
+            var commands = new List<TrackCommand>();
+            var index = 0;
+            foreach (var item in events.EnumerateArray())
+            {
+                var command = ReadEvent(item, index, minIdLength, invalidFields, missingFields, invalidIdLengths);
+                if (command is not null)
+                {
+                    commands.Add(command);
+                }
+                index++;
+            }
+            if (invalidFields.Count + missingFields.Count + invalidIdLengths.Count > 0)
+            {
+                return AmplitudeApi.Answer(400, new()
+                {
+                    ["error"] = missingFields.Count > 0 && invalidFields.Count == 0 ? "Request missing required field" : "Invalid field values on some events",
+                    ["events_with_invalid_fields"] = invalidFields,
+                    ["events_with_missing_fields"] = missingFields,
+                    ["events_with_invalid_id_lengths"] = invalidIdLengths,
+                });
+            }
+            var origin = new WriteOrigin(AmplitudeApi.Surface, context.RequestId());
+            try
+            {
+                // All events in one write: the request is ingested whole or not at all.
+                await engine.WriteAsync(check.Caller!.Project, tx => commands.Select(c => IdentityGraph.Track(tx, c, origin)).ToList(), ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Events were validated above, so only the store itself fails here; the SDK retries a 500.
+                return AmplitudeApi.Answer(500, new() { ["error"] = "the events could not be stored; none of them was ingested" });
+            }
+            return AmplitudeApi.Answer(200, new()
+            {
+                ["events_ingested"] = commands.Count,
+                ["payload_size_bytes"] = size,
+                ["server_upload_time"] = time.GetUtcNow().ToUnixTimeMilliseconds(),
+            });
+        }
+    }
+
+    private static TrackCommand? ReadEvent(JsonElement item, int index, int minIdLength,
+        Dictionary<string, List<int>> invalidFields, Dictionary<string, List<int>> missingFields, Dictionary<string, List<int>> invalidIdLengths)
+    {
+        void Mark(Dictionary<string, List<int>> map, string field)
+        {
+            if (!map.TryGetValue(field, out var list))
+            {
+                map[field] = list = [];
+            }
+            list.Add(index);
+        }
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            Mark(invalidFields, "event");
+            return null;
+        }
+        var valid = true;
+        string? Id(string field)
+        {
+            if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length > IdentifierNormalizer.MaxValueLength || PlaceholderIds.Contains(value.GetString()!))
+            {
+                Mark(invalidFields, field);
+                valid = false;
+                return null;
+            }
+            var text = value.GetString()!;
+            if (text.Length < minIdLength)
+            {
+                // Amplitude removes an id that is too short from the event; with no id left, the event is invalid.
+                Mark(invalidIdLengths, field);
+                return null;
+            }
+            return text;
+        }
+        var userId = Id("user_id");
+        var deviceId = Id("device_id");
+        if (userId is null && deviceId is null && valid)
+        {
+            Mark(missingFields, "user_id or device_id");
+            valid = false;
+        }
+        string? eventType = null;
+        if (!item.TryGetProperty("event_type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String || typeElement.GetString()!.Length == 0)
+        {
+            Mark(typeElement.ValueKind == JsonValueKind.Undefined ? missingFields : invalidFields, "event_type");
+            valid = false;
+        }
+        else
+        {
+            eventType = typeElement.GetString();
+        }
+        DateTimeOffset? time = null;
+        if (item.TryGetProperty("time", out var timeElement) && timeElement.ValueKind != JsonValueKind.Null)
+        {
+            if (timeElement.ValueKind == JsonValueKind.Number && timeElement.TryGetInt64(out var ms) && ms is > 0 and < 253402300800000)
+            {
+                time = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            }
+            else
+            {
+                Mark(invalidFields, "time");
+                valid = false;
+            }
+        }
+        string? insertId = null;
+        if (item.TryGetProperty("insert_id", out var insertElement) && insertElement.ValueKind != JsonValueKind.Null)
+        {
+            if (insertElement.ValueKind == JsonValueKind.String && insertElement.GetString()!.Length is > 0 and <= 256)
+            {
+                insertId = insertElement.GetString();
+            }
+            else
+            {
+                Mark(invalidFields, "insert_id");
+                valid = false;
+            }
+        }
+        var properties = new JsonObject();
+        foreach (var (field, name) in new[] { ("event_properties", (string?)null), ("user_properties", "$user_properties") })
+        {
+            if (!item.TryGetProperty(field, out var element) || element.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                Mark(invalidFields, field);
+                valid = false;
+                continue;
+            }
+            if (name is null)
+            {
+                foreach (var property in element.EnumerateObject())
+                {
+                    properties[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+                }
+            }
+            else
+            {
+                properties[name] = JsonNode.Parse(element.GetRawText());
+            }
+        }
+        if (!valid || eventType is null)
+        {
+            return null;
+        }
+        var primary = userId is not null
+            ? new IdentifierInput(new Identifier(IdentifierTypes.UserId, userId), userId, "user_id")
+            : new IdentifierInput(new Identifier(IdentifierTypes.DeviceId, deviceId!), deviceId!, "device_id");
+        IReadOnlyList<IdentifierInput> others = userId is not null && deviceId is not null
+            ? [new IdentifierInput(new Identifier(IdentifierTypes.DeviceId, deviceId), deviceId, "device_id")]
+            : [];
+        var identity = new IdentifyCommand(primary, others, new Dictionary<string, PropertyValue>(), new Dictionary<string, PropertyValue>(), []);
+        return new TrackCommand(identity, eventType, time, properties.ToJsonString(), insertId);
+    }
+}
