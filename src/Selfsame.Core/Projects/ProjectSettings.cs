@@ -42,6 +42,10 @@ public sealed record ProjectSettings
     /// <summary>Checks the settings; returns a message naming the bad field, or null.</summary>
     public string? Validate()
     {
+        if (MaxPerType is null || IdentifierTypes is null || IdentifierTypes.Any(t => t is null))
+        {
+            return $"{(MaxPerType is null ? "max_per_type" : "identifier_types")}: must not be null or hold null";
+        }
         if (MaxRecords is < 2 or > 100_000)
         {
             return "max_records must be between 2 and 100000";

@@ -107,6 +107,23 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Read_ThatThrows_LeavesTheReadPoolUsable()
+    {
+        await using var store = SqliteStore.Open(_folder.Path, _time);
+        var project = ProjectId.Default;
+        await store.Catalog.CreateProjectAsync(new Project(project, "d", _time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
+        var engine = new IdentityEngine(store);
+        await engine.IdentifyAsync(project, Identify(User("here")), Origin, CancellationToken.None);
+
+        // Many failing reads at once, so that several pooled sessions fail, then reads on every session again.
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+            Assert.Throws<GraphException>(() => engine.Explain(project, User("missing"), User("here"))))));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => engine.Resolve(project, User("here").Identifier))));
+
+        Assert.All(answers, Assert.NotNull);
+    }
+
+    [Fact]
     public async Task Writes_FromASecondProcessOnTheSameFile_AreSeenAndSerialized()
     {
         // Two stores on one file stand for the server and a CLI command run beside it.

@@ -89,6 +89,9 @@ public sealed class KeyTests(RunningServer server) : IClassFixture<RunningServer
         var (nullList, nullProblem) = await owner.SendAsync(HttpMethod.Put, "/v1/admin/project/settings", Http.Json("""{"max_per_type":null}"""));
         Assert.Equal(400, nullList);
         Assert.Contains("max_per_type", nullProblem.Value<string>("detail"), StringComparison.Ordinal);
+        var (nullItem, nullItemProblem) = await owner.SendAsync(HttpMethod.Put, "/v1/admin/project/settings", Http.Json("""{"identifier_types":[null]}"""));
+        Assert.Equal(400, nullItem);
+        Assert.Contains("identifier_types", nullItemProblem.Value<string>("detail"), StringComparison.Ordinal);
 
         var (ok, settings) = await owner.SendAsync(HttpMethod.Put, "/v1/admin/project/settings",
             Http.Json("""{"max_per_type":{"user_id":1,"crm_id":1},"max_records":50,"identifier_types":["crm_id"],"phone_region":"DE"}"""));

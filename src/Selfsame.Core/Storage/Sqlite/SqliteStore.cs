@@ -21,7 +21,9 @@ public sealed class SqliteStore : IGraphStore
     {
         // Two connection strings, so that Microsoft.Data.Sqlite pools the query-only connections apart from the others.
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, DefaultTimeout = 30 }.ToString();
-        _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, DefaultTimeout = 30 }.ToString();
+        // The store pools its read sessions itself; Microsoft.Data.Sqlite's pool would hand a closed session's handle to
+        // someone else in whatever transaction state the session left it.
+        _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, DefaultTimeout = 30, Pooling = false }.ToString();
         var connection = Open(_connectionString, readOnly: false);
         SqliteMigrations.Apply(connection, time);
         _writer = new SqliteWriter(new SqliteGraphSession(new SqliteStatements(connection)), time);
@@ -73,8 +75,17 @@ public sealed class SqliteStore : IGraphStore
         }
         catch
         {
-            // A session in an unknown state is not put back: close it, and let the read's own exception through.
-            session.Dispose();
+            // The read failed (a read that refuses throws too): end its transaction and keep the session if that works;
+            // close it if not. Either way the read's own exception goes on.
+            try
+            {
+                session.Sql.Execute("ROLLBACK");
+                _readers.Add(session);
+            }
+            catch (SqliteException)
+            {
+                session.Dispose();
+            }
             throw;
         }
         _readers.Add(session);
