@@ -59,7 +59,19 @@ public static class SelfsameCommands
             Description = "Amplitude user mappings per project in 30 seconds. Environment: SELFSAME_AMPLITUDE_MAPPING_LIMIT.",
             DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("SELFSAME_AMPLITUDE_MAPPING_LIMIT"), out var v) ? v : 1500,
         };
-        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty data folder).") { data, urls, maxBody, mappingLimit };
+        var retentionInterval = new Option<int>("--retention-interval-minutes")
+        {
+            Description = "How often the retention sweep runs. Environment: SELFSAME_RETENTION_INTERVAL_MINUTES.",
+            DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("SELFSAME_RETENTION_INTERVAL_MINUTES"), out var v) ? v : 60,
+        };
+        retentionInterval.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1)
+            {
+                r.AddError("--retention-interval-minutes must be at least 1");
+            }
+        });
+        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty data folder).") { data, urls, maxBody, mappingLimit, retentionInterval };
         command.SetAction(async (result, ct) =>
         {
             var options = new SelfsameOptions
@@ -68,6 +80,7 @@ public static class SelfsameCommands
                 Urls = result.GetValue(urls)!,
                 MaxRequestBodyBytes = result.GetValue(maxBody),
                 AmplitudeMappingsPerWindow = result.GetValue(mappingLimit),
+                RetentionInterval = TimeSpan.FromMinutes(result.GetValue(retentionInterval)),
             };
             await using var app = SelfsameServer.Build(options);
             await app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(ct);

@@ -28,6 +28,10 @@ public sealed record ProjectSettings
     [JsonPropertyName("phone_region")]
     public string? PhoneRegion { get; init; }
 
+    /// <summary>Records not seen for this many days are deleted by the retention sweep (null: never).</summary>
+    [JsonPropertyName("retention_days")]
+    public int? RetentionDays { get; init; }
+
     public static ProjectSettings Default { get; } = new();
 
     public bool IsKnownType(string type) =>
@@ -45,6 +49,10 @@ public sealed record ProjectSettings
         if (MaxPerType is null || IdentifierTypes is null || IdentifierTypes.Any(t => t is null))
         {
             return $"{(MaxPerType is null ? "max_per_type" : "identifier_types")}: must not be null or hold null";
+        }
+        if (RetentionDays is < 1 or > 36_500)
+        {
+            return "retention_days must be between 1 and 36500, or null for no retention";
         }
         if (MaxRecords is < 2 or > 100_000)
         {

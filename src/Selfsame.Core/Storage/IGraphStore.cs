@@ -29,6 +29,11 @@ public interface IGraphReadSession
 
     StoredEvent? FindEventByInsertId(string insertId);
 
+    /// <summary>Records whose last_seen_at is before <paramref name="cutoff"/>, oldest first.</summary>
+    IReadOnlyList<RecordId> ListRecordsNotSeenSince(DateTimeOffset cutoff, int limit);
+
+    int CountRecordEvents(RecordId record);
+
     /// <summary>Distinct profiles and records with events from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive), overall and per UTC day.</summary>
     (UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days) CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name);
 }

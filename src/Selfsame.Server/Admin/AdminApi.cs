@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Selfsame.Graph;
 using Selfsame.Keys;
+using Selfsame.Retention;
 using Selfsame.Server.Hosting;
 using Selfsame.Storage;
 
@@ -15,6 +16,11 @@ public sealed record ProjectResponse(string ProjectId, string Name, DateTimeOffs
 }
 
 public sealed record CreateProjectRequest(string Id, string? Name);
+
+public sealed record RetentionResponse(bool Enabled, int? RetentionDays, DateTimeOffset? Cutoff, int DeletedRecords, int DeletedEvents, int Batches)
+{
+    public static RetentionResponse Of(RetentionReport r) => new(r.Enabled, r.RetentionDays, r.Cutoff, r.DeletedRecords, r.DeletedEvents, r.Batches);
+}
 
 public sealed record CreateProjectResponse(ProjectResponse Project, KeyCreatedResponse AdminKey);
 
@@ -91,6 +97,11 @@ public static class AdminApi
             })
             .RequireKey(Roles.Admin).Accepts<CreateProjectRequest>("application/json").Produces<CreateProjectResponse>(201)
             .WithSummary("Create a project; the answer holds its first admin key, shown once.");
+
+        admin.MapPost("/retention/run", async (HttpContext context, RetentionSweep sweep, CancellationToken ct) =>
+                Results.Ok(RetentionResponse.Of(await sweep.RunAsync(context.Caller().Project, ct))))
+            .RequireKey(Roles.Admin).Produces<RetentionResponse>()
+            .WithSummary("Run the retention sweep of the project now: delete the records not seen within retention_days.");
 
         admin.MapGet("/keys", async (HttpContext context, IProjectCatalog catalog, CancellationToken ct) =>
                 Results.Ok((await catalog.ListKeysAsync(context.Caller().Project, ct)).Select(KeyResponse.Of).ToList()))

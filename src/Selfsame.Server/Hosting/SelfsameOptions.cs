@@ -19,6 +19,9 @@ public sealed record SelfsameOptions
     /// <summary>Amplitude's user-mapping rate limit: mappings per project in 30 seconds.</summary>
     public int AmplitudeMappingsPerWindow { get; init; } = 1500;
 
+    /// <summary>How often the retention sweep runs over the projects that have retention on.</summary>
+    public TimeSpan RetentionInterval { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>How deep JSON bodies may nest.</summary>
     public int MaxJsonDepth { get; init; } = 32;
 }

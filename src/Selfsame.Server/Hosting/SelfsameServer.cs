@@ -52,6 +52,8 @@ public static class SelfsameServer
         services.AddSingleton<Projects>();
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<KeyAuthentication>();
+        services.AddSingleton<Retention.RetentionSweep>();
+        services.AddHostedService<RetentionService>();
         services.AddSingleton(sp => new MappingWindow(time, options.AmplitudeMappingsPerWindow, TimeSpan.FromSeconds(30)));
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));

@@ -26,7 +26,7 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         var time = new FakeTimeProvider();
         await using var store = SqliteStore.Open(_folder.Path, time);
         var project = ProjectId.Default;
-        await store.Catalog.CreateProjectAsync(new Project(project, "d", time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
+        await store.Catalog.CreateProjectAsync(new Project(project, "d", time.GetUtcNow(), new ProjectSettings { RetentionDays = 30 }), null, CancellationToken.None);
         var engine = new IdentityEngine(store);
 
         // Touch every statement: identify (new, known, merge, refusal, properties), link, unlink, delete, reads, export.
@@ -48,6 +48,7 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         engine.Events(project, resolution.Profile.Value, false, new Events.EventQuery("view", null, null, new Events.EventCursor(long.MaxValue, 1), 10));
         engine.Events(project, resolution.Record.Value, true, new Events.EventQuery(null, null, null, null, 10));
         engine.UniqueUsers(project, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, "view");
+        await new Selfsame.Retention.RetentionSweep(store, time).RunAsync(project, default);
         await engine.DeleteRecordAsync(project, engine.Resolve(project, Device("d1").Identifier)!.Record, default);
         await engine.DeleteProfileAsync(project, engine.Resolve(project, User("u2").Identifier)!.Profile, default);
 

@@ -99,5 +99,13 @@ public sealed class KeyTests(RunningServer server) : IClassFixture<RunningServer
         Assert.Equal(50, settings.Value<int>("settings.max_records"));
         Assert.Equal(200, (await owner.PostAsync("/v1/identify", """{"user_id":"c1","identifiers":[{"type":"crm_id","value":"C-1"},{"type":"phone","value":"030 1234567"}]}""")).Status);
         Assert.Equal(200, (await owner.GetJsonAsync("/v1/resolve?type=phone&value=%2B49301234567")).Status);
+
+        // Retention: off until set; when on, the sweep runs on demand and says what it did.
+        Assert.False((await owner.PostAsync("/v1/admin/retention/run", "{}")).Body.Value<bool>("enabled"));
+        await owner.SendAsync(HttpMethod.Put, "/v1/admin/project/settings", Http.Json("""{"retention_days":30}"""));
+        var report = (await owner.PostAsync("/v1/admin/retention/run", "{}")).Body;
+        Assert.Equal((true, 30, 0), (report.Value<bool>("enabled"), report.Value<int>("retention_days"), report.Value<int>("deleted_records")));
+        Assert.Equal(400, (await owner.SendAsync(HttpMethod.Put, "/v1/admin/project/settings", Http.Json("""{"retention_days":0}"""))).Status);
+        Assert.Equal(403, (await server.Client(server.WriteKey).PostAsync("/v1/admin/retention/run", "{}")).Status);
     }
 }

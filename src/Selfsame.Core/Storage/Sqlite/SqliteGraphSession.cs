@@ -204,6 +204,21 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
         return result;
     }
 
+    public IReadOnlyList<RecordId> ListRecordsNotSeenSince(DateTimeOffset cutoff, int limit)
+    {
+        using var rows = Sql.Query("SELECT record_id FROM records INDEXED BY records_by_last_seen WHERE project_id = @p0 AND last_seen_at < @p1 ORDER BY last_seen_at LIMIT @p2",
+            _project, cutoff.ToUnixTimeMilliseconds(), limit);
+        var result = new List<RecordId>();
+        while (rows.Read())
+        {
+            result.Add(new RecordId(rows.GetInt64(0)));
+        }
+        return result;
+    }
+
+    public int CountRecordEvents(RecordId record) =>
+        (int)(long)Sql.Scalar("SELECT count(*) FROM events INDEXED BY events_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value)!;
+
     public StoredEvent? FindEventByInsertId(string insertId)
     {
         using var rows = Sql.Query($"SELECT {EventColumns} FROM events e WHERE e.project_id = @p0 AND e.insert_id = @p1", _project, insertId);

@@ -1,0 +1,58 @@
+using Selfsame.Graph;
+using Selfsame.Storage;
+
+namespace Selfsame.Retention;
+
+/// <summary>What one sweep of a project did.</summary>
+public sealed record RetentionReport(
+    ProjectId Project,
+    bool Enabled,
+    int? RetentionDays,
+    DateTimeOffset? Cutoff,
+    int DeletedRecords,
+    int DeletedEvents,
+    int Batches);
+
+/// <summary>
+/// Deletes the records of a project that have not been seen within its retention period, with their identifiers,
+/// properties, links and events; profiles they bridged split. Works in batches, one transaction each: a sweep stopped
+/// part-way (a restart, a kill) has deleted whole batches only, and the next sweep finds the rest.
+/// </summary>
+public sealed class RetentionSweep(IGraphStore store, TimeProvider time)
+{
+    public int BatchSize { get; init; } = 500;
+
+    public async Task<RetentionReport> RunAsync(ProjectId project, CancellationToken cancellationToken)
+    {
+        var settings = (await store.Catalog.GetProjectAsync(project, cancellationToken))?.Settings
+                       ?? throw new GraphException(GraphErrorKind.NotFound, "project", $"no project '{project}'");
+        if (settings.RetentionDays is not { } days)
+        {
+            return new RetentionReport(project, false, null, null, 0, 0, 0);
+        }
+        var cutoff = time.GetUtcNow().AddDays(-days);
+        int records = 0, events = 0, batches = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var (deleted, deletedEvents) = await store.WriteAsync(project, tx =>
+            {
+                var stale = tx.ListRecordsNotSeenSince(cutoff, BatchSize);
+                var eventCount = 0;
+                foreach (var record in stale)
+                {
+                    eventCount += tx.CountRecordEvents(record);
+                    IdentityGraph.DeleteRecord(tx, record);
+                }
+                return (stale.Count, eventCount);
+            }, cancellationToken);
+            if (deleted == 0)
+            {
+                return new RetentionReport(project, true, days, cutoff, records, events, batches);
+            }
+            records += deleted;
+            events += deletedEvents;
+            batches++;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Selfsame.Retention;
+using Selfsame.Server.Hosting;
+using Selfsame.Storage;
+
+namespace Selfsame.Server.Admin;
+
+/// <summary>Runs the retention sweep of every project that has retention on, at start and then every interval.</summary>
+public sealed class RetentionService(IProjectCatalog catalog, RetentionSweep sweep, SelfsameOptions options, TimeProvider time, ILogger<RetentionService> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            foreach (var project in await catalog.ListProjectsAsync(stoppingToken))
+            {
+                if (project.Settings.RetentionDays is null)
+                {
+                    continue;
+                }
+                try
+                {
+                    var report = await sweep.RunAsync(project.Id, stoppingToken);
+                    if (report.DeletedRecords > 0)
+                    {
+                        logger.LogWarning("Retention deleted {Records} records and {Events} events of project {Project} not seen since {Cutoff}",
+                            report.DeletedRecords, report.DeletedEvents, project.Id, report.Cutoff);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError(e, "Retention sweep of project {Project} failed; it runs again at the next interval", project.Id);
+                }
+            }
+            await Task.Delay(options.RetentionInterval, time, stoppingToken);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using Selfsame.Events;
+using Selfsame.Graph;
+using Selfsame.Retention;
+using Selfsame.Tests.Support;
+using static Selfsame.Tests.Support.Some;
+
+namespace Selfsame.Tests.Retention;
+
+public sealed class RetentionSweepTests : IDisposable
+{
+    private readonly SqliteStoreFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    [Fact]
+    public async Task Run_DeletesRecordsNotSeenWithinThePeriod_WithTheirEvents_AndSplitsWhatTheyBridged()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory, new ProjectSettings { RetentionDays = 7 });
+        await h.TrackAsync(Event("old-event", Identify(User("stale")), h.Time.GetUtcNow()));
+        await h.LinkAsync(Device("phone"), User("stale"));
+        await h.LinkAsync(Anonymous("web"), User("stale"));
+        h.Time.Advance(TimeSpan.FromDays(8));
+        await h.TrackAsync(Event("new-event", Identify(Device("phone")), h.Time.GetUtcNow()));
+        await h.IdentifyAsync(Identify(Anonymous("web")));
+
+        var sweep = new RetentionSweep(h.Store, h.Time) { BatchSize = 1 };
+        var report = await sweep.RunAsync(h.Project, CancellationToken.None);
+
+        Assert.Equal((true, 1, 1, 1), (report.Enabled, report.DeletedRecords, report.DeletedEvents, report.Batches));
+        Assert.Equal(h.Time.GetUtcNow().AddDays(-7), report.Cutoff);
+        Assert.Null(h.Resolve(User("stale")));
+        Assert.NotEqual(h.ProfileOf(Device("phone")), h.ProfileOf(Anonymous("web")));
+        Assert.Equal(["new-event"], h.Stream(h.ProfileOf(Device("phone")).Value).Select(e => e.Name));
+        Assert.Equal(new UniqueUsers(1, 1), h.Engine.UniqueUsers(h.Project, DateTimeOffset.UnixEpoch, h.Time.GetUtcNow().AddDays(1), null).Total);
+
+        var again = await sweep.RunAsync(h.Project, CancellationToken.None);
+        Assert.Equal(0, again.DeletedRecords);
+    }
+
+    [Fact]
+    public async Task Run_ManyStaleRecords_InBatches()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory, new ProjectSettings { RetentionDays = 1 });
+        for (var i = 0; i < 25; i++)
+        {
+            await h.IdentifyAsync(Identify(User($"u{i}")));
+        }
+        h.Time.Advance(TimeSpan.FromDays(2));
+        await h.IdentifyAsync(Identify(User("u3")));
+
+        var report = await new RetentionSweep(h.Store, h.Time) { BatchSize = 10 }.RunAsync(h.Project, CancellationToken.None);
+
+        Assert.Equal((24, 3), (report.DeletedRecords, report.Batches));
+        Assert.NotNull(h.Resolve(User("u3")));
+    }
+
+    [Fact]
+    public async Task Run_WithRetentionOff_DeletesNothing()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        await h.IdentifyAsync(Identify(User("kept")));
+        h.Time.Advance(TimeSpan.FromDays(10_000));
+
+        var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
+
+        Assert.False(report.Enabled);
+        Assert.NotNull(h.Resolve(User("kept")));
+    }
+}
