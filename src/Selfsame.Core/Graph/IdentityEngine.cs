@@ -75,8 +75,9 @@ public sealed class IdentityEngine(IGraphStore store)
             return new EventPage(events, next);
         });
 
-    public (UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days) UniqueUsers(ProjectId project, DateTimeOffset from, DateTimeOffset to, string? name) =>
-        Store.Read(project, session => session.CountUniqueUsers(from, to, name));
+    /// <summary>Distinct users with events in the range: merged (profiles) and raw (records); per UTC day too when asked.</summary>
+    public (UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days) UniqueUsers(ProjectId project, DateTimeOffset from, DateTimeOffset to, string? name, bool perDay = true) =>
+        Store.Read(project, session => (session.CountUniqueUsers(from, to, name), perDay ? session.CountUniqueUsersPerDay(from, to, name) : []));
 
     public Resolution? Resolve(ProjectId project, Identifier identifier) =>
         Store.Read(project, session => ProfileReads.Resolve(session, identifier));

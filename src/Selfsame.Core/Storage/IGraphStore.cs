@@ -34,8 +34,11 @@ public interface IGraphReadSession
 
     int CountRecordEvents(RecordId record);
 
-    /// <summary>Distinct profiles and records with events from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive), overall and per UTC day.</summary>
-    (UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days) CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name);
+    /// <summary>Distinct profiles and records with events from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive).</summary>
+    UniqueUsers CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name);
+
+    /// <summary>The same per UTC day.</summary>
+    IReadOnlyList<UniqueUsersDay> CountUniqueUsersPerDay(DateTimeOffset from, DateTimeOffset to, string? name);
 }
 
 /// <summary>

@@ -94,7 +94,7 @@ public static class EventEndpoints
             .RequireKey(Roles.Read).Produces<EventsResponse>()
             .WithSummary("The events of one record alone, newest first.");
 
-        v1.MapGet("/stats/unique-users", (HttpContext context, IdentityEngine engine, TimeProvider time, string? from, string? to, string? @event) =>
+        v1.MapGet("/stats/unique-users", (HttpContext context, IdentityEngine engine, TimeProvider time, string? from, string? to, string? @event, bool? per_day) =>
             {
                 var errors = new List<FieldError>();
                 var end = ParseTime(to, "to", errors) ?? time.GetUtcNow();
@@ -107,12 +107,12 @@ public static class EventEndpoints
                 {
                     return Problems.Invalid("from", "must be before 'to'");
                 }
-                var (total, days) = engine.UniqueUsers(context.Caller().Project, start, end, @event);
+                var (total, days) = engine.UniqueUsers(context.Caller().Project, start, end, @event, per_day ?? false);
                 return Results.Ok(new UniqueUsersResponse(start, end, @event, total.Merged, total.Raw,
                     days.Select(d => new UniqueUsersDayDto(d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), d.Merged, d.Raw)).ToList()));
             })
             .RequireKey(Roles.Read).Produces<UniqueUsersResponse>()
-            .WithSummary("Distinct users with events in a time range: merged (profiles) and raw (records), overall and per UTC day.");
+            .WithSummary("Distinct users with events in a time range: merged (profiles) and raw (records); per UTC day too with per_day=true.");
 
         return v1;
     }

@@ -77,8 +77,9 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
                 }
             }
             output.WriteLine($"{sql}\n  {string.Join("\n  ", plan)}");
-            // The projects table is keyed by project_id alone: finding one project by it is a point look-up.
-            if (plan.Any(line => line.StartsWith("SCAN ", StringComparison.Ordinal) ||
+            // A scan of a table (not of a subquery's own rows), or a search by project_id alone. The projects table is
+            // keyed by project_id alone: finding one project by it is a point look-up.
+            if (plan.Any(line => (line.StartsWith("SCAN ", StringComparison.Ordinal) && Tables.Contains(line.Split(' ')[1])) ||
                                  (line.EndsWith("(project_id=?)", StringComparison.Ordinal) && !line.StartsWith("SEARCH projects ", StringComparison.Ordinal))))
             {
                 failures.Add($"{sql}\n  {string.Join("\n  ", plan)}");
@@ -86,6 +87,8 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         }
         Assert.True(failures.Count == 0, "statements that read a whole project:\n" + string.Join("\n", failures));
     }
+
+    private static readonly HashSet<string> Tables = ["projects", "api_keys", "records", "identifiers", "properties", "links", "events", "counters", "r", "i", "p", "l", "e"];
 
     [GeneratedRegex(@"@p\d+")]
     private static partial Regex ParameterPattern();

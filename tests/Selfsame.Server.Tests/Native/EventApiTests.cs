@@ -51,7 +51,7 @@ public sealed class EventApiTests(RunningServer server) : IClassFixture<RunningS
               {"user_id":"{{{a}}}","identifiers":[{"type":"device_id","value":"{{{b}}}"}],"event":"only-here","time":"2030-01-02T00:00:00Z"}
             ]}
             """);
-        var (status, body) = await _read.GetJsonAsync("/v1/stats/unique-users?from=2030-01-01T00:00:00Z&to=2030-01-03T00:00:00Z&event=only-here");
+        var (status, body) = await _read.GetJsonAsync("/v1/stats/unique-users?from=2030-01-01T00:00:00Z&to=2030-01-03T00:00:00Z&event=only-here&per_day=true");
         Assert.Equal(200, status);
         Assert.Equal((1, 2), (body.Value<int>("merged"), body.Value<int>("raw")));
         Assert.Equal(["2030-01-01", "2030-01-02"], body!["days"]!.AsArray().Select(d => d!["day"]!.GetValue<string>()));

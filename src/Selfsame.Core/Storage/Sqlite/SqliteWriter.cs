@@ -4,8 +4,9 @@ using Selfsame.Graph;
 namespace Selfsame.Storage.Sqlite;
 
 /// <summary>
-/// The one writer of a SQLite store. Requests wait in a channel; the writer thread takes all that are waiting,
-/// applies each inside its own savepoint of one transaction (group commit), commits, and only then completes them.
+/// The one writer of a SQLite store. Requests wait in a channel; the writer thread takes all that are waiting, applies
+/// them in one transaction (group commit), commits, and only then completes them. When one of them throws, the group is
+/// rolled back and applied again with a savepoint around each, so that the failing one alone is undone.
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
 {

@@ -11,6 +11,7 @@ CREATE TABLE events (
     received_at  INTEGER NOT NULL
 );
 CREATE INDEX events_by_record ON events (project_id, record_id, time, event_id);
-CREATE INDEX events_by_time ON events (project_id, time);
+-- Covers unique-user counts: they read (time, name, record_id) from the index alone.
+CREATE INDEX events_by_time ON events (project_id, time, name, record_id);
 CREATE UNIQUE INDEX events_by_insert_id ON events (project_id, insert_id) WHERE insert_id IS NOT NULL;
 INSERT INTO counters (name, value) VALUES ('event_id', 0);
