@@ -44,16 +44,11 @@ public static class EventEndpoints
             {
                 var caller = context.Caller();
                 using var body = await JsonBody.ReadAsync(context.Request, ct);
-                if (body.RootElement.ValueKind != JsonValueKind.Object || !body.RootElement.TryGetProperty("events", out var list) || list.ValueKind != JsonValueKind.Array)
+                if (NativeApi.RequireList(body.RootElement, "events", options.MaxBatchOperations, "events, each {\"user_id\":..,\"event\":..,\"time\":..,\"properties\":{..},\"insert_id\":..}", out var list) is { } invalid)
                 {
-                    return Problems.Invalid("events", "is required: an array of events, each {\"user_id\":..,\"event\":..,\"time\":..,\"properties\":{..},\"insert_id\":..}");
+                    return invalid;
                 }
-                if (list.GetArrayLength() > options.MaxBatchOperations)
-                {
-                    return Problems.Invalid("events", $"holds {list.GetArrayLength()} events; at most {options.MaxBatchOperations} are allowed", StatusCodes.Status413PayloadTooLarge);
-                }
-                var project = await projects.GetAsync(caller.Project, ct) ?? throw new GraphException(GraphErrorKind.NotFound, "project", $"project '{caller.Project}' no longer exists");
-                var reader = new OperationReader(project.Settings);
+                var reader = await NativeApi.ReaderAsync(projects, caller, ct);
                 var results = new TrackEventResult?[list.GetArrayLength()];
                 var parsed = new List<(int Index, GraphOperation Operation)>();
                 var index = 0;

@@ -104,13 +104,9 @@ public static class NativeApi
             {
                 var caller = context.Caller();
                 using var body = await JsonBody.ReadAsync(context.Request, ct);
-                if (body.RootElement.ValueKind != JsonValueKind.Object || !body.RootElement.TryGetProperty("operations", out var list) || list.ValueKind != JsonValueKind.Array)
+                if (RequireList(body.RootElement, "operations", options.MaxBatchOperations, "operations, each {\"op\":\"identify\"|\"link\"|\"unlink\", ...}", out var list) is { } invalid)
                 {
-                    return Problems.Invalid("operations", "is required: an array of operations, each {\"op\":\"identify\"|\"link\"|\"unlink\", ...}");
-                }
-                if (list.GetArrayLength() > options.MaxBatchOperations)
-                {
-                    return Problems.Invalid("operations", $"holds {list.GetArrayLength()} operations; at most {options.MaxBatchOperations} are allowed", StatusCodes.Status413PayloadTooLarge);
+                    return invalid;
                 }
                 var reader = await ReaderAsync(projects, caller, ct);
                 var results = new BatchResult?[list.GetArrayLength()];
@@ -161,7 +157,20 @@ public static class NativeApi
 
     private static readonly ReadOnlyMemory<byte> NewLine = "\n"u8.ToArray();
 
-    private static async Task<OperationReader> ReaderAsync(Projects projects, CallerKey caller, CancellationToken ct)
+    /// <summary>The array under <paramref name="field"/> of a request body, or the problem when it is missing or holds more than <paramref name="max"/> items.</summary>
+    internal static IResult? RequireList(JsonElement root, string field, int max, string what, out JsonElement list)
+    {
+        list = default;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(field, out list) || list.ValueKind != JsonValueKind.Array)
+        {
+            return Problems.Invalid(field, $"is required: an array of {what}");
+        }
+        return list.GetArrayLength() > max
+            ? Problems.Invalid(field, $"holds {list.GetArrayLength()} items; at most {max} are allowed", StatusCodes.Status413PayloadTooLarge)
+            : null;
+    }
+
+    internal static async Task<OperationReader> ReaderAsync(Projects projects, CallerKey caller, CancellationToken ct)
     {
         var project = await projects.GetAsync(caller.Project, ct) ?? throw new GraphException(GraphErrorKind.NotFound, "project", $"project '{caller.Project}' no longer exists");
         return new OperationReader(project.Settings);

@@ -7,12 +7,10 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     private readonly HttpClient _client = server.Client(null);
     private readonly HttpClient _native = server.Client(server.WriteKey);
 
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
-
     [Fact]
     public async Task Usermap_SeedExample_MapsBothUsersIntoTheGlobalUser_AndTheLookupShowsIt()
     {
-        var (hank, a, b) = (Unique("hank@globex.net"), Unique("63629@hmail.com"), Unique("12345@hmail.com"));
+        var (hank, a, b) = (Names.Unique("hank@globex.net"), Names.Unique("63629@hmail.com"), Names.Unique("12345@hmail.com"));
         // The seed's "map multiple users" mapping, with only its spaces percent-encoded (curl refuses a URL with spaces).
         var (status, body, _) = await _client.MapInQueryAsync(
             $$$"""[{"user_id":"{{{a}}}", "global_user_id": "{{{hank}}}"}, {"user_id":"{{{b}}}", "global_user_id": "{{{hank}}}"}]""", server.WriteKey);
@@ -37,7 +35,7 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     [Fact]
     public async Task Usermap_EventsOfAMappedUser_ShowInTheGlobalStream_AndCountOnce()
     {
-        var (user, global) = (Unique("u"), Unique("g"));
+        var (user, global) = (Names.Unique("u"), Names.Unique("g"));
         await _native.PostAsync("/v1/track", $$$"""
             {"events":[
               {"user_id":"{{{user}}}","event":"mapped-user-event","time":"2031-05-01T10:00:00Z"},
@@ -60,7 +58,7 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     [Fact]
     public async Task Usermap_SingleObjectInAFormBody_IsAccepted()
     {
-        var (user, global) = (Unique("u"), Unique("g"));
+        var (user, global) = (Names.Unique("u"), Names.Unique("g"));
         var (status, body, _) = await _client.MapInFormAsync($$$"""{"user_id":"{{{user}}}", "global_user_id": "{{{global}}}"}""", server.WriteKey);
         Assert.Equal(200, status);
         Assert.Equal(1, body.Value<int>("mapped"));
@@ -69,7 +67,7 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     [Fact]
     public async Task Unmap_SplitsTheProfile_AndRestoresIds()
     {
-        var (user, global) = (Unique("u"), Unique("g"));
+        var (user, global) = (Names.Unique("u"), Names.Unique("g"));
         var own = (await _native.PostAsync("/v1/identify", $$$"""{"user_id":"{{{user}}}","properties":{"plan":"free"}}""")).Body.Value<long>("profile_id");
         await _native.PostAsync("/v1/identify", $$$"""{"user_id":"{{{global}}}","properties":{"plan":"pro"}}""");
         await _client.MapInQueryAsync($$$"""[{"user_id":"{{{user}}}", "global_user_id": "{{{global}}}"}]""", server.WriteKey);
@@ -91,7 +89,7 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     [Fact]
     public async Task Usermap_AgainToAnotherGlobalUser_ReplacesTheMapping()
     {
-        var (user, first, second) = (Unique("u"), Unique("g1"), Unique("g2"));
+        var (user, first, second) = (Names.Unique("u"), Names.Unique("g1"), Names.Unique("g2"));
         await _client.MapInQueryAsync($$$"""{"user_id":"{{{user}}}","global_user_id":"{{{first}}}"}""", server.WriteKey);
         await _client.MapInQueryAsync($$$"""{"user_id":"{{{user}}}","global_user_id":"{{{second}}}"}""", server.WriteKey);
 
@@ -158,7 +156,7 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     [Fact]
     public async Task Lookup_UnknownUser_HasEmptyLists_AndLimitsAreChecked()
     {
-        var unknown = Unique("nobody");
+        var unknown = Names.Unique("nobody");
         var (status, body, _) = await _client.LookupAsync(server.ReadKey, server.ReadKey, unknown);
         Assert.Equal(200, status);
         Assert.Empty(body![unknown]!["mapped_from"]!.AsArray());
@@ -173,7 +171,7 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     [Fact]
     public async Task Lookup_UserIdsInTheQueryString_AsAJsonArray()
     {
-        var (user, global) = (Unique("q"), Unique("qg"));
+        var (user, global) = (Names.Unique("q"), Names.Unique("qg"));
         await _client.MapInFormAsync($$$"""{"user_id":"{{{user}}}","global_user_id":"{{{global}}}"}""", server.WriteKey);
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/amplitude/api/2/usermap?user_ids={Uri.EscapeDataString($"[\"{user}\",\"{global}\"]")}");
         request.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{server.ReadKey}:{server.ReadKey}")));

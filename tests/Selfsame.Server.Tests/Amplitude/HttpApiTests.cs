@@ -10,8 +10,6 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
     private readonly HttpClient _client = server.Client(null);
     private readonly HttpClient _native = server.Client(server.ReadKey);
 
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
-
     private async Task<(int Status, JsonNode Body)> PostAsync(string body, string path = "/amplitude/2/httpapi")
     {
         using var response = await _client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
@@ -23,7 +21,7 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
     [Fact]
     public async Task OfficialNodeSdk_DeliversEvents_AndAnEventWithBothIdsLinksThem()
     {
-        var (user, device) = (Unique("sdk-user"), Unique("sdk-device"));
+        var (user, device) = (Names.Unique("sdk-user"), Names.Unique("sdk-device"));
         var output = await RunSdkAsync($"{server.BaseAddress}amplitude/2/httpapi", server.WriteKey, user, device);
         var results = JsonNode.Parse(output)!.AsArray();
         Assert.All(results, r => Assert.Equal(200, r!["code"]!.GetValue<int>()));
@@ -42,7 +40,7 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
     [Fact]
     public async Task HttpApi_InvalidEvents_AreNamedInTheFieldsTheSdkReads_AndNothingIsStored()
     {
-        var device = Unique("dev");
+        var device = Names.Unique("dev");
         var (status, body) = await PostAsync($$$"""
             {"api_key":"{{{server.WriteKey}}}","events":[
               {"device_id":"{{{device}}}","event_type":"ok"},
@@ -65,7 +63,7 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
     [Fact]
     public async Task HttpApi_AcceptedEvents_AnswerAsAmplitudeDoes_AndBatchIsTheSame()
     {
-        var (user, device) = (Unique("u"), Unique("d"));
+        var (user, device) = (Names.Unique("u"), Names.Unique("d"));
         var (status, body) = await PostAsync($$$$"""
             {"api_key":"{{{{server.WriteKey}}}}","events":[{"user_id":"{{{{user}}}}","device_id":"{{{{device}}}}","event_type":"open","time":1700000000000,"insert_id":"{{{{user}}}}-1","event_properties":{"n":1},"user_properties":{"$set":{"plan":"pro"}}}],"options":{"min_id_length":1}}
             """, "/amplitude/batch");
@@ -102,7 +100,7 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
 
     private static async Task<string> RunSdkAsync(string url, string key, string user, string device)
     {
-        var folder = Path.Combine(RepositoryRoot(), "tests", "amplitude-sdk");
+        var folder = Path.Combine(Repository.Root(), "tests", "amplitude-sdk");
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "@amplitude", "analytics-node")),
             "Amplitude's SDK is not installed: run ./test, which runs 'npm ci' in tests/amplitude-sdk");
         var info = new ProcessStartInfo("node") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -119,13 +117,4 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
         return (await output).Trim();
     }
 
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Selfsame.slnx")))
-        {
-            folder = folder.Parent;
-        }
-        return folder?.FullName ?? throw new InvalidOperationException("no Selfsame.slnx above the test folder");
-    }
 }

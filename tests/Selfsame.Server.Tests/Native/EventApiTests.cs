@@ -7,12 +7,10 @@ public sealed class EventApiTests(RunningServer server) : IClassFixture<RunningS
     private readonly HttpClient _write = server.Client(server.WriteKey);
     private readonly HttpClient _read = server.Client(server.ReadKey);
 
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
-
     [Fact]
     public async Task Track_StitchesAnonymousAndIdentifiedEvents_IntoOneStream()
     {
-        var (anon, user) = (Unique("anon"), Unique("user"));
+        var (anon, user) = (Names.Unique("anon"), Names.Unique("user"));
         var (status, body) = await _write.PostAsync("/v1/track", $$$"""
             {"events":[
               {"identifiers":[{"type":"anonymous_id","value":"{{{anon}}}"}],"event":"page_view","time":"2026-03-01T10:00:00Z","properties":{"path":"/pricing"},"insert_id":"{{{anon}}}-1"},
@@ -43,7 +41,7 @@ public sealed class EventApiTests(RunningServer server) : IClassFixture<RunningS
     [Fact]
     public async Task UniqueUsers_ReportsMergedAndRaw()
     {
-        var (a, b) = (Unique("a"), Unique("b"));
+        var (a, b) = (Names.Unique("a"), Names.Unique("b"));
         await _write.PostAsync("/v1/track", $$$"""
             {"events":[
               {"user_id":"{{{a}}}","event":"only-here","time":"2030-01-01T00:00:00Z"},

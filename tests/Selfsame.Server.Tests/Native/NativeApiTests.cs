@@ -8,13 +8,11 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     private readonly HttpClient _write = server.Client(server.WriteKey);
     private readonly HttpClient _read = server.Client(server.ReadKey);
 
-    private static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
-
     [Fact]
     public async Task Walkthrough_IdentifyLinkResolveExplainUnlink()
     {
-        var (u1, u2) = (Unique("u1"), Unique("u2"));
-        var email = $"{Unique("a")}@x.com";
+        var (u1, u2) = (Names.Unique("u1"), Names.Unique("u2"));
+        var email = $"{Names.Unique("a")}@x.com";
         var (s1, first) = await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{u1}}}","identifiers":[{"type":"email","value":"{{{email.ToUpperInvariant()}}}"}],"properties":{"plan":"pro"}}""");
         var (s2, second) = await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{u2}}}","identifiers":[{"type":"device_id","value":"{{{u2}}}-phone"}]}""");
         Assert.Equal((200, 200), (s1, s2));
@@ -52,9 +50,9 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     [Fact]
     public async Task Identify_ImplicitMergeRefused_SaysWhichIdentifierAndWhy()
     {
-        var shared = $"{Unique("s")}@x.com";
-        await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{Unique("a")}}}","identifiers":[{"type":"email","value":"{{{shared}}}"}]}""");
-        var (status, body) = await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{Unique("b")}}}","identifiers":[{"type":"email","value":"{{{shared}}}"}]}""");
+        var shared = $"{Names.Unique("s")}@x.com";
+        await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{Names.Unique("a")}}}","identifiers":[{"type":"email","value":"{{{shared}}}"}]}""");
+        var (status, body) = await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{Names.Unique("b")}}}","identifiers":[{"type":"email","value":"{{{shared}}}"}]}""");
 
         Assert.Equal(200, status);
         Assert.Equal("identifiers[0]", body.Value<string>("refused.0.field"));
@@ -64,7 +62,7 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     [Fact]
     public async Task Resolve_Unknown_Is404ProblemDetails()
     {
-        using var response = await _read.GetAsync($"/v1/resolve?type=email&value={Unique("n")}@x.com");
+        using var response = await _read.GetAsync($"/v1/resolve?type=email&value={Names.Unique("n")}@x.com");
         Assert.Equal(404, (int)response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
@@ -72,7 +70,7 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     [Fact]
     public async Task Profile_ByMergedAwayId_FindsTheProfileThatAbsorbedIt()
     {
-        var (a, b) = (Unique("a"), Unique("b"));
+        var (a, b) = (Names.Unique("a"), Names.Unique("b"));
         var older = (await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{a}}}"}""")).Body.Value<long>("profile_id");
         var kept = (await _write.PostAsync("/v1/link", $$$"""{"from":{"type":"user_id","value":"{{{a}}}"},"into":{"type":"user_id","value":"{{{b}}}"}}""")).Body.Value<long>("profile_id");
 
@@ -85,13 +83,13 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     [Fact]
     public async Task Batch_AppliesEachOperation_AndReportsFailuresPerOperation()
     {
-        var (a, b) = (Unique("a"), Unique("b"));
+        var (a, b) = (Names.Unique("a"), Names.Unique("b"));
         var (status, body) = await _write.PostAsync("/v1/batch", $$$"""
             {"operations":[
               {"op":"identify","user_id":"{{{a}}}"},
               {"op":"identify","user_id":17},
               {"op":"link","from":{"type":"user_id","value":"{{{b}}}"},"into":{"type":"user_id","value":"{{{a}}}"}},
-              {"op":"unlink","from":{"type":"user_id","value":"{{{a}}}"},"into":{"type":"user_id","value":"{{{Unique("none")}}}"}},
+              {"op":"unlink","from":{"type":"user_id","value":"{{{a}}}"},"into":{"type":"user_id","value":"{{{Names.Unique("none")}}}"}},
               {"op":"teleport"}
             ]}
             """);
@@ -109,7 +107,7 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     [Fact]
     public async Task Delete_RecordAndProfile()
     {
-        var (a, b) = (Unique("a"), Unique("b"));
+        var (a, b) = (Names.Unique("a"), Names.Unique("b"));
         var link = (await _write.PostAsync("/v1/link", $$$"""{"from":{"type":"user_id","value":"{{{a}}}"},"into":{"type":"user_id","value":"{{{b}}}"}}""")).Body;
         var (recordStatus, deleted) = await _write.SendAsync(HttpMethod.Delete, $"/v1/records/{link.Value<long>("from_record_id")}");
         Assert.Equal(200, recordStatus);
@@ -124,7 +122,7 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     [Fact]
     public async Task Export_StreamsEveryProfileAsOneLine()
     {
-        var (a, b, c) = (Unique("a"), Unique("b"), Unique("c"));
+        var (a, b, c) = (Names.Unique("a"), Names.Unique("b"), Names.Unique("c"));
         await _write.PostAsync("/v1/identify", $$$"""{"user_id":"{{{a}}}","properties":{"n":1}}""");
         await _write.PostAsync("/v1/link", $$$"""{"from":{"type":"user_id","value":"{{{b}}}"},"into":{"type":"user_id","value":"{{{c}}}"}}""");
 
@@ -153,22 +151,12 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     {
         using var anonymous = server.Client(null);
         var served = JsonNode.Parse(await anonymous.GetStringAsync("/openapi/v1.json"))!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
-        var committedPath = Path.Combine(RepositoryRoot(), "docs", "openapi.json");
+        var committedPath = Path.Combine(Repository.Root(), "docs", "openapi.json");
         if (Environment.GetEnvironmentVariable("SELFSAME_UPDATE_OPENAPI") == "1")
         {
             await File.WriteAllTextAsync(committedPath, served + "\n");
         }
         Assert.True(File.Exists(committedPath), "docs/openapi.json is missing: run the tests once with SELFSAME_UPDATE_OPENAPI=1");
         Assert.Equal((await File.ReadAllTextAsync(committedPath)).TrimEnd(), served.TrimEnd());
-    }
-
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Selfsame.slnx")))
-        {
-            folder = folder.Parent;
-        }
-        return folder?.FullName ?? throw new InvalidOperationException("no Selfsame.slnx above the test folder");
     }
 }

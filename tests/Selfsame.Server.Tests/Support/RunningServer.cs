@@ -72,6 +72,26 @@ public class RunningServer : IAsyncLifetime
     }
 }
 
+/// <summary>Names that no other test uses, so tests sharing a server never see each other's data.</summary>
+public static class Names
+{
+    public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+}
+
+public static class Repository
+{
+    /// <summary>The checkout's root: the folder above the test binaries that holds Selfsame.slnx.</summary>
+    public static string Root()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Selfsame.slnx")))
+        {
+            folder = folder.Parent;
+        }
+        return folder?.FullName ?? throw new InvalidOperationException("no Selfsame.slnx above the test folder");
+    }
+}
+
 public static class Http
 {
     public static StringContent Json(string body, string contentType = "application/json") => new(body, Encoding.UTF8, contentType);

@@ -225,14 +225,15 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
         return rows.Read() ? ReadEvent(rows) : null;
     }
 
+    private const string EventsInRange =
+        "FROM events e INDEXED BY events_by_time WHERE e.project_id = @p0 AND e.time >= @p1 AND e.time < @p2 AND (@p3 IS NULL OR e.name = @p3)) d " +
+        "CROSS JOIN records r ON r.record_id = d.record_id AND r.project_id = @p0";
+
     public UniqueUsers CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name)
     {
         // The distinct records first (from the covering index), then one profile look-up per record, not per event.
         using var rows = Sql.Query(
-            "SELECT count(DISTINCT r.profile_id), count(*) FROM (" +
-            "SELECT DISTINCT e.record_id FROM events e INDEXED BY events_by_time " +
-            "WHERE e.project_id = @p0 AND e.time >= @p1 AND e.time < @p2 AND (@p3 IS NULL OR e.name = @p3)) d " +
-            "CROSS JOIN records r ON r.record_id = d.record_id AND r.project_id = @p0",
+            $"SELECT count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT e.record_id {EventsInRange}",
             _project, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), name);
         rows.Read();
         return new UniqueUsers(rows.GetInt64(0), rows.GetInt64(1));
@@ -241,10 +242,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
     public IReadOnlyList<UniqueUsersDay> CountUniqueUsersPerDay(DateTimeOffset from, DateTimeOffset to, string? name)
     {
         using var rows = Sql.Query(
-            "SELECT d.day, count(DISTINCT r.profile_id), count(*) FROM (" +
-            "SELECT DISTINCT e.time / 86400000 AS day, e.record_id FROM events e INDEXED BY events_by_time " +
-            "WHERE e.project_id = @p0 AND e.time >= @p1 AND e.time < @p2 AND (@p3 IS NULL OR e.name = @p3)) d " +
-            "CROSS JOIN records r ON r.record_id = d.record_id AND r.project_id = @p0 GROUP BY d.day ORDER BY d.day",
+            $"SELECT d.day, count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT e.time / 86400000 AS day, e.record_id {EventsInRange} GROUP BY d.day ORDER BY d.day",
             _project, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), name);
         var days = new List<UniqueUsersDay>();
         while (rows.Read())
