@@ -17,6 +17,8 @@ namespace Selfsame.Cli;
 /// <summary>The <c>selfsame</c> command line: serve, project, key, resolve, import, export.</summary>
 public static class SelfsameCommands
 {
+    private static readonly WriteOrigin Cli = new("cli", null);
+
     public static RootCommand Build()
     {
         var root = new RootCommand("Selfsame: a self-hosted identity-resolution server.");
@@ -141,7 +143,7 @@ public static class SelfsameCommands
             {
                 return 1;
             }
-            var key = await new ApiKeys(store.Catalog, TimeProvider.System).CreateAsync(id.Value, result.GetValue(role)!, result.GetValue(name), ct);
+            var key = await new ApiKeys(store.Catalog, TimeProvider.System).CreateAsync(id.Value, result.GetValue(role)!, result.GetValue(name), Cli, ct);
             Console.WriteLine($"created key {key.Record.KeyId} ({key.Record.Role}) for project {id}; it is shown only now:");
             Console.WriteLine(key.Key);
             return 0;
@@ -156,7 +158,7 @@ public static class SelfsameCommands
             {
                 return 1;
             }
-            if (!await store.Catalog.RevokeKeyAsync(id.Value, result.GetValue(keyId)!, DateTimeOffset.UtcNow, ct))
+            if (!await new ApiKeys(store.Catalog, TimeProvider.System).RevokeAsync(id.Value, result.GetValue(keyId)!, Cli, ct))
             {
                 return Fail($"project {id} has no key '{result.GetValue(keyId)}'");
             }

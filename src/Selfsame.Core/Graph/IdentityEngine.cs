@@ -18,8 +18,8 @@ public sealed class IdentityEngine(IGraphStore store)
     public Task<LinkResult> LinkAsync(ProjectId project, LinkCommand command, WriteOrigin origin, CancellationToken cancellationToken) =>
         Store.WriteAsync(project, tx => IdentityGraph.Link(tx, command, origin), cancellationToken);
 
-    public Task<UnlinkResult> UnlinkAsync(ProjectId project, UnlinkCommand command, CancellationToken cancellationToken) =>
-        Store.WriteAsync(project, tx => IdentityGraph.Unlink(tx, command), cancellationToken);
+    public Task<UnlinkResult> UnlinkAsync(ProjectId project, UnlinkCommand command, WriteOrigin origin, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, tx => IdentityGraph.Unlink(tx, command, origin), cancellationToken);
 
     /// <summary>Applies each piece of work in one transaction and one commit; each fails or succeeds alone.</summary>
     public Task<IReadOnlyList<WriteOutcome<T>>> ApplyEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
@@ -31,11 +31,11 @@ public sealed class IdentityEngine(IGraphStore store)
     public IReadOnlyList<DirectLinks?> DirectLinksOf(ProjectId project, IReadOnlyList<Identifier> identifiers, string kind) =>
         Store.Read(project, session => ProfileReads.DirectLinksOf(session, identifiers, kind));
 
-    public Task<DeleteResult> DeleteRecordAsync(ProjectId project, RecordId record, CancellationToken cancellationToken) =>
-        Store.WriteAsync(project, tx => IdentityGraph.DeleteRecord(tx, record), cancellationToken);
+    public Task<DeleteResult> DeleteRecordAsync(ProjectId project, RecordId record, WriteOrigin origin, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, tx => IdentityGraph.DeleteRecord(tx, record, origin), cancellationToken);
 
-    public Task<DeleteResult> DeleteProfileAsync(ProjectId project, ProfileId profile, CancellationToken cancellationToken) =>
-        Store.WriteAsync(project, tx => IdentityGraph.DeleteProfile(tx, profile), cancellationToken);
+    public Task<DeleteResult> DeleteProfileAsync(ProjectId project, ProfileId profile, WriteOrigin origin, CancellationToken cancellationToken) =>
+        Store.WriteAsync(project, tx => IdentityGraph.DeleteProfile(tx, profile, origin), cancellationToken);
 
     /// <summary>Applies the operations in one transaction and one commit; each fails or succeeds alone.</summary>
     public Task<IReadOnlyList<WriteOutcome<object>>> ApplyAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken) =>

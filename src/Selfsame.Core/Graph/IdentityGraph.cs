@@ -89,7 +89,10 @@ public static class IdentityGraph
             }
             var link = tx.AddLink(current.Record, record, linkKind, origin);
             merged.Add(new MergeNote(otherProfile, current.Record, identifier, link.Id));
+            var before = profile;
             profile = Join(tx, profile, otherProfile);
+            tx.AddAudit("merge", origin, new { kind = linkKind, link_id = link.Id.Value, from_record = current.Record.Value, into_record = record.Value,
+                via = identifier.Type, profiles = new[] { otherProfile.Value, before.Value }, profile = profile.Value });
         }
 
         foreach (var (key, value) in command.Set)
@@ -152,6 +155,8 @@ public static class IdentityGraph
         var link = tx.AddLink(from, into, command.Kind, origin);
         var profile = Join(tx, intoProfile, fromProfile);
         var mergedAway = new[] { fromProfile, intoProfile }.Where(p => p != profile).ToList();
+        tx.AddAudit("merge", origin, new { kind = command.Kind, link_id = link.Id.Value, from_record = from.Value, into_record = into.Value,
+            profiles = new[] { fromProfile.Value, intoProfile.Value }, profile = profile.Value });
         return new LinkResult(profile, from, into, link, createdRecords, mergedAway, AlreadyJoined: false);
     }
 
@@ -173,14 +178,15 @@ public static class IdentityGraph
                 {
                     tx.RemoveLink(link.Id);
                 }
-                Split(tx, tx.GetRecord(from.Record)!.Profile);
+                var parts = Split(tx, tx.GetRecord(from.Record)!.Profile);
+                AuditUnlink(tx, origin, stale, parts);
             }
         }
         return Link(tx, command, origin);
     }
 
     /// <summary>Removes the links of <paramref name="kind"/> out of the record of <paramref name="from"/>; the profile splits where they were its only bridges.</summary>
-    public static UnlinkResult RemoveOutgoing(IGraphTransaction tx, IdentifierInput from, string kind)
+    public static UnlinkResult RemoveOutgoing(IGraphTransaction tx, IdentifierInput from, string kind, WriteOrigin origin)
     {
         var record = Require(tx, from);
         var removed = OutgoingLinks(tx, record, kind);
@@ -190,37 +196,47 @@ public static class IdentityGraph
         }
         if (removed.Count > 0)
         {
-            Split(tx, tx.GetRecord(record)!.Profile);
+            AuditUnlink(tx, origin, removed, Split(tx, tx.GetRecord(record)!.Profile));
         }
         var profile = tx.GetRecord(record)!.Profile;
         var intoProfile = removed.Count > 0 ? tx.GetRecord(removed[0].Into)!.Profile : profile;
         return new UnlinkResult(removed, profile, intoProfile);
     }
 
+    private static void AuditUnlink(IGraphTransaction tx, WriteOrigin origin, IReadOnlyList<Link> removed, List<ProfileId> parts) =>
+        tx.AddAudit("unlink", origin, new
+        {
+            links = removed.Select(l => new { link_id = l.Id.Value, kind = l.Kind, from_record = l.From.Value, into_record = l.Into.Value, made_by = l.Surface, made_at = l.CreatedAt }),
+            profiles = parts.Select(p => p.Value),
+        });
+
     private static List<Link> OutgoingLinks(IGraphTransaction tx, RecordId record, string kind) =>
         tx.GetProfileLinks(tx.GetRecord(record)!.Profile).Where(l => l.From == record && l.Kind == kind).ToList();
 
-    public static UnlinkResult Unlink(IGraphTransaction tx, UnlinkCommand command)
+    public static UnlinkResult Unlink(IGraphTransaction tx, UnlinkCommand command, WriteOrigin origin)
     {
         var from = Require(tx, command.From);
         var into = Require(tx, command.Into);
         var removed = from == into ? [] : tx.RemoveLinksBetween(from, into);
         if (removed.Count > 0)
         {
-            Split(tx, tx.GetRecord(from)!.Profile);
+            AuditUnlink(tx, origin, removed, Split(tx, tx.GetRecord(from)!.Profile));
         }
         return new UnlinkResult(removed, tx.GetRecord(from)!.Profile, tx.GetRecord(into)!.Profile);
     }
 
-    public static DeleteResult DeleteRecord(IGraphTransaction tx, RecordId record)
+    public static DeleteResult DeleteRecord(IGraphTransaction tx, RecordId record, WriteOrigin origin)
     {
         var info = tx.GetRecord(record) ?? throw new GraphException(GraphErrorKind.NotFound, "record_id", $"no record {record} in this project");
         tx.DeleteRecord(record);
-        return new DeleteResult([record], Split(tx, info.Profile));
+        var parts = Split(tx, info.Profile);
+        // Ids only: the audit log must not keep what a delete removed.
+        tx.AddAudit("delete_record", origin, new { record_id = record.Value, profile = info.Profile.Value, profiles = parts.Select(p => p.Value) });
+        return new DeleteResult([record], parts);
     }
 
     /// <summary>Deletes a profile; like the profile read, an id that was merged away names the profile that holds that record.</summary>
-    public static DeleteResult DeleteProfile(IGraphTransaction tx, ProfileId profile)
+    public static DeleteResult DeleteProfile(IGraphTransaction tx, ProfileId profile, WriteOrigin origin)
     {
         var records = tx.GetProfileRecords(profile);
         if (records.Count == 0 && tx.GetRecord(new RecordId(profile.Value)) is { } merged)
@@ -235,6 +251,7 @@ public static class IdentityGraph
         {
             tx.DeleteRecord(record.Id);
         }
+        tx.AddAudit("delete_profile", origin, new { profile = records[0].Profile.Value, record_ids = records.Select(r => r.Id.Value) });
         return new DeleteResult(records.Select(r => r.Id).ToList(), []);
     }
 
@@ -242,7 +259,7 @@ public static class IdentityGraph
     {
         GraphOperation.IdentifyOp op => Identify(tx, op.Command, origin),
         GraphOperation.LinkOp op => Link(tx, op.Command, origin),
-        GraphOperation.UnlinkOp op => Unlink(tx, op.Command),
+        GraphOperation.UnlinkOp op => Unlink(tx, op.Command, origin),
         GraphOperation.TrackOp op => Track(tx, op.Command, origin),
         _ => throw new ArgumentOutOfRangeException(nameof(operation)),
     };

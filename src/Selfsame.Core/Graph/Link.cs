@@ -28,8 +28,11 @@ public sealed record Link(
     public RecordId Other(RecordId side) => side == From ? Into : From;
 }
 
-/// <summary>Who asked for a write: the API surface and the request id, recorded on links.</summary>
-public sealed record WriteOrigin(string Surface, string? RequestId)
+/// <summary>Who asked for a write: the API surface, the request id and the id of the key used (never the key), recorded on links and in the audit log.</summary>
+public sealed record WriteOrigin(string Surface, string? RequestId, string? KeyId = null)
 {
-    public static WriteOrigin Native(string? requestId) => new("native", requestId);
+    public static WriteOrigin Native(string? requestId, string? keyId = null) => new("native", requestId, keyId);
 }
+
+/// <summary>One entry of a project's audit log.</summary>
+public sealed record AuditEntry(long Id, DateTimeOffset At, string Action, string Surface, string? RequestId, string? KeyId, string DetailJson);

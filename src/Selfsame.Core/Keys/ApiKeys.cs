@@ -36,11 +36,22 @@ public sealed class ApiKeys(IProjectCatalog catalog, TimeProvider time)
 {
     private const string Prefix = "ss_";
 
-    public async Task<IssuedKey> CreateAsync(ProjectId project, string role, string? name, CancellationToken cancellationToken)
+    public async Task<IssuedKey> CreateAsync(ProjectId project, string role, string? name, WriteOrigin origin, CancellationToken cancellationToken)
     {
         var key = Issue(project, role, name);
         await catalog.AddKeyAsync(key.Record, cancellationToken);
+        await catalog.AddAuditAsync(project, time.GetUtcNow(), "key.create", origin, new { key_id = key.Record.KeyId, role, name }, cancellationToken);
         return key;
+    }
+
+    public async Task<bool> RevokeAsync(ProjectId project, string keyId, WriteOrigin origin, CancellationToken cancellationToken)
+    {
+        if (!await catalog.RevokeKeyAsync(project, keyId, time.GetUtcNow(), cancellationToken))
+        {
+            return false;
+        }
+        await catalog.AddAuditAsync(project, time.GetUtcNow(), "key.revoke", origin, new { key_id = keyId }, cancellationToken);
+        return true;
     }
 
     /// <summary>Makes a new key without storing it (the caller stores <see cref="IssuedKey.Record"/>).</summary>

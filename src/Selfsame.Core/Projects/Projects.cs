@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Selfsame.Graph;
+using Selfsame.Keys;
 using Selfsame.Storage;
 
 namespace Selfsame;
@@ -29,9 +30,10 @@ public sealed class Projects(IProjectCatalog catalog, TimeProvider time)
     public Task<bool> CreateAsync(ProjectId id, string? name, CancellationToken cancellationToken, ApiKeyRecord? firstKey = null) =>
         catalog.CreateProjectAsync(new Project(id, name ?? id.Value, time.GetUtcNow(), ProjectSettings.Default), firstKey, cancellationToken);
 
-    public async Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, CancellationToken cancellationToken)
+    public async Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, WriteOrigin origin, CancellationToken cancellationToken)
     {
         await catalog.UpdateSettingsAsync(id, settings, cancellationToken);
+        await catalog.AddAuditAsync(id, time.GetUtcNow(), "settings.update", origin, settings, cancellationToken);
         _cache.TryRemove(id, out _);
     }
 

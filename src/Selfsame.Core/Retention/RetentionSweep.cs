@@ -22,6 +22,8 @@ public sealed class RetentionSweep(IGraphStore store, TimeProvider time)
 {
     public int BatchSize { get; init; } = 500;
 
+    private static readonly WriteOrigin Origin = new("retention", null);
+
     public async Task<RetentionReport> RunAsync(ProjectId project, CancellationToken cancellationToken)
     {
         var settings = (await store.Catalog.GetProjectAsync(project, cancellationToken))?.Settings
@@ -42,7 +44,7 @@ public sealed class RetentionSweep(IGraphStore store, TimeProvider time)
                 foreach (var record in stale)
                 {
                     eventCount += tx.CountRecordEvents(record);
-                    IdentityGraph.DeleteRecord(tx, record);
+                    IdentityGraph.DeleteRecord(tx, record, Origin);
                 }
                 return (stale.Count, eventCount);
             }, cancellationToken);

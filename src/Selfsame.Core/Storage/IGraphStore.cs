@@ -64,6 +64,9 @@ public interface IGraphTransaction : IGraphReadSession
 
     long AddEvent(RecordId record, string name, DateTimeOffset time, string propertiesJson, string? insertId, string surface);
 
+    /// <summary>Appends to the project's audit log in this transaction: kept if and only if the write is.</summary>
+    void AddAudit(string action, WriteOrigin origin, object detail);
+
     /// <summary>Moves the given records to another profile id.</summary>
     void SetProfile(IEnumerable<RecordId> records, ProfileId profile);
 
@@ -124,4 +127,10 @@ public interface IProjectCatalog
 
     /// <summary>Revokes a key of the project; false when the project has no such key.</summary>
     Task<bool> RevokeKeyAsync(ProjectId project, string keyId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Appends an admin action to the project's audit log.</summary>
+    Task AddAuditAsync(ProjectId project, DateTimeOffset at, string action, WriteOrigin origin, object detail, CancellationToken cancellationToken);
+
+    /// <summary>The project's audit log, newest first, before the entry <paramref name="before"/> when given.</summary>
+    Task<IReadOnlyList<AuditEntry>> ListAuditAsync(ProjectId project, long? before, int limit, CancellationToken cancellationToken);
 }

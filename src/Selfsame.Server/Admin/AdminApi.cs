@@ -17,6 +17,18 @@ public sealed record ProjectResponse(string ProjectId, string Name, DateTimeOffs
 
 public sealed record CreateProjectRequest(string Id, string? Name);
 
+public sealed record AuditDto(long AuditId, DateTimeOffset At, string Action, string Surface, string? RequestId, string? KeyId, System.Text.Json.JsonElement Detail)
+{
+    public static AuditDto Of(AuditEntry e)
+    {
+        using var detail = JsonDocument.Parse(e.DetailJson);
+        return new AuditDto(e.Id, e.At, e.Action, e.Surface, e.RequestId, e.KeyId, detail.RootElement.Clone());
+    }
+}
+
+/// <summary>A page of the audit log; <see cref="Before"/> is the 'before' of the next page.</summary>
+public sealed record AuditResponse(IReadOnlyList<AuditDto> Entries, long? Before);
+
 public sealed record RetentionResponse(bool Enabled, int? RetentionDays, DateTimeOffset? Cutoff, int DeletedRecords, int DeletedEvents, int Batches)
 {
     public static RetentionResponse Of(RetentionReport r) => new(r.Enabled, r.RetentionDays, r.Cutoff, r.DeletedRecords, r.DeletedEvents, r.Batches);
@@ -67,13 +79,13 @@ public static class AdminApi
                 {
                     return Problems.Invalid(error.Split(' ')[0].TrimEnd(':'), error);
                 }
-                await projects.UpdateSettingsAsync(caller.Project, settings, ct);
+                await projects.UpdateSettingsAsync(caller.Project, settings, context.NativeOrigin(), ct);
                 return Results.Ok(ProjectResponse.Of((await projects.GetAsync(caller.Project, ct))!));
             })
             .RequireKey(Roles.Admin).Accepts<ProjectSettings>("application/json").Produces<ProjectResponse>()
             .WithSummary("Replace the project's settings: merge protection, identifier types, phone region.");
 
-        admin.MapPost("/projects", async (HttpContext context, Projects projects, ApiKeys keys, CancellationToken ct) =>
+        admin.MapPost("/projects", async (HttpContext context, Projects projects, ApiKeys keys, IProjectCatalog catalog, TimeProvider time, CancellationToken ct) =>
             {
                 using var body = await JsonBody.ReadAsync(context.Request, ct);
                 var root = body.RootElement;
@@ -91,6 +103,8 @@ public static class AdminApi
                 {
                     return Problems.Invalid("id", $"a project '{id}' exists already", StatusCodes.Status409Conflict);
                 }
+                await catalog.AddAuditAsync(id, time.GetUtcNow(), "project.create", context.NativeOrigin(),
+                    new { by_project = context.Caller().Project.Value, first_key_id = key.Record.KeyId }, ct);
                 return Results.Created($"/v1/admin/project", new CreateProjectResponse(
                     ProjectResponse.Of((await projects.GetAsync(id, ct))!),
                     new KeyCreatedResponse(key.Key, key.Record.KeyId, id.Value, key.Record.Role, key.Record.Name)));
@@ -102,6 +116,18 @@ public static class AdminApi
                 Results.Ok(RetentionResponse.Of(await sweep.RunAsync(context.Caller().Project, ct))))
             .RequireKey(Roles.Admin).Produces<RetentionResponse>()
             .WithSummary("Run the retention sweep of the project now: delete the records not seen within retention_days.");
+
+        admin.MapGet("/audit", async (HttpContext context, IProjectCatalog catalog, long? before, int? limit, CancellationToken ct) =>
+            {
+                if (limit is < 1 or > 1000)
+                {
+                    return Problems.Invalid("limit", "must be between 1 and 1000");
+                }
+                var entries = await catalog.ListAuditAsync(context.Caller().Project, before, limit ?? 100, ct);
+                return Results.Ok(new AuditResponse(entries.Select(AuditDto.Of).ToList(), entries.Count == (limit ?? 100) ? entries[^1].Id : null));
+            })
+            .RequireKey(Roles.Admin).Produces<AuditResponse>()
+            .WithSummary("The project's audit log, newest first: merges, unlinks, deletes and admin actions, with surface, request and key id.");
 
         admin.MapGet("/keys", async (HttpContext context, IProjectCatalog catalog, CancellationToken ct) =>
                 Results.Ok((await catalog.ListKeysAsync(context.Caller().Project, ct)).Select(KeyResponse.Of).ToList()))
@@ -119,16 +145,16 @@ public static class AdminApi
                     return Problems.Invalid("role", "is required: one of \"admin\", \"write\", \"read\"");
                 }
                 var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-                var key = await keys.CreateAsync(caller.Project, roleElement.GetString()!, name, ct);
+                var key = await keys.CreateAsync(caller.Project, roleElement.GetString()!, name, context.NativeOrigin(), ct);
                 return Results.Created($"/v1/admin/keys/{key.Record.KeyId}", new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, name));
             })
             .RequireKey(Roles.Admin).Accepts<CreateKeyRequest>("application/json").Produces<KeyCreatedResponse>(201)
             .WithSummary("Create a key of the project; the key is in the answer once and never again.");
 
-        admin.MapDelete("/keys/{keyId}", async (HttpContext context, IProjectCatalog catalog, KeyAuthentication auth, TimeProvider time, string keyId, CancellationToken ct) =>
+        admin.MapDelete("/keys/{keyId}", async (HttpContext context, ApiKeys keys, KeyAuthentication auth, string keyId, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                if (!await catalog.RevokeKeyAsync(caller.Project, keyId, time.GetUtcNow(), ct))
+                if (!await keys.RevokeAsync(caller.Project, keyId, context.NativeOrigin(), ct))
                 {
                     return Results.Problem(statusCode: 404, title: "Not found", detail: $"keyId: this project has no key '{keyId}'");
                 }

@@ -88,7 +88,7 @@ public static class AmplitudeApi
             return Answer(429, new() { ["error"] = $"Too many requests: this project mapped {window.Limit} or more user ids in the last 30 seconds; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s" });
         }
 
-        var origin = new WriteOrigin(Surface, context.RequestId());
+        var origin = new WriteOrigin(Surface, context.RequestId(), check.Caller.KeyId);
         var work = mappings.Select(m => (Func<Storage.IGraphTransaction, string>)(tx => Apply(tx, m, origin))).ToList();
         var outcomes = await engine.ApplyEachAsync(project, work, ct);
         var refused = new List<object>();
@@ -117,7 +117,7 @@ public static class AmplitudeApi
             {
                 return "not mapped";
             }
-            return IdentityGraph.RemoveOutgoing(tx, user, LinkKinds.Map).Removed.Count > 0 ? "unmapped" : "not mapped";
+            return IdentityGraph.RemoveOutgoing(tx, user, LinkKinds.Map, origin).Removed.Count > 0 ? "unmapped" : "not mapped";
         }
         IdentityGraph.Map(tx, new LinkCommand(user, UserId(mapping.GlobalUserId!, "global_user_id"), LinkKinds.Map), origin);
         return "mapped";

@@ -102,7 +102,7 @@ public static class HttpApi
                     ["events_with_invalid_id_lengths"] = invalidIdLengths,
                 });
             }
-            var origin = new WriteOrigin(AmplitudeApi.Surface, context.RequestId());
+            var origin = new WriteOrigin(AmplitudeApi.Surface, context.RequestId(), check.Caller!.KeyId);
             try
             {
                 // All events in one write: the request is ingested whole or not at all.

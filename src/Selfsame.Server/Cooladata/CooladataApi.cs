@@ -104,7 +104,7 @@ public static class CooladataApi
             return Results.Text($"Payload too large: {items.Count} events; at most {MaxEventsPerCall} in one call", statusCode: 413);
         }
 
-        var origin = new WriteOrigin(Surface, context.RequestId());
+        var origin = new WriteOrigin(Surface, context.RequestId(), check.Caller!.KeyId);
         var invalid = new List<InvalidEvent>();
         var work = new List<Func<Storage.IGraphTransaction, long>>();
         var indexes = new List<int>();
@@ -283,7 +283,7 @@ public static class CooladataApi
                 {
                     throw new GraphException(GraphErrorKind.NotFound, "customer_user_id", $"No customer user id {customerUserId} for project {projectId}");
                 }
-                var result = IdentityGraph.Link(tx, new LinkCommand(alternative, customer, LinkKinds.Match), new WriteOrigin(Surface, context.RequestId()));
+                var result = IdentityGraph.Link(tx, new LinkCommand(alternative, customer, LinkKinds.Match), new WriteOrigin(Surface, context.RequestId(), check.Caller.KeyId));
                 return result.AlreadyJoined ? 0 : 1;
             }, ct);
             return Results.Json(updated);

@@ -114,6 +114,9 @@ public static class KeyAuthenticationExtensions
     public static CallerKey Caller(this HttpContext context) =>
         context.Items[KeyAuthentication.ItemKey] as CallerKey ?? throw new InvalidOperationException("endpoint has no RequireKey filter");
 
+    /// <summary>The origin of a native write: the request id and the caller's key id.</summary>
+    public static WriteOrigin NativeOrigin(this HttpContext context) => WriteOrigin.Native(context.RequestId(), context.Caller().KeyId);
+
     /// <summary>The request id recorded on links: the client's X-Request-Id when it sent one, else the server's trace id.</summary>
     public static string RequestId(this HttpContext context)
     {

@@ -64,7 +64,7 @@ public static class EventEndpoints
                     }
                     index++;
                 }
-                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), WriteOrigin.Native(context.RequestId()), ct);
+                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), context.NativeOrigin(), ct);
                 for (var i = 0; i < parsed.Count; i++)
                 {
                     var at = parsed[i].Index;

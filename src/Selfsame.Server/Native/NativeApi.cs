@@ -22,7 +22,7 @@ public static class NativeApi
                 var caller = context.Caller();
                 using var body = await JsonBody.ReadAsync(context.Request, ct);
                 var command = (await ReaderAsync(projects, caller, ct)).ReadIdentify(body.RootElement);
-                var result = await engine.IdentifyAsync(caller.Project, command, WriteOrigin.Native(context.RequestId()), ct);
+                var result = await engine.IdentifyAsync(caller.Project, command, context.NativeOrigin(), ct);
                 return Results.Ok(IdentifyResponse.Of(result));
             })
             .RequireKey(Roles.Write).Accepts<IdentifyRequest>("application/json").Produces<IdentifyResponse>()
@@ -33,7 +33,7 @@ public static class NativeApi
                 var caller = context.Caller();
                 using var body = await JsonBody.ReadAsync(context.Request, ct);
                 var command = (await ReaderAsync(projects, caller, ct)).ReadLink(body.RootElement);
-                var result = await engine.LinkAsync(caller.Project, command, WriteOrigin.Native(context.RequestId()), ct);
+                var result = await engine.LinkAsync(caller.Project, command, context.NativeOrigin(), ct);
                 return Results.Ok(LinkResponse.Of(result));
             })
             .RequireKey(Roles.Write).Accepts<LinkRequest>("application/json").Produces<LinkResponse>()
@@ -44,7 +44,7 @@ public static class NativeApi
                 var caller = context.Caller();
                 using var body = await JsonBody.ReadAsync(context.Request, ct);
                 var command = (await ReaderAsync(projects, caller, ct)).ReadUnlink(body.RootElement);
-                var result = await engine.UnlinkAsync(caller.Project, command, ct);
+                var result = await engine.UnlinkAsync(caller.Project, command, context.NativeOrigin(), ct);
                 return Results.Ok(UnlinkResponse.Of(result));
             })
             .RequireKey(Roles.Write).Accepts<LinkRequest>("application/json").Produces<UnlinkResponse>()
@@ -73,12 +73,12 @@ public static class NativeApi
             .WithSummary("A profile: its records, identifiers, links, and merged properties with the record each came from.");
 
         v1.MapDelete("/profiles/{id:long}", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
-                Results.Ok(DeleteResponse.Of(await engine.DeleteProfileAsync(context.Caller().Project, new ProfileId(id), ct))))
+                Results.Ok(DeleteResponse.Of(await engine.DeleteProfileAsync(context.Caller().Project, new ProfileId(id), context.NativeOrigin(), ct))))
             .RequireKey(Roles.Write).Produces<DeleteResponse>()
             .WithSummary("Delete every record of a profile, with identifiers, properties and links, for good.");
 
         v1.MapDelete("/records/{id:long}", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
-                Results.Ok(DeleteResponse.Of(await engine.DeleteRecordAsync(context.Caller().Project, new RecordId(id), ct))))
+                Results.Ok(DeleteResponse.Of(await engine.DeleteRecordAsync(context.Caller().Project, new RecordId(id), context.NativeOrigin(), ct))))
             .RequireKey(Roles.Write).Produces<DeleteResponse>()
             .WithSummary("Delete one record with its identifiers, properties and links; its profile splits where needed.");
 
@@ -124,7 +124,7 @@ public static class NativeApi
                     }
                     index++;
                 }
-                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), WriteOrigin.Native(context.RequestId()), ct);
+                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), context.NativeOrigin(), ct);
                 for (var i = 0; i < parsed.Count; i++)
                 {
                     var (at, operation) = parsed[i];

@@ -119,7 +119,7 @@ public abstract class EventContractTests : IDisposable
     {
         await using var h = await EngineHarness.CreateAsync(_factory);
         var sent = await h.TrackAsync(Event("view", Identify(User("gone")), Day1));
-        await h.Engine.DeleteRecordAsync(h.Project, sent.Record, CancellationToken.None);
+        await h.Engine.DeleteRecordAsync(h.Project, sent.Record, Origin, CancellationToken.None);
 
         Assert.Null(h.Engine.Events(h.Project, sent.Record.Value, true, new EventQuery(null, null, null, null, 10)));
         Assert.Equal(new UniqueUsers(0, 0), h.Engine.UniqueUsers(h.Project, Day1.AddDays(-1), Day1.AddDays(1), null).Total);

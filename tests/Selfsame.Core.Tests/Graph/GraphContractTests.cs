@@ -257,7 +257,7 @@ public abstract class GraphContractTests : IDisposable
         await h.LinkAsync(User("right"), User("middle"));
         var middle = h.Resolve(User("middle"))!.Record;
 
-        var result = await h.Engine.DeleteRecordAsync(h.Project, middle, CancellationToken.None);
+        var result = await h.Engine.DeleteRecordAsync(h.Project, middle, Origin, CancellationToken.None);
 
         Assert.Equal([middle], result.DeletedRecords);
         Assert.Null(h.Resolve(User("middle")));
@@ -284,7 +284,7 @@ public abstract class GraphContractTests : IDisposable
         await h.LinkAsync(User("old"), User("new"));
         Assert.NotEqual(older.Profile, h.ProfileOf(User("old")));
 
-        var result = await h.Engine.DeleteProfileAsync(h.Project, older.Profile, CancellationToken.None);
+        var result = await h.Engine.DeleteProfileAsync(h.Project, older.Profile, Origin, CancellationToken.None);
 
         Assert.Equal(2, result.DeletedRecords.Count);
         Assert.Null(h.Resolve(User("new")));
@@ -297,12 +297,12 @@ public abstract class GraphContractTests : IDisposable
         await h.LinkAsync(User("a"), User("b"));
         var profile = h.ProfileOf(User("a"));
 
-        var result = await h.Engine.DeleteProfileAsync(h.Project, profile, CancellationToken.None);
+        var result = await h.Engine.DeleteProfileAsync(h.Project, profile, Origin, CancellationToken.None);
 
         Assert.Equal(2, result.DeletedRecords.Count);
         Assert.Null(h.Resolve(User("a")));
         Assert.Null(h.Resolve(User("b")));
-        await Assert.ThrowsAsync<GraphException>(() => h.Engine.DeleteProfileAsync(h.Project, profile, CancellationToken.None));
+        await Assert.ThrowsAsync<GraphException>(() => h.Engine.DeleteProfileAsync(h.Project, profile, Origin, CancellationToken.None));
     }
 
     [Fact]
@@ -367,6 +367,26 @@ public abstract class GraphContractTests : IDisposable
         Assert.NotNull(h.Resolve(User("first")));
         Assert.NotNull(h.Resolve(User("third")));
         Assert.Null(h.Resolve(User("missing")));
+    }
+
+    [Fact]
+    public async Task Audit_RecordsMergesUnlinksAndDeletes_WithWhoAndWhy_AndNothingForRefusedWrites()
+    {
+        await using var h = await HarnessAsync(new ProjectSettings { MaxRecords = 2 });
+        var origin = new WriteOrigin("test-surface", "request-7", "key-1");
+        await h.IdentifyAsync(Identify(Anonymous("a")));
+        await h.Engine.IdentifyAsync(h.Project, Identify(User("u"), Anonymous("a")), origin, CancellationToken.None);
+        await Assert.ThrowsAsync<GraphException>(() => h.LinkAsync(User("x"), User("u")));
+        await h.Engine.UnlinkAsync(h.Project, Unlink(Anonymous("a"), User("u")), origin, CancellationToken.None);
+        await h.Engine.DeleteRecordAsync(h.Project, h.Resolve(Anonymous("a"))!.Record, origin, CancellationToken.None);
+
+        var entries = (await h.Store.Catalog.ListAuditAsync(h.Project, null, 10, CancellationToken.None)).Reverse().ToList();
+
+        Assert.Equal(["merge", "unlink", "delete_record"], entries.Select(e => e.Action));
+        Assert.All(entries, e => Assert.Equal(("test-surface", "request-7", "key-1"), (e.Surface, e.RequestId, e.KeyId)));
+        Assert.Contains("\"kind\":\"identify\"", entries[0].DetailJson, StringComparison.Ordinal);
+        Assert.Contains("\"made_by\":\"test-surface\"", entries[1].DetailJson, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"a\"", entries[2].DetailJson, StringComparison.Ordinal);
     }
 
     private static string Describe(ProfileView view) =>

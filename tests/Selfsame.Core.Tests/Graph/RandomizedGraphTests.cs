@@ -71,7 +71,7 @@ public sealed class RandomizedGraphTests(ITestOutputHelper output) : IDisposable
                 Assert.Equal(known, record is not null);
                 if (record is { } r)
                 {
-                    await h.Engine.DeleteRecordAsync(h.Project, r, CancellationToken.None);
+                    await h.Engine.DeleteRecordAsync(h.Project, r, Some.Origin, CancellationToken.None);
                 }
             }
             Compare(h, model, universe, seed, log);

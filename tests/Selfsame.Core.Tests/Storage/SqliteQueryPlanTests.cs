@@ -35,7 +35,7 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         await engine.IdentifyAsync(project, Identify(User("u2"), Email("e@x.com"), User("u3")), Origin, default);
         await engine.LinkAsync(project, Link(User("u2"), User("u1")), Origin, default);
         await engine.LinkAsync(project, Link(User("u2"), User("u1")), Origin, default);
-        await engine.UnlinkAsync(project, Unlink(User("u2"), User("u1")), default);
+        await engine.UnlinkAsync(project, Unlink(User("u2"), User("u1")), Origin, default);
         var resolution = engine.Resolve(project, User("u1").Identifier)!;
         engine.GetProfile(project, resolution.Profile.Value);
         engine.Explain(project, Device("d1"), User("u1"));
@@ -49,8 +49,8 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         engine.Events(project, resolution.Record.Value, true, new Events.EventQuery(null, null, null, null, 10));
         engine.UniqueUsers(project, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, "view");
         await new Selfsame.Retention.RetentionSweep(store, time).RunAsync(project, default);
-        await engine.DeleteRecordAsync(project, engine.Resolve(project, Device("d1").Identifier)!.Record, default);
-        await engine.DeleteProfileAsync(project, engine.Resolve(project, User("u2").Identifier)!.Profile, default);
+        await engine.DeleteRecordAsync(project, engine.Resolve(project, Device("d1").Identifier)!.Record, Origin, default);
+        await engine.DeleteProfileAsync(project, engine.Resolve(project, User("u2").Identifier)!.Profile, Origin, default);
 
         var statements = store.PreparedSql();
         Assert.True(statements.Count >= 20, $"only {statements.Count} statements were prepared; the test no longer touches the store's paths");

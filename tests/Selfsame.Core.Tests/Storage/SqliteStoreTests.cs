@@ -26,7 +26,7 @@ public sealed class SqliteStoreTests : IDisposable
             acknowledged = await Task.WhenAll(Enumerable.Range(0, 300).Select(i =>
                 engine.IdentifyAsync(project, Identify(User($"u{i}"), Email($"u{i}@x.com")).WithProperties(("i", i)), Origin, CancellationToken.None)));
             await engine.LinkAsync(project, Link(User("u1"), User("u0")), Origin, CancellationToken.None);
-            await engine.DeleteRecordAsync(project, acknowledged[299].Record, CancellationToken.None);
+            await engine.DeleteRecordAsync(project, acknowledged[299].Record, Origin, CancellationToken.None);
         }
 
         await using (var reopened = SqliteStore.Open(_folder.Path, _time))

@@ -49,7 +49,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public Task<IdentifyResult> IdentifyAsync(IdentifyCommand command) => Engine.IdentifyAsync(Project, command, Some.Origin, CancellationToken.None);
     public Task<LinkResult> LinkAsync(IdentifierInput from, IdentifierInput into) => Engine.LinkAsync(Project, Some.Link(from, into), Some.Origin, CancellationToken.None);
-    public Task<UnlinkResult> UnlinkAsync(IdentifierInput from, IdentifierInput into) => Engine.UnlinkAsync(Project, Some.Unlink(from, into), CancellationToken.None);
+    public Task<UnlinkResult> UnlinkAsync(IdentifierInput from, IdentifierInput into) => Engine.UnlinkAsync(Project, Some.Unlink(from, into), Some.Origin, CancellationToken.None);
     public async Task<Events.TrackResult> TrackAsync(Events.TrackCommand command) =>
         (Events.TrackResult)(await Engine.ApplyAsync(Project, [new GraphOperation.TrackOp(command)], Some.Origin, CancellationToken.None)).Single().Value!;
 

@@ -107,5 +107,13 @@ public sealed class KeyTests(RunningServer server) : IClassFixture<RunningServer
         Assert.Equal((true, 30, 0), (report.Value<bool>("enabled"), report.Value<int>("retention_days"), report.Value<int>("deleted_records")));
         Assert.Equal(400, (await owner.SendAsync(HttpMethod.Put, "/v1/admin/project/settings", Http.Json("""{"retention_days":0}"""))).Status);
         Assert.Equal(403, (await server.Client(server.WriteKey).PostAsync("/v1/admin/retention/run", "{}")).Status);
+
+        // The audit log of the new project: who created it, and each settings change, newest first; never a key.
+        var audit = (await owner.GetJsonAsync("/v1/admin/audit?limit=10")).Body!;
+        var actions = audit["entries"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).ToList();
+        Assert.Equal("project.create", actions[^1]);
+        Assert.Equal(2, actions.Count(a => a == "settings.update"));
+        Assert.All(audit["entries"]!.AsArray(), e => Assert.Equal("native", e!["surface"]!.GetValue<string>()));
+        Assert.DoesNotContain("ss_", audit.ToJsonString(), StringComparison.Ordinal);
     }
 }

@@ -38,9 +38,9 @@ public class RunningServer : IAsyncLifetime
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         var keys = _app.Services.GetRequiredService<ApiKeys>();
-        AdminKey = (await keys.CreateAsync(ProjectId.Default, Roles.Admin, "tests", CancellationToken.None)).Key;
-        WriteKey = (await keys.CreateAsync(ProjectId.Default, Roles.Write, "tests", CancellationToken.None)).Key;
-        ReadKey = (await keys.CreateAsync(ProjectId.Default, Roles.Read, "tests", CancellationToken.None)).Key;
+        AdminKey = (await keys.CreateAsync(ProjectId.Default, Roles.Admin, "tests", new WriteOrigin("test", null), CancellationToken.None)).Key;
+        WriteKey = (await keys.CreateAsync(ProjectId.Default, Roles.Write, "tests", new WriteOrigin("test", null), CancellationToken.None)).Key;
+        ReadKey = (await keys.CreateAsync(ProjectId.Default, Roles.Read, "tests", new WriteOrigin("test", null), CancellationToken.None)).Key;
     }
 
     public HttpClient Client(string? key)

@@ -61,6 +61,21 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
         Task.FromResult(Execute("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $at) WHERE project_id = $project AND key_id = $id",
             ("$project", project.Value), ("$id", keyId), ("$at", at.ToUnixTimeMilliseconds())) > 0);
 
+    public Task AddAuditAsync(ProjectId project, DateTimeOffset at, string action, WriteOrigin origin, object detail, CancellationToken cancellationToken)
+    {
+        Execute("INSERT INTO audit (project_id, at, action, surface, request_id, key_id, detail) VALUES ($project, $at, $action, $surface, $request, $key, $detail)",
+            ("$project", project.Value), ("$at", at.ToUnixTimeMilliseconds()), ("$action", action), ("$surface", origin.Surface),
+            ("$request", origin.RequestId), ("$key", origin.KeyId), ("$detail", System.Text.Json.JsonSerializer.Serialize(detail)));
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(ProjectId project, long? before, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<AuditEntry>>(Query(
+            "SELECT audit_id, at, action, surface, request_id, key_id, detail FROM audit WHERE project_id = $project AND audit_id < $before ORDER BY audit_id DESC LIMIT $limit",
+            r => new AuditEntry(r.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.GetString(2), r.GetString(3),
+                r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6)),
+            ("$project", project.Value), ("$before", before ?? long.MaxValue), ("$limit", limit)));
+
     private static Project ReadProject(SqliteDataReader r) =>
         new(ProjectId.Parse(r.GetString(0)), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)), ProjectSettings.FromJson(r.GetString(3)));
 

@@ -260,6 +260,10 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
         return id;
     }
 
+    public void AddAudit(string action, WriteOrigin origin, object detail) =>
+        Sql.Execute("INSERT INTO audit (project_id, at, action, surface, request_id, key_id, detail) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6)",
+            _project, Now.ToUnixTimeMilliseconds(), action, origin.Surface, origin.RequestId, origin.KeyId, System.Text.Json.JsonSerializer.Serialize(detail));
+
     private static StoredEvent ReadEvent(SqliteStatements.Rows rows) =>
         new(rows.GetInt64(0), new RecordId(rows.GetInt64(1)), rows.GetString(2), Time(rows.GetInt64(3)), rows.GetString(4),
             rows.IsDBNull(5) ? null : rows.GetString(5), rows.GetString(6), Time(rows.GetInt64(7)));
