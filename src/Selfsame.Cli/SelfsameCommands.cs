@@ -165,7 +165,35 @@ public static class SelfsameCommands
             Console.WriteLine($"revoked key {result.GetValue(keyId)}");
             return 0;
         });
-        return new Command("key", "Manage API keys.") { create, revoke };
+        var rotateId = new Argument<string>("key-id") { Description = "The id of the key to replace." };
+        var grace = new Option<int>("--grace-minutes") { Description = "How long the old key keeps working.", DefaultValueFactory = _ => 60 };
+        var rotateData = DataOption();
+        var rotateProject = ProjectOption();
+        var rotate = new Command("rotate", "Replace a key: a new key of the same role (the last line of output); the old one works for --grace-minutes more.")
+            { rotateData, rotateProject, rotateId, grace };
+        rotate.SetAction(async (result, ct) =>
+        {
+            var minutes = result.GetValue(grace);
+            if (minutes is < 0 or > ApiKeys.MaxGraceMinutes)
+            {
+                return Fail($"--grace-minutes must be from 0 to {ApiKeys.MaxGraceMinutes}");
+            }
+            await using var store = SqliteStore.Open(result.GetValue(rotateData)!, TimeProvider.System);
+            var id = await RequireProjectAsync(store, result.GetValue(rotateProject)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            var key = await new ApiKeys(store.Catalog, TimeProvider.System).RotateAsync(id.Value, result.GetValue(rotateId)!, TimeSpan.FromMinutes(minutes), Cli, ct);
+            if (key is null)
+            {
+                return Fail($"project {id} has no live key '{result.GetValue(rotateId)}'");
+            }
+            Console.WriteLine($"created key {key.Record.KeyId} ({key.Record.Role}) to replace {result.GetValue(rotateId)}, which works for {minutes} more minutes; the new key is shown only now:");
+            Console.WriteLine(key.Key);
+            return 0;
+        });
+        return new Command("key", "Manage API keys.") { create, revoke, rotate };
     }
 
     private static Command Resolve()

@@ -47,6 +47,22 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task KeyRotate_PrintsTheNewKey_AndEndsTheOldOneAfterTheGrace()
+    {
+        var (_, created, _) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "read");
+        var oldId = created.TrimEnd().Split('\n')[^1].Split('_')[1];
+
+        var (exit, output, error) = await SelfsameProcess.RunAsync("key", "rotate", oldId, "--data", _data, "--grace-minutes", "0");
+
+        Assert.True(exit == 0, error);
+        Assert.StartsWith("ss_", output.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+        await using var store = SqliteStore.Open(_data, TimeProvider.System);
+        var old = await store.Catalog.FindKeyAsync(oldId, CancellationToken.None);
+        Assert.False(old!.IsValidAt(DateTimeOffset.UtcNow));
+        Assert.Equal(1, (await SelfsameProcess.RunAsync("key", "rotate", oldId, "--data", _data)).ExitCode);
+    }
+
+    [Fact]
     public async Task KeyCreate_UnknownProject_FailsWithAClearMessage()
     {
         var (exit, _, error) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--project", "nope", "--role", "read");

@@ -54,6 +54,32 @@ public sealed class ApiKeys(IProjectCatalog catalog, TimeProvider time)
         return true;
     }
 
+    public const int MaxGraceMinutes = 7 * 24 * 60;
+
+    /// <summary>
+    /// Replaces a key: a new key with the same project, role and name, and the old one kept working for
+    /// <paramref name="grace"/> so that clients can move over. Null when the project has no such live key.
+    /// </summary>
+    public async Task<IssuedKey?> RotateAsync(ProjectId project, string keyId, TimeSpan grace, WriteOrigin origin, CancellationToken cancellationToken)
+    {
+        var old = await catalog.FindKeyAsync(keyId, cancellationToken);
+        var now = time.GetUtcNow();
+        if (old is null || old.Project != project || !old.IsValidAt(now))
+        {
+            return null;
+        }
+        var key = Issue(project, old.Role, old.Name);
+        await catalog.AddKeyAsync(key.Record, cancellationToken);
+        var expires = now + grace;
+        if (old.ExpiresAt is null || old.ExpiresAt > expires)
+        {
+            await catalog.ExpireKeyAsync(project, keyId, expires, cancellationToken);
+        }
+        await catalog.AddAuditAsync(project, now, "key.rotate", origin,
+            new { key_id = keyId, new_key_id = key.Record.KeyId, old_key_expires_at = expires }, cancellationToken);
+        return key;
+    }
+
     /// <summary>Makes a new key without storing it (the caller stores <see cref="IssuedKey.Record"/>).</summary>
     public IssuedKey Issue(ProjectId project, string role, string? name)
     {

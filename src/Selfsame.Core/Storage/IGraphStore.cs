@@ -109,7 +109,13 @@ public sealed record ApiKeyRecord(
     byte[] SecretHash,
     string? Name,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? RevokedAt);
+    DateTimeOffset? RevokedAt,
+    DateTimeOffset? ExpiresAt = null,
+    DateTimeOffset? LastUsedAt = null)
+{
+    /// <summary>Whether the key opens requests at <paramref name="now"/>: not revoked, not past its expiry.</summary>
+    public bool IsValidAt(DateTimeOffset now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now);
+}
 
 /// <summary>Projects and API keys.</summary>
 public interface IProjectCatalog
@@ -127,6 +133,11 @@ public interface IProjectCatalog
 
     /// <summary>Revokes a key of the project; false when the project has no such key.</summary>
     Task<bool> RevokeKeyAsync(ProjectId project, string keyId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Sets when a key of the project stops working; false when the project has no such key.</summary>
+    Task<bool> ExpireKeyAsync(ProjectId project, string keyId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    Task TouchKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>Appends an admin action to the project's audit log.</summary>
     Task AddAuditAsync(ProjectId project, DateTimeOffset at, string action, WriteOrigin origin, object detail, CancellationToken cancellationToken);

@@ -38,10 +38,14 @@ public sealed record CreateProjectResponse(ProjectResponse Project, KeyCreatedRe
 
 public sealed record CreateKeyRequest(string Role, string? Name);
 
-public sealed record KeyResponse(string KeyId, string Role, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
+public sealed record KeyResponse(string KeyId, string Role, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt)
 {
-    public static KeyResponse Of(ApiKeyRecord k) => new(k.KeyId, k.Role, k.Name, k.CreatedAt, k.RevokedAt);
+    public static KeyResponse Of(ApiKeyRecord k) => new(k.KeyId, k.Role, k.Name, k.CreatedAt, k.RevokedAt, k.ExpiresAt, k.LastUsedAt);
 }
+
+public sealed record RotateKeyRequest(int? GraceMinutes);
+
+public sealed record KeyRotatedResponse(KeyCreatedResponse Key, string OldKeyId, DateTimeOffset OldKeyExpiresAt);
 
 /// <summary>A new key: <see cref="Key"/> is shown this once and stored only as a hash.</summary>
 public sealed record KeyCreatedResponse(string Key, string KeyId, string ProjectId, string Role, string? Name);
@@ -150,6 +154,34 @@ public static class AdminApi
             })
             .RequireKey(Roles.Admin).Accepts<CreateKeyRequest>("application/json").Produces<KeyCreatedResponse>(201)
             .WithSummary("Create a key of the project; the key is in the answer once and never again.");
+
+        admin.MapPost("/keys/{keyId}/rotate", async (HttpContext context, ApiKeys keys, IProjectCatalog catalog, KeyAuthentication auth, string keyId, CancellationToken ct) =>
+            {
+                var caller = context.Caller();
+                var grace = 60;
+                if (context.Request.ContentLength > 0 || context.Request.HasJsonContentType())
+                {
+                    using var body = await JsonBody.ReadAsync(context.Request, ct);
+                    if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("grace_minutes", out var g) && g.ValueKind != JsonValueKind.Null)
+                    {
+                        if (g.ValueKind != JsonValueKind.Number || !g.TryGetInt32(out grace) || grace is < 0 or > ApiKeys.MaxGraceMinutes)
+                        {
+                            return Problems.Invalid("grace_minutes", $"must be a whole number of minutes from 0 to {ApiKeys.MaxGraceMinutes}");
+                        }
+                    }
+                }
+                var key = await keys.RotateAsync(caller.Project, keyId, TimeSpan.FromMinutes(grace), context.NativeOrigin(), ct);
+                if (key is null)
+                {
+                    return Results.Problem(statusCode: 404, title: "Not found", detail: $"keyId: this project has no live key '{keyId}'");
+                }
+                auth.Forget(keyId);
+                var old = (await catalog.FindKeyAsync(keyId, ct))!;
+                return Results.Ok(new KeyRotatedResponse(new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, key.Record.Name),
+                    keyId, old.ExpiresAt!.Value));
+            })
+            .RequireKey(Roles.Admin).Accepts<RotateKeyRequest>("application/json").Produces<KeyRotatedResponse>()
+            .WithSummary("Replace a key: a new key of the same role (shown once), the old one working for grace_minutes more (default 60).");
 
         admin.MapDelete("/keys/{keyId}", async (HttpContext context, ApiKeys keys, KeyAuthentication auth, string keyId, CancellationToken ct) =>
             {

@@ -56,15 +56,16 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
         else
         {
             key = await catalog.FindKeyAsync(keyId, cancellationToken);
-            if (key is { RevokedAt: null })
+            if (key is not null && key.IsValidAt(now))
             {
                 _valid[keyId] = (key, now + CacheFor);
             }
         }
-        if (key is null || key.RevokedAt is not null || !ApiKeys.Matches(key, secret))
+        if (key is null || !key.IsValidAt(now) || !ApiKeys.Matches(key, secret))
         {
             return new KeyCheck(KeyCheckResult.Invalid, null);
         }
+        NoteUse(keyId, now);
         var caller = new CallerKey(key.KeyId, key.Project, key.Role);
         return new KeyCheck(Roles.Allows(key.Role, neededRole) ? KeyCheckResult.Allowed : KeyCheckResult.Forbidden, caller);
     }
@@ -89,6 +90,30 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
     }
 
     public void Forget(string keyId) => _valid.TryRemove(keyId, out _);
+
+    private static readonly TimeSpan UseResolution = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastWritten = new(StringComparer.Ordinal);
+
+    /// <summary>Records a key's last use, at most once a minute per key, off the request's path; a failed write is only logged away.</summary>
+    private void NoteUse(string keyId, DateTimeOffset now)
+    {
+        if (_lastWritten.TryGetValue(keyId, out var written) && now - written < UseResolution)
+        {
+            return;
+        }
+        _lastWritten[keyId] = now;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await catalog.TouchKeyAsync(keyId, now, CancellationToken.None);
+            }
+            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+            {
+                _lastWritten.TryRemove(keyId, out _);
+            }
+        });
+    }
 
     private static IResult Unauthorized(string detail) =>
         Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: $"Authorization: {detail}");

@@ -181,7 +181,7 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     }
 }
 
-public sealed class AmplitudeRateLimitTests(SmallMappingLimitServer server) : IClassFixture<SmallMappingLimitServer>
+public sealed class AmplitudeRateLimitTests(FakeClockServer server) : IClassFixture<FakeClockServer>
 {
     [Fact]
     public async Task Usermap_OverTheLimit_ThrottlesEveryRequestUntilTheWindowDropsBelowIt()

@@ -6,8 +6,8 @@ using Selfsame.Server.Hosting;
 
 namespace Selfsame.Server.Tests.Support;
 
-/// <summary>A server whose Amplitude mapping limit is 5 per 30 s, on a clock the test moves.</summary>
-public sealed class SmallMappingLimitServer : RunningServer
+/// <summary>A server on a clock the test moves (and, for the rate-limit test, an Amplitude mapping limit of 5 per 30 s).</summary>
+public sealed class FakeClockServer : RunningServer
 {
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 

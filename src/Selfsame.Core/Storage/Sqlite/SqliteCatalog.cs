@@ -50,16 +50,26 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
          ("$at", key.CreatedAt.ToUnixTimeMilliseconds())];
 
     public Task<ApiKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken) =>
-        Task.FromResult(Query("SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at FROM api_keys WHERE key_id = $id", ReadKey, ("$id", keyId)).FirstOrDefault());
+        Task.FromResult(Query("SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at, expires_at, last_used_at FROM api_keys WHERE key_id = $id", ReadKey, ("$id", keyId)).FirstOrDefault());
 
     public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(ProjectId project, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ApiKeyRecord>>(Query(
-            "SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at FROM api_keys WHERE project_id = $project ORDER BY created_at, key_id",
+            "SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at, expires_at, last_used_at FROM api_keys WHERE project_id = $project ORDER BY created_at, key_id",
             ReadKey, ("$project", project.Value)));
 
     public Task<bool> RevokeKeyAsync(ProjectId project, string keyId, DateTimeOffset at, CancellationToken cancellationToken) =>
         Task.FromResult(Execute("UPDATE api_keys SET revoked_at = coalesce(revoked_at, $at) WHERE project_id = $project AND key_id = $id",
             ("$project", project.Value), ("$id", keyId), ("$at", at.ToUnixTimeMilliseconds())) > 0);
+
+    public Task<bool> ExpireKeyAsync(ProjectId project, string keyId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Task.FromResult(Execute("UPDATE api_keys SET expires_at = $at WHERE project_id = $project AND key_id = $id AND revoked_at IS NULL",
+            ("$project", project.Value), ("$id", keyId), ("$at", at.ToUnixTimeMilliseconds())) > 0);
+
+    public Task TouchKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        Execute("UPDATE api_keys SET last_used_at = $at WHERE key_id = $id", ("$id", keyId), ("$at", at.ToUnixTimeMilliseconds()));
+        return Task.CompletedTask;
+    }
 
     public Task AddAuditAsync(ProjectId project, DateTimeOffset at, string action, WriteOrigin origin, object detail, CancellationToken cancellationToken)
     {
@@ -81,7 +91,10 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
 
     private static ApiKeyRecord ReadKey(SqliteDataReader r) =>
         new(r.GetString(0), ProjectId.Parse(r.GetString(1)), r.GetString(2), (byte[])r.GetValue(3), r.IsDBNull(4) ? null : r.GetString(4),
-            DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)));
+            DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), Time(r, 6), Time(r, 7), Time(r, 8));
+
+    private static DateTimeOffset? Time(SqliteDataReader r, int column) =>
+        r.IsDBNull(column) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(column));
 
     private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
     {
