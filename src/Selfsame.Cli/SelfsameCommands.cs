@@ -73,7 +73,25 @@ public static class SelfsameCommands
                 r.AddError("--retention-interval-minutes must be at least 1");
             }
         });
-        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty data folder).") { data, urls, maxBody, mappingLimit, retentionInterval };
+        var rateLimits = new Option<string[]>("--rate-limit")
+        {
+            Description = "A rate limit per project, family=permits/seconds, overriding the surface's default (repeatable), " +
+                          "such as braze.users=20000/60. Environment: SELFSAME_RATE_LIMITS, comma-separated.",
+            DefaultValueFactory = _ => (Environment.GetEnvironmentVariable("SELFSAME_RATE_LIMITS") ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            AllowMultipleArgumentsPerToken = false,
+        };
+        rateLimits.Validators.Add(r =>
+        {
+            foreach (var text in r.GetValueOrDefault<string[]>() ?? [])
+            {
+                if (RateLimitRule.TryParse(text, out var error) is null)
+                {
+                    r.AddError($"--rate-limit: {error}");
+                }
+            }
+        });
+        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty data folder).") { data, urls, maxBody, mappingLimit, retentionInterval, rateLimits };
         command.SetAction(async (result, ct) =>
         {
             var options = new SelfsameOptions
@@ -83,6 +101,8 @@ public static class SelfsameCommands
                 MaxRequestBodyBytes = result.GetValue(maxBody),
                 AmplitudeMappingsPerWindow = result.GetValue(mappingLimit),
                 RetentionInterval = TimeSpan.FromMinutes(result.GetValue(retentionInterval)),
+                RateLimits = (result.GetValue(rateLimits) ?? []).Select(t => RateLimitRule.TryParse(t, out _)!)
+                    .ToDictionary(r => r.Family, StringComparer.Ordinal),
             };
             await using var app = SelfsameServer.Build(options);
             await app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(ct);
@@ -134,7 +154,12 @@ public static class SelfsameCommands
         var role = new Option<string>("--role") { Description = "admin, write or read.", Required = true };
         role.AcceptOnlyFromAmong(Roles.All.ToArray());
         var name = new Option<string?>("--name") { Description = "A note on what the key is for." };
-        var create = new Command("create", "Create an API key; it is printed once, as the last line.") { data, project, role, name };
+        var permissions = new Option<string[]>("--permission")
+        {
+            Description = "Limit the key to a named permission (repeatable), such as users.alias.new; without it the key holds every permission of its role.",
+        };
+        permissions.AcceptOnlyFromAmong([.. KeyPermissions.Known]);
+        var create = new Command("create", "Create an API key; it is printed once, as the last line.") { data, project, role, name, permissions };
         create.SetAction(async (result, ct) =>
         {
             await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
@@ -143,8 +168,10 @@ public static class SelfsameCommands
             {
                 return 1;
             }
-            var key = await new ApiKeys(store.Catalog, TimeProvider.System).CreateAsync(id.Value, result.GetValue(role)!, result.GetValue(name), Cli, ct);
-            Console.WriteLine($"created key {key.Record.KeyId} ({key.Record.Role}) for project {id}; it is shown only now:");
+            var limited = result.GetValue(permissions) is { Length: > 0 } list ? list : null;
+            var key = await new ApiKeys(store.Catalog, TimeProvider.System).CreateAsync(id.Value, result.GetValue(role)!, result.GetValue(name), Cli, ct, limited);
+            var holds = limited is null ? "" : $" holding only {string.Join(", ", key.Record.Permissions!)}";
+            Console.WriteLine($"created key {key.Record.KeyId} ({key.Record.Role}){holds} for project {id}; it is shown only now:");
             Console.WriteLine(key.Key);
             return 0;
         });

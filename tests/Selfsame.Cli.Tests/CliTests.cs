@@ -63,6 +63,25 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task KeyCreate_WithPermissions_StoresOnlyThose_AndRefusesAnUnknownOne()
+    {
+        var (exit, output, error) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "write",
+            "--permission", "users.track", "--permission", "users.alias.new");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("holding only users.alias.new, users.track", output, StringComparison.Ordinal);
+        var keyId = output.TrimEnd().Split('\n')[^1].Split('_')[1];
+        await using (var store = SqliteStore.Open(_data, TimeProvider.System))
+        {
+            var key = await store.Catalog.FindKeyAsync(keyId, CancellationToken.None);
+            Assert.Equal(["users.alias.new", "users.track"], key!.Permissions!);
+        }
+        var (refused, _, message) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "write", "--permission", "users.everything");
+        Assert.NotEqual(0, refused);
+        Assert.Contains("users.everything", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task KeyCreate_UnknownProject_FailsWithAClearMessage()
     {
         var (exit, _, error) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--project", "nope", "--role", "read");

@@ -51,3 +51,6 @@ public sealed record EventPage(IReadOnlyList<StoredEvent> Events, EventCursor? N
 public sealed record UniqueUsers(long Merged, long Raw);
 
 public sealed record UniqueUsersDay(DateOnly Day, long Merged, long Raw);
+
+/// <summary>The events of one name on a profile: how many, and the first and last event times.</summary>
+public sealed record EventSummary(string Name, long Count, DateTimeOffset First, DateTimeOffset Last);

@@ -28,6 +28,9 @@ public sealed class IdentityEngine(IGraphStore store)
     public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
         Store.WriteAsync(project, work, cancellationToken);
 
+    /// <summary>Runs a read of committed data (one snapshot) for a surface that composes its own answer from the graph.</summary>
+    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read) => Store.Read(project, read);
+
     public IReadOnlyList<DirectLinks?> DirectLinksOf(ProjectId project, IReadOnlyList<Identifier> identifiers, string kind) =>
         Store.Read(project, session => ProfileReads.DirectLinksOf(session, identifiers, kind));
 

@@ -225,6 +225,31 @@ public static class IdentityGraph
         return new UnlinkResult(removed, tx.GetRecord(from)!.Profile, tx.GetRecord(into)!.Profile);
     }
 
+    /// <summary>
+    /// Puts <paramref name="replacement"/> in the place of <paramref name="old"/> on the record that holds it (a renamed user id,
+    /// an alias with a new name). The replacement must not be held by any record. Returns the record.
+    /// </summary>
+    public static RecordId ReplaceIdentifier(IGraphTransaction tx, IdentifierInput old, IdentifierInput replacement, WriteOrigin origin)
+    {
+        var record = Require(tx, old);
+        if (tx.FindIdentifier(replacement.Identifier) is { } taken)
+        {
+            throw new GraphException(GraphErrorKind.Conflict, replacement.Field, taken.Record == record
+                ? $"the record already holds {replacement.Identifier}"
+                : $"{replacement.Identifier} already belongs to another record");
+        }
+        tx.DetachIdentifier(old.Identifier);
+        tx.AttachIdentifier(record, replacement.Identifier, replacement.Display);
+        tx.TouchRecord(record);
+        var profile = tx.GetRecord(record)!.Profile;
+        if (old.Identifier.Type == IdentifierTypes.UserId || replacement.Identifier.Type == IdentifierTypes.UserId)
+        {
+            profile = Reroot(tx, profile);
+        }
+        tx.AddAudit("replace_identifier", origin, new { record_id = record.Value, type = old.Identifier.Type, new_type = replacement.Identifier.Type, profile = profile.Value });
+        return record;
+    }
+
     public static DeleteResult DeleteRecord(IGraphTransaction tx, RecordId record, WriteOrigin origin)
     {
         var info = tx.GetRecord(record) ?? throw new GraphException(GraphErrorKind.NotFound, "record_id", $"no record {record} in this project");

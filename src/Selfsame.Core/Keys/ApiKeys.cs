@@ -36,11 +36,12 @@ public sealed class ApiKeys(IProjectCatalog catalog, TimeProvider time)
 {
     private const string Prefix = "ss_";
 
-    public async Task<IssuedKey> CreateAsync(ProjectId project, string role, string? name, WriteOrigin origin, CancellationToken cancellationToken)
+    public async Task<IssuedKey> CreateAsync(ProjectId project, string role, string? name, WriteOrigin origin, CancellationToken cancellationToken,
+        IReadOnlyList<string>? permissions = null)
     {
-        var key = Issue(project, role, name);
+        var key = Issue(project, role, name, permissions);
         await catalog.AddKeyAsync(key.Record, cancellationToken);
-        await catalog.AddAuditAsync(project, time.GetUtcNow(), "key.create", origin, new { key_id = key.Record.KeyId, role, name }, cancellationToken);
+        await catalog.AddAuditAsync(project, time.GetUtcNow(), "key.create", origin, new { key_id = key.Record.KeyId, role, name, permissions }, cancellationToken);
         return key;
     }
 
@@ -68,7 +69,7 @@ public sealed class ApiKeys(IProjectCatalog catalog, TimeProvider time)
         {
             return null;
         }
-        var key = Issue(project, old.Role, old.Name);
+        var key = Issue(project, old.Role, old.Name, old.Permissions);
         await catalog.AddKeyAsync(key.Record, cancellationToken);
         var expires = now + grace;
         if (old.ExpiresAt is null || old.ExpiresAt > expires)
@@ -80,17 +81,29 @@ public sealed class ApiKeys(IProjectCatalog catalog, TimeProvider time)
         return key;
     }
 
-    /// <summary>Makes a new key without storing it (the caller stores <see cref="IssuedKey.Record"/>).</summary>
-    public IssuedKey Issue(ProjectId project, string role, string? name)
+    /// <summary>
+    /// Makes a new key without storing it (the caller stores <see cref="IssuedKey.Record"/>). With <paramref name="permissions"/>
+    /// the key holds only those named permissions; without, every one its role allows.
+    /// </summary>
+    public IssuedKey Issue(ProjectId project, string role, string? name, IReadOnlyList<string>? permissions = null)
     {
         if (!Roles.All.Contains(role))
         {
             throw new ArgumentException($"unknown role '{role}'; expected admin, write or read", nameof(role));
         }
+        if (permissions?.FirstOrDefault(p => !IsPermissionName(p)) is { } bad)
+        {
+            throw new ArgumentException($"'{bad}' is not a permission name (lower-case words joined by dots, such as users.merge)", nameof(permissions));
+        }
+        permissions = permissions?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
-        return new IssuedKey($"{Prefix}{keyId}_{secret}", new ApiKeyRecord(keyId, project, role, Hash(secret), name, time.GetUtcNow(), null));
+        return new IssuedKey($"{Prefix}{keyId}_{secret}", new ApiKeyRecord(keyId, project, role, Hash(secret), name, time.GetUtcNow(), null, Permissions: permissions));
     }
+
+    /// <summary>Lower-case words of letters, digits and underscores joined by dots: users.alias.new.</summary>
+    public static bool IsPermissionName(string name) =>
+        name.Length is > 0 and <= 64 && name.Split('.').All(part => part.Length > 0 && part.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_'));
 
     /// <summary>Splits a presented key into its id and secret; false when it does not have the form of a key.</summary>
     public static bool TryParseKey(string presented, out string keyId, out string secret)

@@ -34,6 +34,9 @@ public interface IGraphReadSession
 
     int CountRecordEvents(RecordId record);
 
+    /// <summary>Per event name, over every record of the profile: how many, the first and the last time.</summary>
+    IReadOnlyList<EventSummary> SummarizeEvents(ProfileId profile);
+
     /// <summary>Distinct profiles and records with events from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive).</summary>
     UniqueUsers CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name);
 
@@ -55,6 +58,9 @@ public interface IGraphTransaction : IGraphReadSession
     RecordId CreateRecord();
     void TouchRecord(RecordId record);
     void AttachIdentifier(RecordId record, Identifier identifier, string display);
+
+    /// <summary>Removes an identifier from whichever record holds it; false when no record does.</summary>
+    bool DetachIdentifier(Identifier identifier);
     Link AddLink(RecordId from, RecordId into, string kind, WriteOrigin origin);
 
     /// <summary>Removes every link between the two records, in either direction; returns what it removed.</summary>
@@ -111,8 +117,15 @@ public sealed record ApiKeyRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset? RevokedAt,
     DateTimeOffset? ExpiresAt = null,
-    DateTimeOffset? LastUsedAt = null)
+    DateTimeOffset? LastUsedAt = null,
+    IReadOnlyList<string>? Permissions = null)
 {
+    /// <summary>
+    /// Whether the key holds a named permission (a vendor's per-endpoint permission such as users.merge). A key created
+    /// without a list of permissions holds every one that its role allows; a key with a list holds only those.
+    /// </summary>
+    public bool HasPermission(string permission) => Permissions is null || Permissions.Contains(permission, StringComparer.Ordinal);
+
     /// <summary>Whether the key opens requests at <paramref name="now"/>: not revoked, not past its expiry.</summary>
     public bool IsValidAt(DateTimeOffset now) => RevokedAt is null && (ExpiresAt is null || ExpiresAt > now);
 }

@@ -36,11 +36,13 @@ public sealed record RetentionResponse(bool Enabled, int? RetentionDays, DateTim
 
 public sealed record CreateProjectResponse(ProjectResponse Project, KeyCreatedResponse AdminKey);
 
-public sealed record CreateKeyRequest(string Role, string? Name);
+/// <summary>A new key; with <see cref="Permissions"/> it holds only those named permissions, without them every one its role allows.</summary>
+public sealed record CreateKeyRequest(string Role, string? Name, IReadOnlyList<string>? Permissions);
 
-public sealed record KeyResponse(string KeyId, string Role, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt)
+public sealed record KeyResponse(string KeyId, string Role, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt,
+    IReadOnlyList<string>? Permissions)
 {
-    public static KeyResponse Of(ApiKeyRecord k) => new(k.KeyId, k.Role, k.Name, k.CreatedAt, k.RevokedAt, k.ExpiresAt, k.LastUsedAt);
+    public static KeyResponse Of(ApiKeyRecord k) => new(k.KeyId, k.Role, k.Name, k.CreatedAt, k.RevokedAt, k.ExpiresAt, k.LastUsedAt, k.Permissions);
 }
 
 public sealed record RotateKeyRequest(int? GraceMinutes);
@@ -48,7 +50,7 @@ public sealed record RotateKeyRequest(int? GraceMinutes);
 public sealed record KeyRotatedResponse(KeyCreatedResponse Key, string OldKeyId, DateTimeOffset OldKeyExpiresAt);
 
 /// <summary>A new key: <see cref="Key"/> is shown this once and stored only as a hash.</summary>
-public sealed record KeyCreatedResponse(string Key, string KeyId, string ProjectId, string Role, string? Name);
+public sealed record KeyCreatedResponse(string Key, string KeyId, string ProjectId, string Role, string? Name, IReadOnlyList<string>? Permissions = null);
 
 /// <summary>Admin endpoints: the caller's project and its settings, new projects, and the project's API keys.</summary>
 public static class AdminApi
@@ -149,8 +151,22 @@ public static class AdminApi
                     return Problems.Invalid("role", "is required: one of \"admin\", \"write\", \"read\"");
                 }
                 var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-                var key = await keys.CreateAsync(caller.Project, roleElement.GetString()!, name, context.NativeOrigin(), ct);
-                return Results.Created($"/v1/admin/keys/{key.Record.KeyId}", new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, name));
+                List<string>? permissions = null;
+                if (root.TryGetProperty("permissions", out var p) && p.ValueKind != JsonValueKind.Null)
+                {
+                    if (p.ValueKind != JsonValueKind.Array || p.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String) || p.GetArrayLength() == 0)
+                    {
+                        return Problems.Invalid("permissions", "expected a non-empty array of permission names, or no field for every permission of the role");
+                    }
+                    permissions = p.EnumerateArray().Select(e => e.GetString()!).ToList();
+                    if (KeyPermissions.FirstUnknown(permissions) is { } unknown)
+                    {
+                        return Problems.Invalid("permissions", $"'{unknown}' is not a permission; known ones are {string.Join(", ", KeyPermissions.Known)}");
+                    }
+                }
+                var key = await keys.CreateAsync(caller.Project, roleElement.GetString()!, name, context.NativeOrigin(), ct, permissions);
+                return Results.Created($"/v1/admin/keys/{key.Record.KeyId}",
+                    new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, name, key.Record.Permissions));
             })
             .RequireKey(Roles.Admin).Accepts<CreateKeyRequest>("application/json").Produces<KeyCreatedResponse>(201)
             .WithSummary("Create a key of the project; the key is in the answer once and never again.");
@@ -177,7 +193,7 @@ public static class AdminApi
                 }
                 auth.Forget(keyId);
                 var old = (await catalog.FindKeyAsync(keyId, ct))!;
-                return Results.Ok(new KeyRotatedResponse(new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, key.Record.Name),
+                return Results.Ok(new KeyRotatedResponse(new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, key.Record.Name, key.Record.Permissions),
                     keyId, old.ExpiresAt!.Value));
             })
             .RequireKey(Roles.Admin).Accepts<RotateKeyRequest>("application/json").Produces<KeyRotatedResponse>()

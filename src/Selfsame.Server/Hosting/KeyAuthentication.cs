@@ -16,8 +16,11 @@ public enum KeyCheckResult
     Forbidden,
 }
 
-/// <summary>The outcome of checking a key; <see cref="Caller"/> is set for Allowed and Forbidden.</summary>
-public sealed record KeyCheck(KeyCheckResult Result, CallerKey? Caller);
+/// <summary>
+/// The outcome of checking a key; <see cref="Caller"/> is set for Allowed and Forbidden, and <see cref="MissingPermission"/>
+/// when the key's role would do but it lacks the named permission.
+/// </summary>
+public sealed record KeyCheck(KeyCheckResult Result, CallerKey? Caller, string? MissingPermission = null);
 
 /// <summary>The API key a request was made with; its project is the only one the request can reach.</summary>
 public sealed record CallerKey(string KeyId, ProjectId Project, string Role);
@@ -35,9 +38,9 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
 
     /// <summary>
     /// Checks a presented key (as the surface found it: a header, a query parameter, a Basic user name) against the key
-    /// store. Each surface turns a failure into its vendor's own answer.
+    /// store, for a role and, where the surface names one, a permission. Each surface turns a failure into its vendor's own answer.
     /// </summary>
-    public async Task<KeyCheck> CheckAsync(string? presented, string neededRole, CancellationToken cancellationToken)
+    public async Task<KeyCheck> CheckAsync(string? presented, string neededRole, CancellationToken cancellationToken, string? permission = null)
     {
         if (string.IsNullOrEmpty(presented))
         {
@@ -67,7 +70,13 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
         }
         NoteUse(keyId, now);
         var caller = new CallerKey(key.KeyId, key.Project, key.Role);
-        return new KeyCheck(Roles.Allows(key.Role, neededRole) ? KeyCheckResult.Allowed : KeyCheckResult.Forbidden, caller);
+        if (!Roles.Allows(key.Role, neededRole))
+        {
+            return new KeyCheck(KeyCheckResult.Forbidden, caller);
+        }
+        return permission is null || key.HasPermission(permission)
+            ? new KeyCheck(KeyCheckResult.Allowed, caller)
+            : new KeyCheck(KeyCheckResult.Forbidden, caller, permission);
     }
 
     /// <summary>The native API's check: <c>Authorization: Bearer KEY</c>, failures as problem details.</summary>

@@ -22,6 +22,9 @@ public sealed record SelfsameOptions
     /// <summary>How often the retention sweep runs over the projects that have retention on.</summary>
     public TimeSpan RetentionInterval { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>Rate limits by family (such as braze.users), overriding each surface's documented default.</summary>
+    public IReadOnlyDictionary<string, RateLimitRule> RateLimits { get; init; } = new Dictionary<string, RateLimitRule>(StringComparer.Ordinal);
+
     /// <summary>How deep JSON bodies may nest.</summary>
     public int MaxJsonDepth { get; init; } = 32;
 }

@@ -7,6 +7,7 @@ using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Server.Admin;
 using Selfsame.Server.Amplitude;
+using Selfsame.Server.Braze;
 using Selfsame.Server.Cooladata;
 using Selfsame.Server.Native;
 using Selfsame.Storage;
@@ -37,6 +38,7 @@ public static class SelfsameServer
         app.MapAdminApi();
         app.MapAmplitudeApi();
         app.MapCooladataApi();
+        app.MapBrazeApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         return app;
     }
@@ -52,6 +54,7 @@ public static class SelfsameServer
         services.AddSingleton<Projects>();
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<KeyAuthentication>();
+        services.AddSingleton<RateLimits>();
         services.AddSingleton<Retention.RetentionSweep>();
         services.AddHostedService<RetentionService>();
         services.AddSingleton(sp => new MappingWindow(time, options.AmplitudeMappingsPerWindow, TimeSpan.FromSeconds(30)));

@@ -115,6 +115,21 @@ public abstract class EventContractTests : IDisposable
     }
 
     [Fact]
+    public async Task SummarizeEvents_CountsEachNameOverEveryRecordOfTheProfile()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        await h.TrackAsync(Event("open", Identify(Device("d1")), Day1));
+        await h.TrackAsync(Event("open", Identify(User("u1")), Day1.AddDays(2)));
+        await h.TrackAsync(Event("buy", Identify(User("u1"), Device("d1")), Day1.AddDays(1)));
+        await h.TrackAsync(Event("open", Identify(User("someone-else")), Day1.AddDays(5)));
+
+        var summaries = h.Engine.Read(h.Project, session => session.SummarizeEvents(h.ProfileOf(User("u1"))));
+
+        Assert.Equal([("buy", 1L, Day1.AddDays(1), Day1.AddDays(1)), ("open", 2L, Day1, Day1.AddDays(2))],
+            summaries.Select(s => (s.Name, s.Count, s.First, s.Last)));
+    }
+
+    [Fact]
     public async Task DeleteRecord_RemovesItsEvents()
     {
         await using var h = await EngineHarness.CreateAsync(_factory);

@@ -250,6 +250,26 @@ public abstract class GraphContractTests : IDisposable
     }
 
     [Fact]
+    public async Task ReplaceIdentifier_MovesTheRecordToTheNewIdentifier_AndRefusesOneInUse()
+    {
+        await using var h = await HarnessAsync();
+        var user = await h.IdentifyAsync(Identify(User("old"), Email("a@x.com")));
+        await h.IdentifyAsync(Identify(User("taken")));
+
+        var record = await h.Engine.WriteAsync(h.Project, tx => IdentityGraph.ReplaceIdentifier(tx, User("old"), User("new"), Origin), default);
+
+        Assert.Equal(user.Record, record);
+        Assert.Null(h.Resolve(User("old")));
+        Assert.Equal(user.Profile, h.ProfileOf(User("new")));
+        var refused = await Assert.ThrowsAsync<GraphException>(() =>
+            h.Engine.WriteAsync(h.Project, tx => IdentityGraph.ReplaceIdentifier(tx, User("new"), User("taken"), Origin), default));
+        Assert.Equal(GraphErrorKind.Conflict, refused.Kind);
+        Assert.Equal(user.Profile, h.ProfileOf(User("new")));
+        Assert.Equal(GraphErrorKind.NotFound, (await Assert.ThrowsAsync<GraphException>(() =>
+            h.Engine.WriteAsync(h.Project, tx => IdentityGraph.ReplaceIdentifier(tx, User("nobody"), User("other"), Origin), default))).Kind);
+    }
+
+    [Fact]
     public async Task DeleteRecord_RemovesItForGoodAndSplitsWhatItBridged()
     {
         await using var h = await HarnessAsync();

@@ -48,6 +48,8 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         engine.Events(project, resolution.Profile.Value, false, new Events.EventQuery("view", null, null, new Events.EventCursor(long.MaxValue, 1), 10));
         engine.Events(project, resolution.Record.Value, true, new Events.EventQuery(null, null, null, null, 10));
         engine.UniqueUsers(project, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, "view");
+        engine.Read(project, session => session.SummarizeEvents(resolution.Profile));
+        await engine.WriteAsync(project, tx => IdentityGraph.ReplaceIdentifier(tx, Anonymous("a1"), Anonymous("a1b"), Origin), default);
         await new Selfsame.Retention.RetentionSweep(store, time).RunAsync(project, default);
         await engine.DeleteRecordAsync(project, engine.Resolve(project, Device("d1").Identifier)!.Record, Origin, default);
         await engine.DeleteProfileAsync(project, engine.Resolve(project, User("u2").Identifier)!.Profile, Origin, default);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Selfsame.Server.Tests.Support;
@@ -98,23 +97,7 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
         Assert.Equal(413, status);
     }
 
-    private static async Task<string> RunSdkAsync(string url, string key, string user, string device)
-    {
-        var folder = Path.Combine(Repository.Root(), "tests", "amplitude-sdk");
-        Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "@amplitude", "analytics-node")),
-            "Amplitude's SDK is not installed: run ./test, which runs 'npm ci' in tests/amplitude-sdk");
-        var info = new ProcessStartInfo("node") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "send.js", url, key, user, device })
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, await error);
-        return (await output).Trim();
-    }
+    private static Task<string> RunSdkAsync(string url, string key, string user, string device) =>
+        NodeHarness.RunAsync("amplitude-sdk", "@amplitude/analytics-node", "send.js", url, key, user, device);
 
 }

@@ -86,6 +86,14 @@ public sealed class HostileInputTests(RunningServer server, ITestOutputHelper ou
             new(HttpMethod.Post, "/amplitude/usermap", Json($$$"""{"api_key":"{{{server.AdminKey}}}","mapping":[{"user_id":"m1","global_user_id":"g1"}]}"""), true, None),
             new(HttpMethod.Post, "/cooladata/api/v2/projects/default/users/identities", Json("""{"customer_user_id":"hu","alternative_user_id":"alt"}"""), false, Token),
             new(HttpMethod.Post, $"/cooladata/v3/{server.AdminKey}/track", Json("""{"data":{"events":[{"event_name":"e","user_id":"hu","event_timestamp_epoch":1700000000000}]}}"""), true, None),
+            new(HttpMethod.Post, "/braze/users/alias/new", Json("""{"user_aliases":[{"external_id":"hu","alias_name":"an","alias_label":"al"},{"alias_name":"an2","alias_label":"al"}]}"""), false, Bearer),
+            new(HttpMethod.Post, "/braze/users/identify", Json("""{"aliases_to_identify":[{"external_id":"hu","user_alias":{"alias_name":"an2","alias_label":"al"}}],"emails_to_identify":[{"external_id":"hu","email":"h@x.com","prioritization":["unidentified"]}]}"""), false, Bearer),
+            new(HttpMethod.Post, "/braze/users/merge", Json("""{"merge_updates":[{"identifier_to_merge":{"external_id":"hb"},"identifier_to_keep":{"external_id":"ha"}}]}"""), false, Bearer),
+            new(HttpMethod.Post, "/braze/users/alias/update", Json("""{"alias_updates":[{"alias_label":"al","old_alias_name":"an","new_alias_name":"an3"}]}"""), false, Bearer),
+            new(HttpMethod.Post, "/braze/users/external_ids/rename", Json("""{"external_id_renames":[{"current_external_id":"hx","new_external_id":"hy"}]}"""), false, Bearer),
+            new(HttpMethod.Post, "/braze/users/delete", Json("""{"external_ids":["hdel"],"braze_ids":null}"""), false, Bearer),
+            new(HttpMethod.Post, "/braze/users/export/ids", Json("""{"external_ids":["hu"],"user_aliases":[{"alias_name":"an","alias_label":"al"}],"fields_to_export":["external_id","custom_attributes"]}"""), false, Bearer),
+            new(HttpMethod.Post, "/braze/users/track", Json("""{"attributes":[{"external_id":"hu","email":"h@x.com","n":{"inc":1},"t":{"add":["a"]},"s":"v"}],"events":[{"user_alias":{"alias_name":"an","alias_label":"al"},"name":"e","time":"2026-01-01T00:00:00Z","properties":{"a":[1]}}],"purchases":[{"external_id":"hu","product_id":"p","currency":"USD","price":1.5,"quantity":2,"time":"2026-01-01T00:00:00Z"}]}"""), false, Bearer),
         ];
     }
 

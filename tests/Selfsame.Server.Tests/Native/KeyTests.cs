@@ -35,6 +35,25 @@ public sealed class KeyTests(RunningServer server) : IClassFixture<RunningServer
     }
 
     [Fact]
+    public async Task CreateKey_WithPermissions_ListedAndEnforced_UnknownOnesRefused()
+    {
+        using var admin = server.Client(server.AdminKey);
+        var (status, created) = await admin.PostAsync("/v1/admin/keys", """{"role":"write","name":"braze","permissions":["users.track"]}""");
+        Assert.Equal(201, status);
+        Assert.Equal("users.track", created.Value<string>("permissions.0"));
+        var (_, keys) = await admin.GetJsonAsync("/v1/admin/keys");
+        Assert.Equal("users.track", keys!.AsArray().Single(k => k!["key_id"]!.GetValue<string>() == created.Value<string>("key_id"))!["permissions"]![0]!.GetValue<string>());
+
+        using var limited = server.Client(created.Value<string>("key"));
+        Assert.Equal(201, (await limited.PostAsync("/braze/users/track", """{"attributes":[{"external_id":"perm-user","a":1}]}""")).Status);
+        Assert.Equal(403, (await limited.PostAsync("/braze/users/alias/new", """{"user_aliases":[{"alias_name":"n","alias_label":"l"}]}""")).Status);
+
+        var (refused, problem) = await admin.PostAsync("/v1/admin/keys", """{"role":"write","permissions":["users.everything"]}""");
+        Assert.Equal(400, refused);
+        Assert.StartsWith("permissions", problem.Value<string>("detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RevokedKey_StopsWorkingAtOnce()
     {
         using var admin = server.Client(server.AdminKey);

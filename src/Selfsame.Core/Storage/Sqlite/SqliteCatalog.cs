@@ -37,7 +37,7 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
         return Task.CompletedTask;
     }
 
-    private const string InsertKey = "INSERT INTO api_keys (key_id, project_id, role, secret_hash, name, created_at) VALUES ($id, $project, $role, $hash, $name, $at)";
+    private const string InsertKey = "INSERT INTO api_keys (key_id, project_id, role, secret_hash, name, created_at, permissions) VALUES ($id, $project, $role, $hash, $name, $at, $permissions)";
 
     public Task AddKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
     {
@@ -47,14 +47,14 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
 
     private static (string, object?)[] KeyParameters(ApiKeyRecord key) =>
         [("$id", key.KeyId), ("$project", key.Project.Value), ("$role", key.Role), ("$hash", key.SecretHash), ("$name", key.Name),
-         ("$at", key.CreatedAt.ToUnixTimeMilliseconds())];
+         ("$at", key.CreatedAt.ToUnixTimeMilliseconds()), ("$permissions", key.Permissions is null ? null : string.Join(' ', key.Permissions))];
 
     public Task<ApiKeyRecord?> FindKeyAsync(string keyId, CancellationToken cancellationToken) =>
-        Task.FromResult(Query("SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at, expires_at, last_used_at FROM api_keys WHERE key_id = $id", ReadKey, ("$id", keyId)).FirstOrDefault());
+        Task.FromResult(Query("SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at, expires_at, last_used_at, permissions FROM api_keys WHERE key_id = $id", ReadKey, ("$id", keyId)).FirstOrDefault());
 
     public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(ProjectId project, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ApiKeyRecord>>(Query(
-            "SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at, expires_at, last_used_at FROM api_keys WHERE project_id = $project ORDER BY created_at, key_id",
+            "SELECT key_id, project_id, role, secret_hash, name, created_at, revoked_at, expires_at, last_used_at, permissions FROM api_keys WHERE project_id = $project ORDER BY created_at, key_id",
             ReadKey, ("$project", project.Value)));
 
     public Task<bool> RevokeKeyAsync(ProjectId project, string keyId, DateTimeOffset at, CancellationToken cancellationToken) =>
@@ -91,7 +91,8 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
 
     private static ApiKeyRecord ReadKey(SqliteDataReader r) =>
         new(r.GetString(0), ProjectId.Parse(r.GetString(1)), r.GetString(2), (byte[])r.GetValue(3), r.IsDBNull(4) ? null : r.GetString(4),
-            DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), Time(r, 6), Time(r, 7), Time(r, 8));
+            DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)), Time(r, 6), Time(r, 7), Time(r, 8),
+            r.IsDBNull(9) ? null : r.GetString(9).Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
     private static DateTimeOffset? Time(SqliteDataReader r, int column) =>
         r.IsDBNull(column) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(column));

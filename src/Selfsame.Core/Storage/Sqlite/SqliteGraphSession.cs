@@ -219,6 +219,20 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
     public int CountRecordEvents(RecordId record) =>
         (int)(long)Sql.Scalar("SELECT count(*) FROM events INDEXED BY events_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value)!;
 
+    public IReadOnlyList<EventSummary> SummarizeEvents(ProfileId profile)
+    {
+        using var rows = Sql.Query(
+            "SELECT e.name, count(*), min(e.time), max(e.time) FROM records r CROSS JOIN events e INDEXED BY events_by_record " +
+            "ON e.project_id = r.project_id AND e.record_id = r.record_id WHERE r.project_id = @p0 AND r.profile_id = @p1 GROUP BY e.name ORDER BY e.name",
+            _project, profile.Value);
+        var result = new List<EventSummary>();
+        while (rows.Read())
+        {
+            result.Add(new EventSummary(rows.GetString(0), rows.GetInt64(1), Time(rows.GetInt64(2)), Time(rows.GetInt64(3))));
+        }
+        return result;
+    }
+
     public StoredEvent? FindEventByInsertId(string insertId)
     {
         using var rows = Sql.Query($"SELECT {EventColumns} FROM events e WHERE e.project_id = @p0 AND e.insert_id = @p1", _project, insertId);
@@ -282,6 +296,9 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
     public void AttachIdentifier(RecordId record, Identifier identifier, string display) =>
         Sql.Execute("INSERT INTO identifiers (project_id, type, value, display, record_id, created_at) VALUES (@p0, @p1, @p2, @p3, @p4, @p5)",
             _project, identifier.Type, identifier.Value, display, record.Value, Now.ToUnixTimeMilliseconds());
+
+    public bool DetachIdentifier(Identifier identifier) =>
+        Sql.Execute("DELETE FROM identifiers WHERE project_id = @p0 AND type = @p1 AND value = @p2", _project, identifier.Type, identifier.Value) > 0;
 
     public Link AddLink(RecordId from, RecordId into, string kind, WriteOrigin origin)
     {

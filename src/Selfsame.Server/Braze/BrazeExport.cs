@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Selfsame.Events;
+using Selfsame.Graph;
+using Selfsame.Storage;
+
+namespace Selfsame.Server.Braze;
+
+/// <summary>
+/// A profile as Braze's /users/export/ids describes a user: identifiers, the standard fields, custom attributes, and
+/// custom events and purchases summarized by name. Computed from the profile's records when read; nothing is stored merged.
+/// </summary>
+internal static class BrazeExport
+{
+    public static readonly string[] StandardFields =
+        ["first_name", "last_name", "dob", "gender", "country", "home_city", "language", "time_zone", "email_subscribe", "push_subscribe"];
+
+    public static readonly string[] Fields =
+    [
+        "created_at", "external_id", "user_aliases", "braze_id", "email", "phone", .. StandardFields,
+        "custom_attributes", "custom_events", "purchases", "total_revenue",
+    ];
+
+    public static Dictionary<string, object?> User(IGraphReadSession session, ProfileId profile, IReadOnlyList<string>? fields)
+    {
+        var view = ProfileReads.Profile(session, profile.Value)!;
+        var identifiers = view.Records.SelectMany(r => r.Identifiers).ToList();
+        var root = view.Records.FirstOrDefault(r => r.Record.Id.Value == view.Id.Value);
+        var user = new Dictionary<string, object?>
+        {
+            ["created_at"] = view.Records.Min(r => r.Record.CreatedAt),
+            // The kept user's external_id: the root record's, else the oldest one.
+            ["external_id"] = (root?.Identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId)
+                               ?? identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId))?.Display,
+            ["user_aliases"] = identifiers.Where(i => i.Identifier.IsAlias)
+                .Select(i => new Dictionary<string, string> { ["alias_name"] = i.Identifier.AliasParts!.Value.Name, ["alias_label"] = i.Identifier.AliasParts.Value.Label })
+                .ToList(),
+            ["braze_id"] = view.Id.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["email"] = identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.Email)?.Display,
+            ["phone"] = identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.Phone)?.Identifier.Value,
+        };
+        var custom = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var property in view.Properties)
+        {
+            var value = JsonElement.Parse(property.Value.Json);
+            if (StandardFields.Contains(property.Key))
+            {
+                user[property.Key] = value;
+            }
+            else
+            {
+                custom[property.Key] = value;
+            }
+        }
+        user["custom_attributes"] = custom;
+        var summaries = session.SummarizeEvents(view.Id);
+        user["custom_events"] = summaries.Where(s => s.Name != BrazeTrack.PurchaseEvent).Select(Summary).ToList();
+        var purchases = Purchases(session, view.Id);
+        user["purchases"] = purchases.Select(p => Summary(p.Summary)).ToList();
+        user["total_revenue"] = purchases.Sum(p => p.Revenue);
+        return fields is null
+            ? user.Where(f => f.Value is not null).ToDictionary()
+            : fields.ToDictionary(f => f, f => user.GetValueOrDefault(f));
+    }
+
+    private static Dictionary<string, object> Summary(EventSummary s) =>
+        new() { ["name"] = s.Name, ["first"] = s.First, ["last"] = s.Last, ["count"] = s.Count };
+
+    /// <summary>Purchases by product: how many, first and last, and the revenue (price × quantity).</summary>
+    private static List<(EventSummary Summary, decimal Revenue)> Purchases(IGraphReadSession session, ProfileId profile)
+    {
+        var byProduct = new Dictionary<string, (long Count, DateTimeOffset First, DateTimeOffset Last, decimal Revenue)>(StringComparer.Ordinal);
+        EventCursor? before = null;
+        while (true)
+        {
+            var page = session.GetEvents(profile, null, new EventQuery(BrazeTrack.PurchaseEvent, null, null, before, 1000));
+            foreach (var purchase in page)
+            {
+                using var document = JsonDocument.Parse(purchase.PropertiesJson);
+                var properties = document.RootElement;
+                // Purchases are written by /users/track; an event of this name from elsewhere without these fields is skipped.
+                if (!properties.TryGetProperty("product_id", out var productElement) || productElement.ValueKind != JsonValueKind.String
+                    || !properties.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Number || !price.TryGetDecimal(out var amount)
+                    || !properties.TryGetProperty("quantity", out var quantity) || quantity.ValueKind != JsonValueKind.Number || !quantity.TryGetInt32(out var count))
+                {
+                    continue;
+                }
+                var product = productElement.GetString()!;
+                var revenue = amount * count;
+                byProduct[product] = byProduct.TryGetValue(product, out var seen)
+                    ? (seen.Count + 1, purchase.Time < seen.First ? purchase.Time : seen.First, purchase.Time > seen.Last ? purchase.Time : seen.Last, seen.Revenue + revenue)
+                    : (1, purchase.Time, purchase.Time, revenue);
+            }
+            if (page.Count < 1000)
+            {
+                break;
+            }
+            before = new EventCursor(page[^1].Time.ToUnixTimeMilliseconds(), page[^1].EventId);
+        }
+        return byProduct.OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => (new EventSummary(p.Key, p.Value.Count, p.Value.First, p.Value.Last), p.Value.Revenue)).ToList();
+    }
+}
