@@ -101,8 +101,9 @@ public static class SelfsameCommands
                 MaxRequestBodyBytes = result.GetValue(maxBody),
                 AmplitudeMappingsPerWindow = result.GetValue(mappingLimit),
                 RetentionInterval = TimeSpan.FromMinutes(result.GetValue(retentionInterval)),
+                // A family given twice: the last one counts.
                 RateLimits = (result.GetValue(rateLimits) ?? []).Select(t => RateLimitRule.TryParse(t, out _)!)
-                    .ToDictionary(r => r.Family, StringComparer.Ordinal),
+                    .GroupBy(r => r.Family, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal),
             };
             await using var app = SelfsameServer.Build(options);
             await app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(ct);

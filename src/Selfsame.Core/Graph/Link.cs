@@ -28,11 +28,14 @@ public sealed record Link(
     public RecordId Other(RecordId side) => side == From ? Into : From;
 }
 
-/// <summary>Who asked for a write: the API surface, the request id and the id of the key used (never the key), recorded on links and in the audit log.</summary>
-public sealed record WriteOrigin(string Surface, string? RequestId, string? KeyId = null)
+/// <summary>
+/// Who asked for a write: the API surface, the request id, the id of the key used (never the key) and, where the surface
+/// reads it, the client's address behind a proxy; recorded on links (surface and request) and in the audit log (all).
+/// </summary>
+public sealed record WriteOrigin(string Surface, string? RequestId, string? KeyId = null, string? ClientAddress = null)
 {
     public static WriteOrigin Native(string? requestId, string? keyId = null) => new("native", requestId, keyId);
 }
 
 /// <summary>One entry of a project's audit log.</summary>
-public sealed record AuditEntry(long Id, DateTimeOffset At, string Action, string Surface, string? RequestId, string? KeyId, string DetailJson);
+public sealed record AuditEntry(long Id, DateTimeOffset At, string Action, string Surface, string? RequestId, string? KeyId, string DetailJson, string? ClientAddress = null);

@@ -32,6 +32,13 @@ public sealed record ProjectSettings
     [JsonPropertyName("retention_days")]
     public int? RetentionDays { get; init; }
 
+    /// <summary>
+    /// Attributes that name identifiers, in order of precedence (a vendor surface that resolves users by attributes, such as
+    /// MoEngage's identity resolution, reads them); empty: none.
+    /// </summary>
+    [JsonPropertyName("identity_attributes")]
+    public IReadOnlyList<IdentityAttribute> IdentityAttributes { get; init; } = [];
+
     public static ProjectSettings Default { get; } = new();
 
     public bool IsKnownType(string type) =>
@@ -80,6 +87,26 @@ public sealed record ProjectSettings
                 return $"identifier_types: '{type}' is built in already";
             }
         }
+        if (IdentityAttributes is null || IdentityAttributes.Any(a => a is null))
+        {
+            return "identity_attributes: must not be null or hold null";
+        }
+        for (var i = 0; i < IdentityAttributes.Count; i++)
+        {
+            var (attribute, type) = (IdentityAttributes[i].Attribute, IdentityAttributes[i].Type);
+            if (attribute is null || attribute.Length is 0 or > 200 || attribute is "id" or "_id")
+            {
+                return $"identity_attributes[{i}].attribute must be 1 to 200 characters, not id or _id";
+            }
+            if (type is null || type == Graph.IdentifierTypes.Alias || !IsKnownType(type))
+            {
+                return $"identity_attributes[{i}].type: '{type}' is not an identifier type of this project (an alias cannot be one)";
+            }
+            if (IdentityAttributes.Take(i).Any(a => a.Attribute == attribute))
+            {
+                return $"identity_attributes[{i}].attribute: '{attribute}' is listed twice";
+            }
+        }
         if (PhoneRegion is not null && !PhoneNumbers.PhoneNumberUtil.GetInstance().GetSupportedRegions().Contains(PhoneRegion))
         {
             return $"phone_region: '{PhoneRegion}' is not a region code such as US or DE";
@@ -87,5 +114,10 @@ public sealed record ProjectSettings
         return null;
     }
 }
+
+/// <summary>An attribute whose value is an identifier of <see cref="Type"/>.</summary>
+public sealed record IdentityAttribute(
+    [property: JsonPropertyName("attribute")] string Attribute,
+    [property: JsonPropertyName("type")] string Type);
 
 public sealed record Project(ProjectId Id, string Name, DateTimeOffset CreatedAt, ProjectSettings Settings);

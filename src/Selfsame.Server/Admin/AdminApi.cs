@@ -17,12 +17,13 @@ public sealed record ProjectResponse(string ProjectId, string Name, DateTimeOffs
 
 public sealed record CreateProjectRequest(string Id, string? Name);
 
-public sealed record AuditDto(long AuditId, DateTimeOffset At, string Action, string Surface, string? RequestId, string? KeyId, System.Text.Json.JsonElement Detail)
+public sealed record AuditDto(long AuditId, DateTimeOffset At, string Action, string Surface, string? RequestId, string? KeyId, System.Text.Json.JsonElement Detail,
+    string? ClientAddress)
 {
     public static AuditDto Of(AuditEntry e)
     {
         using var detail = JsonDocument.Parse(e.DetailJson);
-        return new AuditDto(e.Id, e.At, e.Action, e.Surface, e.RequestId, e.KeyId, detail.RootElement.Clone());
+        return new AuditDto(e.Id, e.At, e.Action, e.Surface, e.RequestId, e.KeyId, detail.RootElement.Clone(), e.ClientAddress);
     }
 }
 

@@ -53,7 +53,7 @@ public static class AmplitudeApi
             case KeyCheckResult.Invalid:
                 return Answer(400, new() { ["error"] = "Invalid API key" });
             case KeyCheckResult.Forbidden:
-                return Answer(403, new() { ["error"] = $"Forbidden: this key has the role '{check.Caller!.Role}'; mapping needs 'write'" });
+                return Answer(403, new() { ["error"] = $"Forbidden: {check.Why(Roles.Write)}" });
         }
         var project = check.Caller!.Project;
         var mappingText = Value(context.Request.Query, form, "mapping");

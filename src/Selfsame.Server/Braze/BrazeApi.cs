@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -69,9 +68,7 @@ public static class BrazeApi
                 case KeyCheckResult.Missing or KeyCheckResult.Invalid:
                     return Answer(401, "Invalid API key: expected 'Authorization: Bearer KEY' with a live Selfsame key (ss_..., without quotes)");
                 case KeyCheckResult.Forbidden:
-                    return Answer(403, check.MissingPermission is { } missing
-                        ? $"Access Denied: this key does not hold the {missing} permission"
-                        : $"Access Denied: this key has the role '{check.Caller!.Role}'; this endpoint needs '{role}'");
+                    return Answer(403, $"Access Denied: {check.Why(role)}");
             }
             var caller = check.Caller!;
             var time = http.RequestServices.GetRequiredService<TimeProvider>();
@@ -137,7 +134,7 @@ public static class BrazeApi
     /// <summary>Counts the objects that succeeded and lists, in Braze's shape, those the graph refused (each rolled back alone).</summary>
     private static (int Processed, List<object> Errors) Collect<T>(IReadOnlyList<WriteOutcome<T>> outcomes, IReadOnlyList<(string Array, int Index)> positions)
     {
-        ThrowUnexpected(outcomes);
+        outcomes.ThrowUnexpected();
         var errors = new List<object>();
         for (var i = 0; i < outcomes.Count; i++)
         {
@@ -149,14 +146,6 @@ public static class BrazeApi
         return (outcomes.Count(o => o.Succeeded), errors);
     }
 
-    /// <summary>An object that failed for another reason than the graph's rules (the store failing) fails the request.</summary>
-    private static void ThrowUnexpected<T>(IReadOnlyList<WriteOutcome<T>> outcomes)
-    {
-        if (outcomes.FirstOrDefault(o => o.Error is not null and not GraphException).Error is { } other)
-        {
-            ExceptionDispatchInfo.Throw(other);
-        }
-    }
 
     private static Task<IResult> NewAliasesAsync(HttpContext context, IdentityEngine engine) =>
         HandleAsync(context, async (root, reader, origin, project) =>
@@ -223,7 +212,8 @@ public static class BrazeApi
             var fields = new Dictionary<string, object?>();
             foreach (var (name, counted) in new[] { ("aliases_to_identify", "aliases_processed"), ("emails_to_identify", "emails_processed"), ("phone_numbers_to_identify", "phone_numbers_processed") })
             {
-                if (sent.Contains(name))
+                // aliases_processed is always in the answer, as Braze documents it; the other counts when their array was sent.
+                if (sent.Contains(name) || name == "aliases_to_identify")
                 {
                     fields[counted] = positions.Where((p, i) => p.Item1 == name && outcomes[i].Succeeded).Count();
                 }
@@ -319,7 +309,7 @@ public static class BrazeApi
                 work.Add(tx => IdentityGraph.ReplaceIdentifier(tx, before, after, origin));
             }
             var outcomes = await engine.ApplyEachAsync(project, work, context.RequestAborted);
-            ThrowUnexpected(outcomes);
+            outcomes.ThrowUnexpected();
             return Answer(201, "success", new()
             {
                 ["external_ids"] = current.Where((_, i) => outcomes[i].Succeeded).ToList(),
@@ -382,9 +372,12 @@ public static class BrazeApi
     private static List<(UserRef User, string Array, int Index, object Sent)> ReadUserLists(JsonElement root, BrazeReader reader, string[] names, string tooMany, bool exactlyOne)
     {
         var present = names.Where(n => root.TryGetProperty(n, out var v) && v.ValueKind != JsonValueKind.Null).ToList();
-        if (present.Count == 0 || (exactlyOne && present.Count > 1))
+        var singles = present.Where(n => n is "device_id" or "braze_id" or "email_address" or "phone").ToList();
+        if (present.Count == 0 || (exactlyOne && present.Count > 1) || (singles.Count > 0 && present.Count > 1))
         {
-            throw new BrazeInvalid($"the request needs {(exactlyOne ? "exactly one" : "one or more")} of {string.Join(", ", names)}");
+            throw new BrazeInvalid(exactlyOne
+                ? $"the request needs exactly one of {string.Join(", ", names)}"
+                : "the request needs external_ids and/or user_aliases, or exactly one of device_id, braze_id, email_address, phone");
         }
         var users = new List<(UserRef, string, int, object)>();
         foreach (var name in present)

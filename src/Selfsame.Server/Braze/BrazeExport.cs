@@ -80,7 +80,9 @@ internal static class BrazeExport
                 // Purchases are written by /users/track; an event of this name from elsewhere without these fields is skipped.
                 if (!properties.TryGetProperty("product_id", out var productElement) || productElement.ValueKind != JsonValueKind.String
                     || !properties.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Number || !price.TryGetDecimal(out var amount)
-                    || !properties.TryGetProperty("quantity", out var quantity) || quantity.ValueKind != JsonValueKind.Number || !quantity.TryGetInt32(out var count))
+                    || Math.Abs(amount) > BrazeTrack.MaxPrice
+                    || !properties.TryGetProperty("quantity", out var quantity) || quantity.ValueKind != JsonValueKind.Number || !quantity.TryGetInt32(out var count)
+                    || count is < 1 or > 100)
                 {
                     continue;
                 }

@@ -115,7 +115,7 @@ internal sealed class BrazeReader(ProjectSettings settings)
     /// The user an object names, by the first of <paramref name="kinds"/> that it carries (Braze's precedence: external_id,
     /// then user_alias, braze_id, email, phone); null when it carries none.
     /// </summary>
-    public UserRef? User(JsonElement item, string path, IReadOnlyList<string> kinds)
+    public UserRef? User(JsonElement item, string path, IReadOnlyList<string> kinds, bool readPrioritization = true)
     {
         foreach (var kind in kinds)
         {
@@ -141,7 +141,8 @@ internal sealed class BrazeReader(ProjectSettings settings)
                         UserRef.Email => Email(value, $"{path}.{kind}"),
                         _ => Phone(value, $"{path}.{kind}"),
                     };
-                    return new UserRef(kind, identifier, value, null, kind is UserRef.Email or UserRef.Phone ? Prioritization(item, path, required: false) : []);
+                    return new UserRef(kind, identifier, value, null,
+                        readPrioritization && kind is UserRef.Email or UserRef.Phone ? Prioritization(item, path, required: false) : []);
             }
         }
         return null;

@@ -15,6 +15,9 @@ internal static class BrazeTrack
     /// <summary>The event name under which a purchase is stored; exports list these as purchases, by product_id.</summary>
     public const string PurchaseEvent = "$purchase";
 
+    /// <summary>The largest price a purchase may carry, so that revenue sums stay exact.</summary>
+    public const decimal MaxPrice = 1_000_000_000_000m;
+
     private static readonly string[] UserKinds = [UserRef.ExternalId, UserRef.UserAlias, UserRef.BrazeIdKind, UserRef.Email, UserRef.Phone];
 
     private abstract record AttributeChange(string Key);
@@ -54,7 +57,7 @@ internal static class BrazeTrack
 
     private static (UserRef User, bool MayCreate) ReadUser(JsonElement item, string path, BrazeReader reader)
     {
-        var user = reader.User(item, path, UserKinds)
+        var user = reader.User(item, path, UserKinds, readPrioritization: false)
             ?? throw new BrazeInvalid($"{path} needs one of external_id, user_alias, braze_id, email or phone");
         // Braze: with a user_alias the object updates existing users only unless told otherwise; a braze_id names a user that exists.
         var updateExistingOnly = BrazeReader.OptionalBool(item, "_update_existing_only", path) ?? user.Kind == UserRef.UserAlias;
@@ -65,7 +68,7 @@ internal static class BrazeTrack
     {
         var (user, mayCreate) = ReadUser(item, path, reader);
         var changes = new List<AttributeChange>();
-        var identifiers = new List<UserRef>();
+        var identifiers = new List<(string Kind, UserRef? Value)>();
         foreach (var property in item.EnumerateObject())
         {
             var key = property.Name;
@@ -75,10 +78,7 @@ internal static class BrazeTrack
             }
             if (key is UserRef.Email or UserRef.Phone)
             {
-                if (property.Value.ValueKind != JsonValueKind.Null)
-                {
-                    identifiers.Add(reader.User(item, path, [key])!);
-                }
+                identifiers.Add((key, property.Value.ValueKind == JsonValueKind.Null ? null : reader.User(item, path, [key], readPrioritization: false)!));
                 continue;
             }
             if (key is UserRef.ExternalId or UserRef.UserAlias or UserRef.BrazeIdKind)
@@ -94,15 +94,9 @@ internal static class BrazeTrack
         return new Item("attributes", index, (tx, origin) =>
         {
             var record = FindOrCreate(tx, user, mayCreate, path, origin);
-            foreach (var identifier in identifiers)
+            foreach (var (kind, value) in identifiers)
             {
-                var result = IdentityGraph.Identify(tx, new IdentifyCommand(
-                    UserInput(tx, record, user, path), [identifier.Input($"{path}.{identifier.Kind}")], Empty, Empty, []), origin);
-                if (result.Refused.Count > 0 || result.Merged.Count > 0)
-                {
-                    throw new GraphException(GraphErrorKind.Conflict, $"{path}.{identifier.Kind}",
-                        $"{identifier} belongs to another user; Selfsame keeps an email or phone on one user");
-                }
+                SetContact(tx, record, kind, value, $"{path}.{kind}");
             }
             Apply(tx, record, changes);
             return "processed";
@@ -179,10 +173,22 @@ internal static class BrazeTrack
                     }
                     break;
                 case Increment inc:
-                    var before = Current(inc.Key) is { Type: PropertyType.Number } number
-                        ? decimal.Parse(number.Json, NumberStyles.Float, CultureInfo.InvariantCulture)
-                        : 0m;
-                    tx.SetProperty(root, inc.Key, new PropertyValue(PropertyType.Number, (before + inc.By).ToString(CultureInfo.InvariantCulture)));
+                    var before = 0m;
+                    if (Current(inc.Key) is { Type: PropertyType.Number } number
+                        && !decimal.TryParse(number.Json, NumberStyles.Float, CultureInfo.InvariantCulture, out before))
+                    {
+                        throw new GraphException(GraphErrorKind.Conflict, inc.Key, $"'{inc.Key}' is {number.Json}, too large to increment");
+                    }
+                    decimal after;
+                    try
+                    {
+                        after = checked(before + inc.By);
+                    }
+                    catch (OverflowException)
+                    {
+                        throw new GraphException(GraphErrorKind.Conflict, inc.Key, $"incrementing '{inc.Key}' by {inc.By} goes beyond the largest number kept");
+                    }
+                    tx.SetProperty(root, inc.Key, new PropertyValue(PropertyType.Number, after.ToString(CultureInfo.InvariantCulture)));
                     break;
                 case ArrayChange array:
                     var values = Current(array.Key) is { Type: PropertyType.Array } held
@@ -221,9 +227,10 @@ internal static class BrazeTrack
         {
             throw new BrazeInvalid($"{path}.currency must be a three-letter ISO 4217 code such as USD");
         }
-        if (!item.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Number || !price.TryGetDecimal(out _))
+        if (!item.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Number || !price.TryGetDecimal(out var amount)
+            || Math.Abs(amount) > MaxPrice)
         {
-            throw new BrazeInvalid($"{path}.price is required: a number");
+            throw new BrazeInvalid($"{path}.price is required: a number from -{MaxPrice} to {MaxPrice}");
         }
         var quantity = 1;
         if (item.TryGetProperty("quantity", out var q) && q.ValueKind != JsonValueKind.Null
@@ -268,11 +275,32 @@ internal static class BrazeTrack
         return IdentityGraph.Identify(tx, new IdentifyCommand(user.Input($"{path}.{user.Kind}"), [], Empty, Empty, []), origin).Record;
     }
 
-    private static IdentifierInput UserInput(IGraphReadSession session, RecordId record, UserRef user, string path) =>
-        user.Identifier is not null
-            ? user.Input($"{path}.{user.Kind}")
-            : session.GetProfileIdentifiers(BrazeUsers.ProfileOf(session, record)).Where(i => i.Record == record)
-                .Select(i => new IdentifierInput(i.Identifier, i.Display, $"{path}.braze_id")).First();
+    /// <summary>
+    /// The user's email (or phone) attribute: a user has one, so a new value replaces the one the profile held, and null
+    /// removes it. A value that belongs to another user fails the object.
+    /// </summary>
+    private static void SetContact(IGraphTransaction tx, RecordId record, string kind, UserRef? value, string field)
+    {
+        var type = kind == UserRef.Email ? IdentifierTypes.Email : IdentifierTypes.Phone;
+        var profile = BrazeUsers.ProfileOf(tx, record);
+        var held = tx.GetProfileIdentifiers(profile).Where(i => i.Identifier.Type == type).ToList();
+        if (value is not null && tx.FindIdentifier(value.Identifier!) is { } owner)
+        {
+            if (BrazeUsers.ProfileOf(tx, owner.Record) != profile)
+            {
+                throw new GraphException(GraphErrorKind.Conflict, field, $"{value} belongs to another user; Selfsame keeps an email or phone on one user");
+            }
+            held.RemoveAll(i => i.Identifier == value.Identifier);
+        }
+        else if (value is not null)
+        {
+            tx.AttachIdentifier(record, value.Identifier!, value.Display);
+        }
+        foreach (var old in held)
+        {
+            tx.DetachIdentifier(old.Identifier);
+        }
+    }
 
     private static readonly IReadOnlyDictionary<string, PropertyValue> Empty = new Dictionary<string, PropertyValue>();
 }

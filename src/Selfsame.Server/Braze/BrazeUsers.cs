@@ -94,9 +94,10 @@ internal static class BrazeUsers
             IdentityGraph.Identify(tx, new IdentifyCommand(anonymous.Input(field), [user.Input($"{field}.external_id")], Empty, Empty, []), origin);
             return "identified";
         }
+        var userProfile = ProfileOf(tx, userOwner.Record);
         var aliases = tx.GetProfileIdentifiers(anonymousProfile).Where(i => i.Identifier.IsAlias).Select(i => i.Identifier).ToList();
-        EnsureOneAliasPerLabel(tx, ProfileOf(tx, userOwner.Record), aliases, user);
-        IdentityGraph.Link(tx, new LinkCommand(anonymous.Input(field), user.Input($"{field}.external_id"), LinkKinds.Alias), origin);
+        EnsureOneAliasPerLabel(tx, userProfile, aliases, user);
+        IdentityGraph.Link(tx, new LinkCommand(RootInput(tx, anonymousProfile, field), RootInput(tx, userProfile, $"{field}.external_id"), LinkKinds.Alias), origin);
         return "merged";
     }
 
@@ -105,22 +106,25 @@ internal static class BrazeUsers
     {
         var from = Find(tx, merge) ?? throw Refuse($"{field}.identifier_to_merge", $"no user matches {merge}");
         var into = Find(tx, keep) ?? throw Refuse($"{field}.identifier_to_keep", $"no user matches {keep}");
-        if (ProfileOf(tx, from) == ProfileOf(tx, into))
+        var (fromProfile, intoProfile) = (ProfileOf(tx, from), ProfileOf(tx, into));
+        if (fromProfile == intoProfile)
         {
             return "already";
         }
-        IdentityGraph.Link(tx, new LinkCommand(InputOf(tx, from, merge, $"{field}.identifier_to_merge"), InputOf(tx, into, keep, $"{field}.identifier_to_keep"), LinkKinds.Merge), origin);
+        IdentityGraph.Link(tx, new LinkCommand(RootInput(tx, fromProfile, $"{field}.identifier_to_merge"), RootInput(tx, intoProfile, $"{field}.identifier_to_keep"),
+            LinkKinds.Merge), origin);
         return "merged";
     }
 
-    /// <summary>An identifier input for the record a reference found (the reference's own identifier where it has one).</summary>
-    private static IdentifierInput InputOf(IGraphReadSession session, RecordId record, UserRef user, string field)
+    /// <summary>
+    /// An identifier of the profile's root record. Braze's merges link root to root: the merged user's root becomes the
+    /// merged side of the new link and the kept user's root stays the profile's root, so the kept values win whichever
+    /// record of each user the request named.
+    /// </summary>
+    private static IdentifierInput RootInput(IGraphReadSession session, ProfileId profile, string field)
     {
-        if (user.Identifier is not null)
-        {
-            return user.Input(field);
-        }
-        var held = session.GetProfileIdentifiers(ProfileOf(session, record)).First(i => i.Record == record);
+        var identifiers = session.GetProfileIdentifiers(profile);
+        var held = identifiers.FirstOrDefault(i => i.Record.Value == profile.Value) ?? identifiers[0];
         return new IdentifierInput(held.Identifier, held.Display, field);
     }
 

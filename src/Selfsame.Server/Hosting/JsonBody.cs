@@ -13,9 +13,13 @@ namespace Selfsame.Server.Hosting;
 /// </summary>
 public static class JsonBody
 {
-    public static async Task<JsonDocument> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    public static async Task<JsonDocument> ReadAsync(HttpRequest request, CancellationToken cancellationToken, long? maxBytes = null)
     {
         var options = request.HttpContext.RequestServices.GetRequiredService<SelfsameOptions>();
+        if (maxBytes is { } limit)
+        {
+            options = options with { MaxRequestBodyBytes = limit };
+        }
         if (!request.HasJsonContentType())
         {
             throw new BadHttpRequestException($"Content-Type: expected application/json, got '{request.ContentType ?? "nothing"}'", StatusCodes.Status415UnsupportedMediaType);

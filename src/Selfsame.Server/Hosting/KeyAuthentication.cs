@@ -20,7 +20,16 @@ public enum KeyCheckResult
 /// The outcome of checking a key; <see cref="Caller"/> is set for Allowed and Forbidden, and <see cref="MissingPermission"/>
 /// when the key's role would do but it lacks the named permission.
 /// </summary>
-public sealed record KeyCheck(KeyCheckResult Result, CallerKey? Caller, string? MissingPermission = null);
+public sealed record KeyCheck(KeyCheckResult Result, CallerKey? Caller, string? MissingPermission = null)
+{
+    /// <summary>Why a Forbidden key may not: its role, a permission it lacks, or its being limited to named permissions.</summary>
+    public string Why(string neededRole) => MissingPermission switch
+    {
+        null => $"this key has the role '{Caller?.Role}'; this endpoint needs '{neededRole}'",
+        KeyAuthentication.LimitedKey => "this key is limited to named permissions (a vendor surface's); this endpoint needs a key without such limits",
+        var missing => $"this key does not hold the {missing} permission",
+    };
+}
 
 /// <summary>The API key a request was made with; its project is the only one the request can reach.</summary>
 public sealed record CallerKey(string KeyId, ProjectId Project, string Role);
@@ -35,6 +44,9 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
     private readonly ConcurrentDictionary<string, (ApiKeyRecord Key, DateTimeOffset Until)> _valid = new(StringComparer.Ordinal);
 
     public const string ItemKey = "selfsame.caller";
+
+    /// <summary>The missing permission reported when a permission-limited key calls an endpoint that names no permission.</summary>
+    public const string LimitedKey = "(an unlimited key: this key is limited to named permissions)";
 
     /// <summary>
     /// Checks a presented key (as the surface found it: a header, a query parameter, a Basic user name) against the key
@@ -74,9 +86,11 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
         {
             return new KeyCheck(KeyCheckResult.Forbidden, caller);
         }
-        return permission is null || key.HasPermission(permission)
+        // A key limited to named permissions opens only the endpoints that name one of them, never those that name none.
+        var allowed = permission is null ? key.Permissions is null : key.HasPermission(permission);
+        return allowed
             ? new KeyCheck(KeyCheckResult.Allowed, caller)
-            : new KeyCheck(KeyCheckResult.Forbidden, caller, permission);
+            : new KeyCheck(KeyCheckResult.Forbidden, caller, permission ?? LimitedKey);
     }
 
     /// <summary>The native API's check: <c>Authorization: Bearer KEY</c>, failures as problem details.</summary>
@@ -93,7 +107,7 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
             KeyCheckResult.Allowed => (check.Caller, null),
             KeyCheckResult.Missing => (null, Unauthorized("this endpoint needs an API key: send 'Authorization: Bearer KEY' (create one with 'selfsame key create')")),
             KeyCheckResult.Forbidden => (null, Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
-                detail: $"Authorization: this key has the role '{check.Caller!.Role}'; this endpoint needs '{neededRole}'")),
+                detail: $"Authorization: {check.Why(neededRole)}")),
             _ => (null, Unauthorized("the API key is not valid (unknown, revoked or mistyped)")),
         };
     }

@@ -9,6 +9,7 @@ using Selfsame.Server.Admin;
 using Selfsame.Server.Amplitude;
 using Selfsame.Server.Braze;
 using Selfsame.Server.Cooladata;
+using Selfsame.Server.MoEngage;
 using Selfsame.Server.Native;
 using Selfsame.Storage;
 using Selfsame.Storage.Sqlite;
@@ -39,6 +40,7 @@ public static class SelfsameServer
         app.MapAmplitudeApi();
         app.MapCooladataApi();
         app.MapBrazeApi();
+        app.MapMoEngageApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         return app;
     }

@@ -17,8 +17,9 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         var visitor = Names.Unique("visitor");
         var user = Names.Unique("user");
         Assert.Equal(201, (await braze.BrazeAsync("/users/alias/new", $$"""{"user_aliases":[{{Alias(visitor)}}]}""")).Status);
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"user_alias":{{Alias(visitor)}},"_update_existing_only":false,"plan":"trial","color":"red"}]}""");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":"pro"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":"pro"}]}""");
+        // The anonymous user's values are written last: the identified user's must still win.
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"user_alias":{{Alias(visitor)}},"_update_existing_only":false,"plan":"trial","color":"red"}]}""");
 
         var (status, body, _) = await braze.BrazeAsync("/users/identify",
             $$"""{"aliases_to_identify":[{"external_id":"{{user}}","user_alias":{{Alias(visitor)}}}]}""");
@@ -40,7 +41,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         using var native = server.Client(server.ReadKey);
         var visitor = Names.Unique("visitor");
         var user = Names.Unique("user");
-        await braze.BrazeAsync("/users/alias/new", $$"""{"user_aliases":[{{Alias(visitor)}}]}""");
+        await braze.SucceedsAsync("/users/alias/new", $$"""{"user_aliases":[{{Alias(visitor)}}]}""");
         var (_, before) = await native.GetJsonAsync($"/v1/resolve?type=alias&label=web&name={visitor}");
 
         var (_, body, _) = await braze.BrazeAsync("/users/identify", $$"""{"aliases_to_identify":[{"external_id":"{{user}}","user_alias":{{Alias(visitor)}}}]}""");
@@ -59,9 +60,9 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         var user = Names.Unique("user");
         var first = Names.Unique("first");
         var second = Names.Unique("second");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":"pro"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":"pro"}]}""");
         Assert.Equal(1, (await braze.BrazeAsync("/users/alias/new", $$"""{"user_aliases":[{"external_id":"{{user}}",{{Alias(first)[1..^1]}}}]}""")).Body["aliases_processed"]!.GetValue<int>());
-        await braze.BrazeAsync("/users/alias/new", $$"""{"user_aliases":[{{Alias(second)}}]}""");
+        await braze.SucceedsAsync("/users/alias/new", $$"""{"user_aliases":[{{Alias(second)}}]}""");
 
         var (status, body, _) = await braze.BrazeAsync("/users/identify", $$"""{"aliases_to_identify":[{"external_id":"{{user}}","user_alias":{{Alias(second)}}}]}""");
 
@@ -108,8 +109,8 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         using var braze = Braze();
         var keep = Names.Unique("keep");
         var merge = Names.Unique("merge");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{keep}}","first_name":"Kept","plan":"pro"}]}""");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{merge}}","first_name":"Merged","city":"Oslo"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{keep}}","first_name":"Kept","plan":"pro"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{merge}}","first_name":"Merged","city":"Oslo"}]}""");
 
         var (status, body, _) = await braze.BrazeAsync("/users/merge",
             $$$"""{"merge_updates":[{"identifier_to_merge":{"external_id":"{{{merge}}}"},"identifier_to_keep":{"external_id":"{{{keep}}}"}}]}""");
@@ -132,9 +133,9 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         using var native = server.Client(server.WriteKey);
         var keep = Names.Unique("keep");
         var merge = Names.Unique("merge");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{keep}}","plan":"pro"}]}""");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{merge}}","plan":"free"}]}""");
-        await braze.BrazeAsync("/users/merge", $$$"""{"merge_updates":[{"identifier_to_merge":{"external_id":"{{{merge}}}"},"identifier_to_keep":{"external_id":"{{{keep}}}"}}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{keep}}","plan":"pro"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{merge}}","plan":"free"}]}""");
+        await braze.SucceedsAsync("/users/merge", $$$"""{"merge_updates":[{"identifier_to_merge":{"external_id":"{{{merge}}}"},"identifier_to_keep":{"external_id":"{{{keep}}}"}}]}""");
 
         var (status, _) = await native.PostAsync("/v1/unlink", $$$"""{"from":{"type":"user_id","value":"{{{merge}}}"},"into":{"type":"user_id","value":"{{{keep}}}"}}""");
 
@@ -165,7 +166,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
     {
         using var braze = Braze();
         var prefix = Names.Unique("m");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{prefix}}-a","x":1},{"external_id":"{{prefix}}-b","x":2}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{prefix}}-a","x":1},{"external_id":"{{prefix}}-b","x":2}]}""");
         var updates = string.Join(",", Enumerable.Range(0, 51).Select(_ =>
             $$$"""{"identifier_to_merge":{"external_id":"{{{prefix}}}-a"},"identifier_to_keep":{"external_id":"{{{prefix}}}-b"}}"""));
 
@@ -181,7 +182,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
     {
         using var braze = Braze();
         var user = Names.Unique("gone");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":"pro"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":"pro"}]}""");
 
         var (status, body, _) = await braze.BrazeAsync("/users/delete", $$"""{"external_ids":["{{user}}","{{Names.Unique("never")}}"]}""");
 
@@ -234,8 +235,8 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
     {
         using var braze = Braze();
         var user = Names.Unique("user");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":"pro","color":"red"}]}""");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":null}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":"pro","color":"red"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","plan":null}]}""");
 
         var attributes = (await braze.ExportAsync(user))["users"]![0]!["custom_attributes"]!.AsObject();
         Assert.False(attributes.ContainsKey("plan"));
@@ -295,7 +296,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         using var native = server.Client(server.ReadKey);
         var old = Names.Unique("old");
         var renamed = Names.Unique("new");
-        await braze.BrazeAsync("/users/alias/new", $$"""{"user_aliases":[{{Alias(old)}}]}""");
+        await braze.SucceedsAsync("/users/alias/new", $$"""{"user_aliases":[{{Alias(old)}}]}""");
         var (_, before) = await native.GetJsonAsync($"/v1/resolve?type=alias&label=web&name={old}");
 
         var (status, body, _) = await braze.BrazeAsync("/users/alias/update",
@@ -315,7 +316,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         var old = Names.Unique("old");
         var renamed = Names.Unique("new");
         var taken = Names.Unique("taken");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{old}}","plan":"pro"},{"external_id":"{{taken}}","plan":"free"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{old}}","plan":"pro"},{"external_id":"{{taken}}","plan":"free"}]}""");
 
         var (status, body, _) = await braze.BrazeAsync("/users/external_ids/rename", $$"""
             {"external_id_renames":[{"current_external_id":"{{old}}","new_external_id":"{{renamed}}"},
@@ -389,7 +390,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         using var admin = server.Client(server.AdminKey);
         var keep = Names.Unique("keep");
         var merge = Names.Unique("merge");
-        await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{keep}}","a":1},{"external_id":"{{merge}}","a":2}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{keep}}","a":1},{"external_id":"{{merge}}","a":2}]}""");
         var request = new HttpRequestMessage(HttpMethod.Post, "/braze/users/merge")
         {
             Content = Http.Json($$$"""{"merge_updates":[{"identifier_to_merge":{"external_id":"{{{merge}}}"},"identifier_to_keep":{"external_id":"{{{keep}}}"}}]}"""),
@@ -406,10 +407,91 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
     }
 
     [Fact]
+    public async Task Merge_ByAliasesOnNonRootRecords_TheKeptUserStillWins()
+    {
+        using var braze = Braze();
+        var (a, b) = (Names.Unique("a"), Names.Unique("b"));
+        var (v, w) = (Names.Unique("v"), Names.Unique("w"));
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{a}}","first_name":"A"},{"external_id":"{{b}}","first_name":"B"}]}""");
+        await braze.SucceedsAsync("/users/alias/new", $$"""{"user_aliases":[{{Alias(v)}}]}""");
+        await braze.SucceedsAsync("/users/identify", $$"""{"aliases_to_identify":[{"external_id":"{{a}}","user_alias":{{Alias(v)}}}]}""");
+        await braze.SucceedsAsync("/users/alias/new", $$"""{"user_aliases":[{"external_id":"{{b}}",{{Alias(w)[1..^1]}}}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{a}}","first_name":"A2"}]}""");
+
+        await braze.SucceedsAsync("/users/merge", $$$"""{"merge_updates":[{"identifier_to_merge":{"user_alias":{{{Alias(v)}}}},"identifier_to_keep":{"user_alias":{{{Alias(w)}}}}}]}""");
+
+        var user = Assert.Single((await braze.ExportAsync(a, b))["users"]!.AsArray())!;
+        Assert.Equal(b, user["external_id"]!.GetValue<string>());
+        Assert.Equal("B", user["first_name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Track_IncrementBeyondTheLargestNumber_FailsThatObjectAloneWithoutA500()
+    {
+        using var braze = Braze();
+        var user = Names.Unique("big");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","n":1e300,"m":79228162514264337593543950335}]}""");
+
+        var (status, body, _) = await braze.BrazeAsync("/users/track",
+            $$$"""{"attributes":[{"external_id":"{{{user}}}","n":{"inc":1}},{"external_id":"{{{user}}}","m":{"inc":1}},{"external_id":"{{{user}}}","k":{"inc":2}}]}""");
+
+        Assert.Equal(201, status);
+        Assert.Equal(1, body["attributes_processed"]!.GetValue<int>());
+        Assert.Equal([0, 1], body["errors"]!.AsArray().Select(e => e!["index"]!.GetValue<int>()));
+        Assert.Equal(2, (await braze.ExportAsync(user))["users"]![0]!["custom_attributes"]!["k"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task Track_PurchaseWithAnAbsurdPrice_Refused()
+    {
+        using var braze = Braze();
+        var (status, body, _) = await braze.BrazeAsync("/users/track",
+            $$"""{"purchases":[{"external_id":"{{Names.Unique("p")}}","product_id":"x","currency":"USD","price":79228162514264337593543950335,"quantity":2,"time":"2026-11-01T10:00:00Z"}]}""");
+        Assert.Equal(400, status);
+        Assert.StartsWith("purchases[0].price", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Track_EmailAttribute_ReplacesTheUsersEmail_AndNullRemovesIt()
+    {
+        using var braze = Braze();
+        var user = Names.Unique("mail");
+        var (first, second) = ($"{Names.Unique("first")}@example.com", $"{Names.Unique("second")}@example.com");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","email":"{{first}}"}]}""");
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","email":"{{second}}"}]}""");
+
+        Assert.Equal(second, (await braze.ExportAsync(user))["users"]![0]!["email"]!.GetValue<string>());
+        var (_, byOld, _) = await braze.BrazeAsync("/users/export/ids", $$"""{"email_address":"{{first}}"}""");
+        Assert.Empty(byOld["users"]!.AsArray());
+
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","email":null}]}""");
+        Assert.Null((await braze.ExportAsync(user))["users"]![0]!["email"]);
+    }
+
+    [Fact]
+    public async Task Export_ASingleIdentifierWithOthers_Refused()
+    {
+        using var braze = Braze();
+        var (status, _, _) = await braze.BrazeAsync("/users/export/ids", """{"external_ids":["a"],"braze_id":"1"}""");
+        Assert.Equal(400, status);
+    }
+
+    [Fact]
+    public async Task Identify_OnlyEmails_StillAnswersAliasesProcessed()
+    {
+        using var braze = Braze();
+        var (status, body, _) = await braze.BrazeAsync("/users/identify",
+            $$"""{"emails_to_identify":[{"external_id":"{{Names.Unique("u")}}","email":"{{Names.Unique("e")}}@example.com","prioritization":["unidentified"]}]}""");
+        Assert.Equal(201, status);
+        Assert.Equal(0, body["aliases_processed"]!.GetValue<int>());
+        Assert.Equal(1, body["emails_processed"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task UnknownBrazePath_404AsJsonWithMessage()
     {
         using var braze = Braze();
-        var (status, _, _) = await braze.BrazeAsync("/users/track/bulk/unknown", "{}");
+        var (status, _, _) = await braze.BrazeAsync("/users/track/bulk", "{}");
         Assert.Equal(404, status);
     }
 }

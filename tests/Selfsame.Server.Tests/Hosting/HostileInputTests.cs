@@ -69,6 +69,7 @@ public sealed class HostileInputTests(RunningServer server, ITestOutputHelper ou
     {
         void Bearer(HttpRequestMessage r) => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", server.AdminKey);
         void Token(HttpRequestMessage r) => r.Headers.Authorization = new AuthenticationHeaderValue("Token", server.AdminKey);
+        void Basic(HttpRequestMessage r) => r.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"default:{server.AdminKey}")));
         void None(HttpRequestMessage r)
         {
         }
@@ -86,6 +87,11 @@ public sealed class HostileInputTests(RunningServer server, ITestOutputHelper ou
             new(HttpMethod.Post, "/amplitude/usermap", Json($$$"""{"api_key":"{{{server.AdminKey}}}","mapping":[{"user_id":"m1","global_user_id":"g1"}]}"""), true, None),
             new(HttpMethod.Post, "/cooladata/api/v2/projects/default/users/identities", Json("""{"customer_user_id":"hu","alternative_user_id":"alt"}"""), false, Token),
             new(HttpMethod.Post, $"/cooladata/v3/{server.AdminKey}/track", Json("""{"data":{"events":[{"event_name":"e","user_id":"hu","event_timestamp_epoch":1700000000000}]}}"""), true, None),
+            new(HttpMethod.Post, "/moengage/v1/customer/default", Json("""{"type":"customer","customer_id":"hu","update_existing_only":false,"attributes":{"name":"n","points":1,"d":"2026-01-01T00:00:00Z","tags":["a"],"addValueToArrayField":{"t":["x"]}},"platforms":[{"platform":"web","active":"true"}]}"""), false, Basic),
+            new(HttpMethod.Post, "/moengage/v1/customer/merge?app_id=default", Json("""{"merge_data":[{"merged_user":"hb","retained_user":"ha"}]}"""), false, Basic),
+            new(HttpMethod.Post, "/moengage/v1/customer/delete?app_id=default", Json("""{"identity_type":"customer_id","identity_value":"hdel"}"""), false, Basic),
+            new(HttpMethod.Post, "/moengage/v1/customers/export?app_id=default", Json("""{"data":{"identifiers":[{"identifier_type":"customer_id","identifier":"hu"}],"user_fields_to_export":["name"]}}"""), false, Basic),
+            new(HttpMethod.Post, "/moengage/v1/transition/default", Json("""{"type":"transition","elements":[{"type":"customer","customer_id":"hu","attributes":{"a":1}},{"type":"device","customer_id":"hu","device_id":"hd","attributes":{"brand":"b"}},{"type":"event","customer_id":"hu","actions":[{"action":"e","attributes":{"x":1},"user_time":"2026-01-01T00:00:00Z"}]}]}"""), false, Basic),
             new(HttpMethod.Post, "/braze/users/alias/new", Json("""{"user_aliases":[{"external_id":"hu","alias_name":"an","alias_label":"al"},{"alias_name":"an2","alias_label":"al"}]}"""), false, Bearer),
             new(HttpMethod.Post, "/braze/users/identify", Json("""{"aliases_to_identify":[{"external_id":"hu","user_alias":{"alias_name":"an2","alias_label":"al"}}],"emails_to_identify":[{"external_id":"hu","email":"h@x.com","prioritization":["unidentified"]}]}"""), false, Bearer),
             new(HttpMethod.Post, "/braze/users/merge", Json("""{"merge_updates":[{"identifier_to_merge":{"external_id":"hb"},"identifier_to_keep":{"external_id":"ha"}}]}"""), false, Bearer),

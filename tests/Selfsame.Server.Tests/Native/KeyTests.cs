@@ -47,6 +47,9 @@ public sealed class KeyTests(RunningServer server) : IClassFixture<RunningServer
         using var limited = server.Client(created.Value<string>("key"));
         Assert.Equal(201, (await limited.PostAsync("/braze/users/track", """{"attributes":[{"external_id":"perm-user","a":1}]}""")).Status);
         Assert.Equal(403, (await limited.PostAsync("/braze/users/alias/new", """{"user_aliases":[{"alias_name":"n","alias_label":"l"}]}""")).Status);
+        // Limited to named permissions, the key opens no endpoint that names none: not the native API, not the admin API.
+        Assert.Equal(403, (await limited.PostAsync("/v1/identify", """{"user_id":"perm-user"}""")).Status);
+        Assert.Equal(403, (await limited.GetJsonAsync("/v1/resolve?type=user_id&value=perm-user")).Status);
 
         var (refused, problem) = await admin.PostAsync("/v1/admin/keys", """{"role":"write","permissions":["users.everything"]}""");
         Assert.Equal(400, refused);

@@ -19,6 +19,14 @@ public static class BrazeCalls
         return ((int)response.StatusCode, json, response);
     }
 
+    /// <summary>A setup call that must succeed whole: a 2xx answer without errors.</summary>
+    public static async Task<JsonObject> SucceedsAsync(this HttpClient client, string path, string body)
+    {
+        var (status, answer, _) = await client.BrazeAsync(path, body);
+        Assert.True(status is >= 200 and < 300 && answer["errors"] is null, $"{path} answered {status}: {answer.ToJsonString()}");
+        return answer;
+    }
+
     /// <summary>A key of the default project holding only the given Braze permissions.</summary>
     public static async Task<string> KeyWithAsync(this RunningServer server, string role, params string[] permissions) =>
         (await server.Services.GetRequiredService<ApiKeys>()

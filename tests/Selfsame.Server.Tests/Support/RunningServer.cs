@@ -31,7 +31,7 @@ public class RunningServer : IAsyncLifetime
 
     protected virtual TimeProvider Time => TimeProvider.System;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         _app = SelfsameServer.Build(Options(_data), Time);
         await _app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(CancellationToken.None);

@@ -73,17 +73,17 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
 
     public Task AddAuditAsync(ProjectId project, DateTimeOffset at, string action, WriteOrigin origin, object detail, CancellationToken cancellationToken)
     {
-        Execute("INSERT INTO audit (project_id, at, action, surface, request_id, key_id, detail) VALUES ($project, $at, $action, $surface, $request, $key, $detail)",
+        Execute("INSERT INTO audit (project_id, at, action, surface, request_id, key_id, detail, client_address) VALUES ($project, $at, $action, $surface, $request, $key, $detail, $client)",
             ("$project", project.Value), ("$at", at.ToUnixTimeMilliseconds()), ("$action", action), ("$surface", origin.Surface),
-            ("$request", origin.RequestId), ("$key", origin.KeyId), ("$detail", System.Text.Json.JsonSerializer.Serialize(detail)));
+            ("$request", origin.RequestId), ("$key", origin.KeyId), ("$detail", System.Text.Json.JsonSerializer.Serialize(detail)), ("$client", origin.ClientAddress));
         return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(ProjectId project, long? before, int limit, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<AuditEntry>>(Query(
-            "SELECT audit_id, at, action, surface, request_id, key_id, detail FROM audit WHERE project_id = $project AND audit_id < $before ORDER BY audit_id DESC LIMIT $limit",
+            "SELECT audit_id, at, action, surface, request_id, key_id, detail, client_address FROM audit WHERE project_id = $project AND audit_id < $before ORDER BY audit_id DESC LIMIT $limit",
             r => new AuditEntry(r.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.GetString(2), r.GetString(3),
-                r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6)),
+                r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7)),
             ("$project", project.Value), ("$before", before ?? long.MaxValue), ("$limit", limit)));
 
     private static Project ReadProject(SqliteDataReader r) =>

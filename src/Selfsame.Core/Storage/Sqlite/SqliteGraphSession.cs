@@ -275,8 +275,8 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
     }
 
     public void AddAudit(string action, WriteOrigin origin, object detail) =>
-        Sql.Execute("INSERT INTO audit (project_id, at, action, surface, request_id, key_id, detail) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6)",
-            _project, Now.ToUnixTimeMilliseconds(), action, origin.Surface, origin.RequestId, origin.KeyId, System.Text.Json.JsonSerializer.Serialize(detail));
+        Sql.Execute("INSERT INTO audit (project_id, at, action, surface, request_id, key_id, detail, client_address) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7)",
+            _project, Now.ToUnixTimeMilliseconds(), action, origin.Surface, origin.RequestId, origin.KeyId, System.Text.Json.JsonSerializer.Serialize(detail), origin.ClientAddress);
 
     private static StoredEvent ReadEvent(SqliteStatements.Rows rows) =>
         new(rows.GetInt64(0), new RecordId(rows.GetInt64(1)), rows.GetString(2), Time(rows.GetInt64(3)), rows.GetString(4),
