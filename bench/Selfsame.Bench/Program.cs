@@ -4,6 +4,7 @@ using Selfsame.Bench;
 // dotnet run -c Release --project bench/Selfsame.Bench -- import [rows] [runs]
 // dotnet run -c Release --project bench/Selfsame.Bench -- http identify|resolve [connections] [seconds] [runs]
 // dotnet run -c Release --project bench/Selfsame.Bench -- events [events] [users]
+// dotnet run -c Release --project bench/Selfsame.Bench -- jobs [rows] [runs]
 // dotnet run -c Release --project bench/Selfsame.Bench -- micro [BenchmarkDotNet arguments]
 switch (args.FirstOrDefault())
 {
@@ -13,10 +14,12 @@ switch (args.FirstOrDefault())
         return await HttpLoad.RunAsync(args.Skip(1).ToArray());
     case "events":
         return await EventBench.RunAsync(args.Skip(1).ToArray());
+    case "jobs":
+        return await JobBench.RunAsync(args.Skip(1).ToArray());
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(EngineBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         return 0;
     default:
-        Console.Error.WriteLine("usage: import [rows] [runs] | http identify|resolve [connections] [seconds] [runs] | events [events] [users] | micro [BenchmarkDotNet arguments]");
+        Console.Error.WriteLine("usage: import [rows] [runs] | http identify|resolve [connections] [seconds] [runs] | events [events] [users] | jobs [rows] [runs] | micro [BenchmarkDotNet arguments]");
         return 2;
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Selfsame.Graph;
 using Selfsame.Imports;
+using Selfsame.Jobs;
 using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
@@ -18,6 +19,7 @@ namespace Selfsame.Cli;
 public static class SelfsameCommands
 {
     private static readonly WriteOrigin Cli = new("cli", null);
+    private const int MaxErrorsShown = 20;
 
     public static RootCommand Build()
     {
@@ -285,31 +287,39 @@ public static class SelfsameCommands
                 return 1;
             }
             var settings = (await store.Catalog.GetProjectAsync(id.Value, ct))!.Settings;
-            var import = new NdjsonImport(new IdentityEngine(store), id.Value, settings, new WriteOrigin("import", path.Name));
-            await using var stream = path.OpenRead();
+            // The same durable job as POST /v1/imports: written first, then applied here; if this process stops, a server on
+            // the same data folder resumes it where it stopped.
+            var job = await JobProcessor.SubmitAsync(store.Jobs, id.Value, ImportJobKind.KindName, "cli", path.Name, await File.ReadAllBytesAsync(path.FullName, ct),
+                null, TimeProvider.System, ct);
+            var processor = new JobProcessor(store, TimeProvider.System, [new ImportJobKind()]);
             var started = TimeProvider.System.GetTimestamp();
-            ImportSummary summary = null!;
+            JobRecord ended = job;
             await AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .StartAsync(async progress =>
                 {
-                    var task = progress.AddTask($"importing {path.Name}", maxValue: Math.Max(1, stream.Length));
-                    summary = await import.RunAsync(stream, new Progress<ImportProgress>(p => task.Value = p.BytesRead), ct);
+                    var task = progress.AddTask($"importing {path.Name}", maxValue: 1);
+                    ended = await processor.RunAsync(job, settings, new Progress<JobRecord>(j =>
+                    {
+                        task.MaxValue = Math.Max(1, j.TotalRows);
+                        task.Value = j.CompletedRows + j.FailedRows;
+                    }), ct);
                     task.Value = task.MaxValue;
                 });
             var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
-            Console.WriteLine($"lines: {summary.Lines}, applied: {summary.Applied}, failed: {summary.Failed}");
-            Console.WriteLine($"records created: {summary.RecordsCreated}, merges: {summary.Merges}, links: {summary.Links}, unlinks: {summary.Unlinks}, identifiers refused: {summary.RefusedIdentifiers}");
-            Console.WriteLine($"took {seconds:F1} s ({summary.Lines / Math.Max(seconds, 0.001):F0} lines/s)");
-            foreach (var error in summary.FirstErrors)
+            Console.WriteLine($"job {ended.JobId}: {ended.Status}");
+            Console.WriteLine($"lines: {ended.TotalRows}, applied: {ended.CompletedRows}, failed: {ended.FailedRows}");
+            Console.WriteLine($"took {seconds:F1} s ({ended.TotalRows / Math.Max(seconds, 0.001):F0} lines/s)");
+            var errors = await store.Jobs.ListErrorsAsync(id.Value, ended.JobId, 0, MaxErrorsShown, ct);
+            foreach (var error in errors)
             {
                 Console.WriteLine($"line {error.Line}: {error.Reason}");
             }
-            if (summary.Failed > summary.FirstErrors.Count)
+            if (ended.FailedRows > errors.Count)
             {
-                Console.WriteLine($"... and {summary.Failed - summary.FirstErrors.Count} more failed lines");
+                Console.WriteLine($"... and {ended.FailedRows - errors.Count} more failed lines");
             }
-            return summary.Failed > 0 ? 2 : 0;
+            return ended.FailedRows > 0 ? 2 : 0;
         });
         return command;
     }

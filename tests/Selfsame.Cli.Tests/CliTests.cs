@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text;
@@ -119,6 +120,74 @@ public sealed class CliTests : IDisposable
         {
             File.Delete(file);
         }
+    }
+
+    [Fact]
+    public async Task Kill9_DuringAnImportJob_TheRestartedServerResumesIt_AndAppliesNoRowTwice()
+    {
+        const int rows = 100_000;
+        var (exit, output, _) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "write");
+        Assert.Equal(0, exit);
+        var key = output.TrimEnd().Split('\n')[^1];
+        var (server, address) = await SelfsameProcess.ServeAsync(_data);
+        using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        // Track lines without insert_id: a row applied twice would leave two events.
+        var payload = string.Join("\n", Enumerable.Range(0, rows).Select(i => $$"""{"op":"track","user_id":"u{{i % 500}}","event":"e{{i}}"}"""));
+        using var submitted = await client.PostAsync("/v1/imports", new StringContent(payload, Encoding.UTF8, "application/x-ndjson"));
+        Assert.Equal(202, (int)submitted.StatusCode);
+        var jobId = JsonNode.Parse(await submitted.Content.ReadAsStringAsync())!["job_id"]!.GetValue<string>();
+
+        long doneAtKill;
+        try
+        {
+            while (true)
+            {
+                var job = JsonNode.Parse(await client.GetStringAsync($"/v1/jobs/{jobId}"))!;
+                doneAtKill = job["completed_rows"]!.GetValue<long>();
+                if (doneAtKill > 0)
+                {
+                    break;
+                }
+                await Task.Delay(10);
+            }
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true); // SIGKILL in the middle of the job
+            await server.WaitForExitAsync();
+        }
+        Assert.True(doneAtKill < rows, $"the job had finished ({doneAtKill} rows) before the kill; the test proves nothing");
+
+        (server, address) = await SelfsameProcess.ServeAsync(_data);
+        JsonNode finished;
+        try
+        {
+            using var again = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+            again.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            do
+            {
+                await Task.Delay(100);
+                finished = JsonNode.Parse(await again.GetStringAsync($"/v1/jobs/{jobId}"))!;
+            }
+            while (finished["status"]!.GetValue<string>() != "completed" && DateTime.UtcNow < deadline);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+
+        Assert.Equal("completed", finished["status"]!.GetValue<string>());
+        Assert.Equal((rows, 0L), (finished["completed_rows"]!.GetValue<long>(), finished["failed_rows"]!.GetValue<long>()));
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_data, SqliteStore.FileName)};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var count = connection.CreateCommand();
+        count.CommandText = "SELECT count(*), count(DISTINCT name) FROM events";
+        using var reader = count.ExecuteReader();
+        reader.Read();
+        Assert.Equal((rows, rows), (reader.GetInt64(0), reader.GetInt64(1)));
     }
 
     [Fact]

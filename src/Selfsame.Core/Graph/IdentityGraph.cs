@@ -161,6 +161,22 @@ public static class IdentityGraph
     }
 
     /// <summary>
+    /// Joins two whole profiles with an explicit link from the root record of <paramref name="merged"/> into the root record
+    /// of <paramref name="kept"/>: the kept profile's root stays the root, and its values win over the merged profile's
+    /// whichever of their records a request named. Nothing is removed; unlinking the two roots undoes it.
+    /// </summary>
+    public static LinkResult JoinProfiles(IGraphTransaction tx, ProfileId merged, ProfileId kept, string kind, string mergedField, string keptField, WriteOrigin origin) =>
+        Link(tx, new LinkCommand(RootInput(tx, merged, mergedField), RootInput(tx, kept, keptField), kind), origin);
+
+    /// <summary>An identifier of the profile's root record (of another record when the root holds none).</summary>
+    private static IdentifierInput RootInput(IGraphReadSession session, ProfileId profile, string field)
+    {
+        var identifiers = session.GetProfileIdentifiers(profile);
+        var held = identifiers.FirstOrDefault(i => i.Record.Value == profile.Value) ?? identifiers[0];
+        return new IdentifierInput(held.Identifier, held.Display, field);
+    }
+
+    /// <summary>
     /// Makes the record of <c>From</c> point into the record of <c>Into</c> with exactly one link of the command's kind
     /// out of it: an earlier link of that kind from the same record to another record is removed first (a user maps
     /// into one global user at a time).

@@ -23,14 +23,14 @@ public sealed class OperationReader(ProjectSettings settings)
     /// Reads one event of <c>POST /v1/track</c>: who sent it (user_id and/or identifiers, as identify), <c>event</c>,
     /// <c>time</c> (ISO 8601; now when absent), <c>properties</c> (a JSON object kept as sent) and <c>insert_id</c>.
     /// </summary>
-    public Events.TrackCommand ReadTrack(JsonElement element, string path)
+    public Events.TrackCommand ReadTrack(JsonElement element, string path, bool allowOp = false)
     {
         var errors = new List<FieldError>();
         if (element.ValueKind != JsonValueKind.Object)
         {
             throw new RequestValidationException([new FieldError(Root(path), $"expected an event object, got {Describe(element)}")]);
         }
-        CheckFields(element, path, ["", .. TrackFields], errors);
+        CheckFields(element, path, allowOp ? ["op", .. TrackFields] : ["", .. TrackFields], errors);
         var identity = ReadIdentifyBody(element, path, errors, withProperties: false);
         var name = RequiredText(element, path, "event", errors);
         DateTimeOffset? time = null;
@@ -91,11 +91,14 @@ public sealed class OperationReader(ProjectSettings settings)
         return text;
     }
 
-    /// <summary>Reads one operation; <paramref name="defaultOp"/> applies when the object has no "op" field.</summary>
-    public GraphOperation ReadOperation(JsonElement element, string path, string? defaultOp)
+    /// <summary>
+    /// Reads one operation; <paramref name="defaultOp"/> applies when the object has no "op" field. With
+    /// <paramref name="allowTrack"/> (imports), <c>"op":"track"</c> reads an event as POST /v1/track does.
+    /// </summary>
+    public GraphOperation ReadOperation(JsonElement element, string path, string? defaultOp, bool allowTrack = false)
     {
         var errors = new List<FieldError>();
-        var op = ReadOperation(element, path, defaultOp, errors);
+        var op = ReadOperation(element, path, defaultOp, allowTrack, errors);
         return errors.Count > 0 || op is null ? throw new RequestValidationException(errors) : op;
     }
 
@@ -124,7 +127,7 @@ public sealed class OperationReader(ProjectSettings settings)
         return input ?? throw new RequestValidationException(errors);
     }
 
-    private GraphOperation? ReadOperation(JsonElement element, string path, string? defaultOp, List<FieldError> errors)
+    private GraphOperation? ReadOperation(JsonElement element, string path, string? defaultOp, bool allowTrack, List<FieldError> errors)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -162,6 +165,16 @@ public sealed class OperationReader(ProjectSettings settings)
                     return null;
                 }
                 return op == "link" ? new GraphOperation.LinkOp(new LinkCommand(from, into)) : new GraphOperation.UnlinkOp(new UnlinkCommand(from, into));
+            case "track" when allowTrack:
+                try
+                {
+                    return new GraphOperation.TrackOp(ReadTrack(element, path, allowOp: true));
+                }
+                catch (RequestValidationException e)
+                {
+                    errors.AddRange(e.Errors);
+                    return null;
+                }
             case null:
                 errors.Add(new FieldError(Join(path, "op"), "is required: one of \"identify\", \"link\", \"unlink\""));
                 return null;

@@ -37,6 +37,11 @@ public interface IGraphReadSession
     /// <summary>Per event name, over every record of the profile: how many, the first and the last time.</summary>
     IReadOnlyList<EventSummary> SummarizeEvents(ProfileId profile);
 
+    Companies.CompanyInfo? GetCompany(string companyId);
+
+    /// <summary>The ids of the companies that any record of the profile belongs to, in order.</summary>
+    IReadOnlyList<string> GetProfileCompanies(ProfileId profile);
+
     /// <summary>Distinct profiles and records with events from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive).</summary>
     UniqueUsers CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name);
 
@@ -61,6 +66,24 @@ public interface IGraphTransaction : IGraphReadSession
 
     /// <summary>Removes an identifier from whichever record holds it; false when no record does.</summary>
     bool DetachIdentifier(Identifier identifier);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> so that, if it throws, what it wrote is undone and the rest of the transaction goes on
+    /// (a savepoint); returns what it threw, or null.
+    /// </summary>
+    Exception? Attempt(Action<IGraphTransaction> work);
+
+    /// <summary>Creates the company when it is new, else moves its updated time.</summary>
+    void UpsertCompany(string companyId);
+    void SetCompanyProperty(string companyId, string key, PropertyValue value);
+    void RemoveCompanyProperty(string companyId, string key);
+    void AddCompanyMember(string companyId, RecordId record);
+
+    /// <summary>
+    /// Records a job's progress in this transaction: the rows before <paramref name="nextLine"/> are done, with
+    /// <paramref name="completed"/> more applied and <paramref name="errors"/> failed. Kept if and only if the rows' writes are.
+    /// </summary>
+    void RecordJobProgress(string jobId, long nextLine, long completed, IReadOnlyList<Jobs.JobRowError> errors);
     Link AddLink(RecordId from, RecordId into, string kind, WriteOrigin origin);
 
     /// <summary>Removes every link between the two records, in either direction; returns what it removed.</summary>
@@ -106,6 +129,8 @@ public interface IGraphStore : IAsyncDisposable
     T Read<T>(ProjectId project, Func<IGraphReadSession, T> read);
 
     IProjectCatalog Catalog { get; }
+
+    Jobs.IJobStore Jobs { get; }
 }
 
 public sealed record ApiKeyRecord(

@@ -97,7 +97,7 @@ internal static class BrazeUsers
         var userProfile = ProfileOf(tx, userOwner.Record);
         var aliases = tx.GetProfileIdentifiers(anonymousProfile).Where(i => i.Identifier.IsAlias).Select(i => i.Identifier).ToList();
         EnsureOneAliasPerLabel(tx, userProfile, aliases, user);
-        IdentityGraph.Link(tx, new LinkCommand(RootInput(tx, anonymousProfile, field), RootInput(tx, userProfile, $"{field}.external_id"), LinkKinds.Alias), origin);
+        IdentityGraph.JoinProfiles(tx, anonymousProfile, userProfile, LinkKinds.Alias, field, $"{field}.external_id", origin);
         return "merged";
     }
 
@@ -111,21 +111,8 @@ internal static class BrazeUsers
         {
             return "already";
         }
-        IdentityGraph.Link(tx, new LinkCommand(RootInput(tx, fromProfile, $"{field}.identifier_to_merge"), RootInput(tx, intoProfile, $"{field}.identifier_to_keep"),
-            LinkKinds.Merge), origin);
+        IdentityGraph.JoinProfiles(tx, fromProfile, intoProfile, LinkKinds.Merge, $"{field}.identifier_to_merge", $"{field}.identifier_to_keep", origin);
         return "merged";
-    }
-
-    /// <summary>
-    /// An identifier of the profile's root record. Braze's merges link root to root: the merged user's root becomes the
-    /// merged side of the new link and the kept user's root stays the profile's root, so the kept values win whichever
-    /// record of each user the request named.
-    /// </summary>
-    private static IdentifierInput RootInput(IGraphReadSession session, ProfileId profile, string field)
-    {
-        var identifiers = session.GetProfileIdentifiers(profile);
-        var held = identifiers.FirstOrDefault(i => i.Record.Value == profile.Value) ?? identifiers[0];
-        return new IdentifierInput(held.Identifier, held.Display, field);
     }
 
     /// <summary>/users/delete, one user: its whole profile; false when no user matches.</summary>

@@ -240,7 +240,7 @@ public static class CooladataApi
         }
         // A key of another project, or one without the admin role, has no admin permission on this project; the answer
         // is the same in both cases, so it says nothing about whether the project exists.
-        if (check.Caller!.Project.Value != projectId || check.Caller.Role != Roles.Admin)
+        if (check.Result != KeyCheckResult.Allowed || check.Caller!.Project.Value != projectId || check.Caller.Role != Roles.Admin)
         {
             return Fail($"Operation requires admin permissions on project {projectId}");
         }

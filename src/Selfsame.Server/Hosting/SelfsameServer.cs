@@ -10,6 +10,7 @@ using Selfsame.Server.Amplitude;
 using Selfsame.Server.Braze;
 using Selfsame.Server.Cooladata;
 using Selfsame.Server.MoEngage;
+using Selfsame.Server.Userpilot;
 using Selfsame.Server.Native;
 using Selfsame.Storage;
 using Selfsame.Storage.Sqlite;
@@ -41,6 +42,7 @@ public static class SelfsameServer
         app.MapCooladataApi();
         app.MapBrazeApi();
         app.MapMoEngageApi();
+        app.MapUserpilotApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         return app;
     }
@@ -57,6 +59,13 @@ public static class SelfsameServer
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<KeyAuthentication>();
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<Jobs.IJobKind, Imports.ImportJobKind>();
+        services.AddSingleton<Jobs.IJobKind, UserpilotJobs.Users>();
+        services.AddSingleton<Jobs.IJobKind, UserpilotJobs.Companies>();
+        services.AddSingleton<Jobs.IJobKind, UserpilotJobs.DeleteUsers>();
+        services.AddSingleton(sp => new Jobs.JobProcessor(sp.GetRequiredService<IGraphStore>(), time, sp.GetServices<Jobs.IJobKind>()));
+        services.AddSingleton<JobRunner>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
         services.AddSingleton<Retention.RetentionSweep>();
         services.AddHostedService<RetentionService>();
         services.AddSingleton(sp => new MappingWindow(time, options.AmplitudeMappingsPerWindow, TimeSpan.FromSeconds(30)));

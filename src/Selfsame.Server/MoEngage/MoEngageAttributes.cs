@@ -163,9 +163,20 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
         return new IdentifierInput(identifier, text, field);
     }
 
-    /// <summary>Refuses the names MoEngage blocks: empty, id, _id, over 200 characters, and moe_ unless the project activated it.</summary>
-    public void CheckName(string name, string field)
+    /// <summary>Names of the user's own fields in an export; no attribute may take them.</summary>
+    public static readonly string[] SystemFields = ["customer_id", "moengage_id", "created_time", "last_seen"];
+
+    /// <summary>
+    /// Refuses the names MoEngage blocks (empty, id, _id, over 200 characters, moe_ unless the project activated it) and the
+    /// names of the user's own fields; with <paramref name="identifierAllowed"/> false, an activated identifier's name too
+    /// (it is an identifier, not an attribute, outside a customer's attributes).
+    /// </summary>
+    public void CheckName(string name, string field, bool identifierAllowed = true)
     {
+        if (SystemFields.Contains(name) || (!identifierAllowed && Activated.Any(a => a.Attribute == name)))
+        {
+            throw new MoEngageInvalid(400, "ReservedAttributeError", $"'{name}' names a field of the user itself, not an attribute", field);
+        }
         if (name is "" or "id" or "_id")
         {
             throw new MoEngageInvalid(400, "ReservedAttributeError", $"'{name}' is a blocked attribute name (\"id\", \"_id\" and \"\" are not allowed)", field);
@@ -217,7 +228,7 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
         return PropertyValue.TryFrom(value, allowArrays: true, out var error) ?? throw MoEngageInvalid.Bad(field, $"not a value MoEngage types: {error}");
     }
 
-    private static void ReadArrayEdits(JsonElement edits, string field, Dictionary<string, IReadOnlyList<JsonElement>> into)
+    private void ReadArrayEdits(JsonElement edits, string field, Dictionary<string, IReadOnlyList<JsonElement>> into)
     {
         if (edits.ValueKind != JsonValueKind.Object)
         {
@@ -225,6 +236,7 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
         }
         foreach (var edit in edits.EnumerateObject())
         {
+            CheckName(edit.Name, $"{field}.{edit.Name}", identifierAllowed: false);
             var values = edit.Value.ValueKind == JsonValueKind.Array ? edit.Value : throw MoEngageInvalid.Bad($"{field}.{edit.Name}", "expected an array of values");
             Value(values, $"{field}.{edit.Name}");
             into[edit.Name] = values.EnumerateArray().Select(v => v.Clone()).ToList();

@@ -50,7 +50,12 @@ internal static class MoEngageCustomers
         var current = ProfileReads.MergeProperties(tx.GetProfileProperties(profile), tx.GetProfileLinks(profile));
         foreach (var key in edits.Distinct())
         {
-            var values = current.FirstOrDefault(p => p.Key == key)?.Value is { Type: PropertyType.Array } array
+            var held = current.FirstOrDefault(p => p.Key == key)?.Value;
+            if (held is null && !update.ArrayAdd.ContainsKey(key) && (key != "platforms" || update.ActivePlatforms.Count == 0))
+            {
+                continue; // removing from an attribute the user does not have changes nothing
+            }
+            var values = held is { Type: PropertyType.Array } array
                 ? JsonSerializer.Deserialize<List<JsonElement>>(array.Json)!
                 : [];
             IEnumerable<JsonElement> add = update.ArrayAdd.GetValueOrDefault(key) ?? [];
@@ -75,20 +80,25 @@ internal static class MoEngageCustomers
     {
         var from = tx.FindIdentifier(merged.Identifier) ?? throw new GraphException(GraphErrorKind.NotFound, merged.Field, $"no user has customer_id '{merged.Display}'");
         var into = tx.FindIdentifier(retained.Identifier) ?? throw new GraphException(GraphErrorKind.NotFound, retained.Field, $"no user has customer_id '{retained.Display}'");
-        if (tx.GetRecord(from.Record)!.Profile == tx.GetRecord(into.Record)!.Profile)
+        var (fromProfile, intoProfile) = (tx.GetRecord(from.Record)!.Profile, tx.GetRecord(into.Record)!.Profile);
+        if (fromProfile == intoProfile)
         {
             throw new GraphException(GraphErrorKind.Conflict, merged.Field, $"'{merged.Display}' and '{retained.Display}' are one user already");
         }
-        IdentityGraph.Link(tx, new LinkCommand(merged, retained, LinkKinds.Merge), origin);
+        IdentityGraph.JoinProfiles(tx, fromProfile, intoProfile, LinkKinds.Merge, merged.Field, retained.Field, origin);
         return "merged";
     }
 
-    /// <summary>The profile a customer_id or a moengage id (profile id) names, or null.</summary>
+    /// <summary>
+    /// The profile a customer_id or a moengage id names, or null. A moengage id must be a profile id as it stands: the id of
+    /// a user merged away names nobody here, so that a delete by an old id cannot reach the user it was merged into.
+    /// </summary>
     public static ProfileId? Find(IGraphReadSession session, string identityType, string value)
     {
         if (identityType is "moengage_id" or "id")
         {
             return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && session.GetRecord(new RecordId(id)) is { } record
+                && record.Profile.Value == id
                 ? record.Profile
                 : null;
         }
@@ -101,28 +111,24 @@ internal static class MoEngageCustomers
         var view = ProfileReads.Profile(session, profile.Value)!;
         var identifiers = view.Records.SelectMany(r => r.Identifiers).ToList();
         var root = view.Records.FirstOrDefault(r => r.Record.Id.Value == view.Id.Value);
-        var attributes = new Dictionary<string, object?>(StringComparer.Ordinal)
-        {
-            ["customer_id"] = (root?.Identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId)
-                               ?? identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId))?.Display,
-            ["moengage_id"] = view.Id.Value.ToString(CultureInfo.InvariantCulture),
-            ["created_time"] = view.Records.Min(r => r.Record.CreatedAt),
-            ["last_seen"] = view.Records.Max(r => r.Record.LastSeenAt),
-        };
-        foreach (var activated in session.Settings.IdentityAttributes)
-        {
-            if (identifiers.FirstOrDefault(i => i.Identifier.Type == activated.Type) is { } held)
-            {
-                attributes[activated.Attribute] = held.Display;
-            }
-        }
+        var attributes = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var property in view.Properties)
         {
             attributes[property.Key] = JsonElement.Parse(property.Value.Json);
         }
+        // The user's own fields come last: an attribute stored under one of these names never shows in their place.
+        attributes["customer_id"] = (root?.Identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId)
+                                     ?? identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId))?.Display;
+        attributes["moengage_id"] = view.Id.Value.ToString(CultureInfo.InvariantCulture);
+        attributes["created_time"] = view.Records.Min(r => r.Record.CreatedAt);
+        attributes["last_seen"] = view.Records.Max(r => r.Record.LastSeenAt);
+        foreach (var activated in session.Settings.IdentityAttributes)
+        {
+            attributes[activated.Attribute] = identifiers.FirstOrDefault(i => i.Identifier.Type == activated.Type)?.Display;
+        }
         return fields is null
             ? attributes.Where(a => a.Value is not null).ToDictionary()
-            : fields.ToDictionary(f => f, f => attributes.GetValueOrDefault(f));
+            : fields.Distinct(StringComparer.Ordinal).ToDictionary(f => f, f => attributes.GetValueOrDefault(f));
     }
 
     private static readonly IReadOnlyDictionary<string, PropertyValue> Empty = new Dictionary<string, PropertyValue>();

@@ -62,7 +62,7 @@ internal static class MoEngageTransition
         var customer = RequiredCustomer(element, path, reader);
         var deviceText = RequiredText(element, "device_id", path, "device_id not found in the payload");
         var device = new IdentifierInput(new Identifier(IdentifierTypes.DeviceId, deviceText), deviceText, $"{path}.device_id");
-        var attributes = new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
+        var attributes = new Dictionary<string, PropertyValue?>(StringComparer.Ordinal);
         if (element.TryGetProperty("attributes", out var given) && given.ValueKind != JsonValueKind.Null)
         {
             if (given.ValueKind != JsonValueKind.Object)
@@ -71,18 +71,22 @@ internal static class MoEngageTransition
             }
             foreach (var attribute in given.EnumerateObject())
             {
-                reader.CheckName(attribute.Name, $"{path}.attributes.{attribute.Name}");
-                attributes[attribute.Name] = MoEngageAttributes.Value(attribute.Value, $"{path}.attributes.{attribute.Name}");
+                reader.CheckName(attribute.Name, $"{path}.attributes.{attribute.Name}", identifierAllowed: false);
+                attributes[attribute.Name] = attribute.Value.ValueKind == JsonValueKind.Null
+                    ? null
+                    : MoEngageAttributes.Value(attribute.Value, $"{path}.attributes.{attribute.Name}");
             }
         }
         return (tx, origin) =>
         {
+            // A device of another customer is refused, whether or not this customer exists yet: an explicit link would
+            // otherwise fold two customers into one profile past merge protection.
             var owner = tx.FindIdentifier(customer.Identifier);
-            if (tx.FindIdentifier(device.Identifier) is { } held && owner is not null)
+            if (tx.FindIdentifier(device.Identifier) is { } held)
             {
                 var deviceProfile = tx.GetRecord(held.Record)!.Profile;
-                var customerProfile = tx.GetRecord(owner.Record)!.Profile;
-                if (deviceProfile != customerProfile && tx.CountProfileIdentifiers(deviceProfile, IdentifierTypes.UserId) > 0)
+                if ((owner is null || deviceProfile != tx.GetRecord(owner.Record)!.Profile)
+                    && tx.CountProfileIdentifiers(deviceProfile, IdentifierTypes.UserId) > 0)
                 {
                     throw new GraphException(GraphErrorKind.Conflict, device.Field, $"device '{deviceText}' belongs to another customer");
                 }
@@ -90,7 +94,14 @@ internal static class MoEngageTransition
             var link = IdentityGraph.Link(tx, new LinkCommand(device, customer), origin);
             foreach (var (key, value) in attributes)
             {
-                tx.SetProperty(link.From, key, value);
+                if (value is null)
+                {
+                    tx.RemoveProperty(link.From, key);
+                }
+                else
+                {
+                    tx.SetProperty(link.From, key, value);
+                }
             }
             tx.TouchRecord(link.From);
             return "device";
@@ -105,7 +116,8 @@ internal static class MoEngageTransition
         {
             identifiers.Add(reader.CustomerId(customer, $"{path}.customer_id"));
         }
-        if (element.TryGetProperty("user_identifiers", out var userIdentifiers) && userIdentifiers.ValueKind != JsonValueKind.Null)
+        // user_identifiers name the user by the activated identifiers: read only where identity resolution is on.
+        if (reader.IdentityResolution && element.TryGetProperty("user_identifiers", out var userIdentifiers) && userIdentifiers.ValueKind != JsonValueKind.Null)
         {
             var asCustomer = JsonSerializer.SerializeToElement(new { type = "customer", attributes = userIdentifiers });
             identifiers.AddRange(reader.ReadCustomer(asCustomer, $"{path}.user_identifiers.").Identifiers);
@@ -153,10 +165,11 @@ internal static class MoEngageTransition
             }
             events.Add((name, Time(action, at, now), JsonSerializer.Serialize(properties)));
         }
-        var primary = identifiers[0];
-        var others = identifiers.Skip(1).ToList();
         return (tx, origin) =>
         {
+            // As the customer endpoint: the first identifier that a user holds names the sender, else the first one.
+            var primary = identifiers.FirstOrDefault(i => tx.FindIdentifier(i.Identifier) is not null) ?? identifiers[0];
+            var others = identifiers.Where(i => i != primary).ToList();
             foreach (var (name, time, properties) in events)
             {
                 IdentityGraph.Track(tx, new TrackCommand(new IdentifyCommand(primary, others, Empty, Empty, []), name, time, properties, null), origin);

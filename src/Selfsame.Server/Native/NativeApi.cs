@@ -152,6 +152,7 @@ public static class NativeApi
             .WithSummary("Every profile of the project as NDJSON, one profile a line.");
 
         v1.MapEventEndpoints();
+        v1.MapJobEndpoints();
         return app;
     }
 

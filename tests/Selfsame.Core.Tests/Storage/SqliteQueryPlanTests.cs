@@ -49,6 +49,15 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         engine.Events(project, resolution.Record.Value, true, new Events.EventQuery(null, null, null, null, 10));
         engine.UniqueUsers(project, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, "view");
         engine.Read(project, session => session.SummarizeEvents(resolution.Profile));
+        await engine.WriteAsync(project, tx =>
+        {
+            Companies.CompanyRules.Identify(tx, "c1", new Dictionary<string, PropertyValue> { ["size"] = Value(10), ["gone"] = PropertyValue.Null });
+            Companies.CompanyRules.Join(tx, "c1", resolution.Record);
+            tx.RecordJobProgress("job-1", 3, 1, [new Selfsame.Jobs.JobRowError(2, "bad row")]);
+            Assert.NotNull(tx.Attempt(_ => throw new GraphException(GraphErrorKind.Conflict, "x", "refused")));
+            return true;
+        }, default);
+        engine.Read(project, session => (session.GetCompany("c1"), session.GetProfileCompanies(resolution.Profile)));
         await engine.WriteAsync(project, tx => IdentityGraph.ReplaceIdentifier(tx, Anonymous("a1"), Anonymous("a1b"), Origin), default);
         await new Selfsame.Retention.RetentionSweep(store, time).RunAsync(project, default);
         await engine.DeleteRecordAsync(project, engine.Resolve(project, Device("d1").Identifier)!.Record, Origin, default);

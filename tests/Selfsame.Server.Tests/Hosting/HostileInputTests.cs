@@ -69,6 +69,11 @@ public sealed class HostileInputTests(RunningServer server, ITestOutputHelper ou
     {
         void Bearer(HttpRequestMessage r) => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", server.AdminKey);
         void Token(HttpRequestMessage r) => r.Headers.Authorization = new AuthenticationHeaderValue("Token", server.AdminKey);
+        void TokenVersion(HttpRequestMessage r)
+        {
+            Token(r);
+            r.Headers.Add("X-API-Version", "2020-09-22");
+        }
         void Basic(HttpRequestMessage r) => r.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"default:{server.AdminKey}")));
         void None(HttpRequestMessage r)
         {
@@ -92,6 +97,9 @@ public sealed class HostileInputTests(RunningServer server, ITestOutputHelper ou
             new(HttpMethod.Post, "/moengage/v1/customer/delete?app_id=default", Json("""{"identity_type":"customer_id","identity_value":"hdel"}"""), false, Basic),
             new(HttpMethod.Post, "/moengage/v1/customers/export?app_id=default", Json("""{"data":{"identifiers":[{"identifier_type":"customer_id","identifier":"hu"}],"user_fields_to_export":["name"]}}"""), false, Basic),
             new(HttpMethod.Post, "/moengage/v1/transition/default", Json("""{"type":"transition","elements":[{"type":"customer","customer_id":"hu","attributes":{"a":1}},{"type":"device","customer_id":"hu","device_id":"hd","attributes":{"brand":"b"}},{"type":"event","customer_id":"hu","actions":[{"action":"e","attributes":{"x":1},"user_time":"2026-01-01T00:00:00Z"}]}]}"""), false, Basic),
+            new(HttpMethod.Post, "/userpilot/v1/identify", Json("""{"user_id":"hu","metadata":{"name":"n","n":1,"d":"2026-01-01T00:00:00Z"},"company":{"id":"hc","plan":"p"}}"""), false, TokenVersion),
+            new(HttpMethod.Post, "/userpilot/v1/companies/identify", Json("""{"company_id":"hc","metadata":{"size":10}}"""), false, TokenVersion),
+            new(HttpMethod.Post, "/userpilot/v1/track", Json("""{"user_id":"hu","event_name":"e","metadata":{"a":1}}"""), false, TokenVersion),
             new(HttpMethod.Post, "/braze/users/alias/new", Json("""{"user_aliases":[{"external_id":"hu","alias_name":"an","alias_label":"al"},{"alias_name":"an2","alias_label":"al"}]}"""), false, Bearer),
             new(HttpMethod.Post, "/braze/users/identify", Json("""{"aliases_to_identify":[{"external_id":"hu","user_alias":{"alias_name":"an2","alias_label":"al"}}],"emails_to_identify":[{"external_id":"hu","email":"h@x.com","prioritization":["unidentified"]}]}"""), false, Bearer),
             new(HttpMethod.Post, "/braze/users/merge", Json("""{"merge_updates":[{"identifier_to_merge":{"external_id":"hb"},"identifier_to_keep":{"external_id":"ha"}}]}"""), false, Bearer),
@@ -185,6 +193,7 @@ public sealed class HostileInputTests(RunningServer server, ITestOutputHelper ou
         command.CommandText =
             "SELECT (SELECT count(*) FROM records) || '/' || (SELECT count(*) FROM identifiers) || '/' || (SELECT count(*) FROM links) || '/' || " +
             "(SELECT count(*) FROM properties) || '/' || (SELECT count(*) FROM events) || '/' || (SELECT count(*) FROM api_keys) || '/' || " +
+            "(SELECT count(*) FROM companies) || '/' || (SELECT count(*) FROM company_properties) || '/' || (SELECT count(*) FROM company_members) || '/' || " +
             "coalesce((SELECT group_concat(settings) FROM projects), '') || '/' || coalesce((SELECT max(seq) FROM properties), 0)";
         return (string)command.ExecuteScalar()!;
     }

@@ -90,7 +90,9 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
     {
         using var moengage = Seed();
         var unknown = Names.Unique("never");
-        await moengage.MoEngageAsync($"/customer/{SeedWorkspace}", $$"""{"type":"customer","customer_id":"{{unknown}}","update_existing_only":true}""");
+        var (status, body) = await moengage.MoEngageAsync($"/customer/{SeedWorkspace}", $$"""{"type":"customer","customer_id":"{{unknown}}","update_existing_only":true}""");
+        Assert.Equal(200, status);
+        Assert.Equal("skipped", body["result"]!["action"]!.GetValue<string>());
         Assert.Null(await moengage.ExportUserAsync(SeedWorkspace, unknown));
     }
 
@@ -128,7 +130,8 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
         var (refused, other) = await resolving.MoEngageAsync($"/customer/{ResolvingWorkspace}",
             """{"type":"customer","attributes":{"moe_mobile":"+1 415 555 0102","moe_spam":true}}""");
         Assert.Equal(400, refused);
-        Assert.Contains("moe_mobile", other.ErrorMessage(), StringComparison.Ordinal);
+        Assert.Equal("ReservedAttributeError", other.ErrorType());
+        Assert.Equal("attributes.moe_spam", other["error"]!["attribute"]!.GetValue<string>());
     }
 
     [Fact]
@@ -165,7 +168,12 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
             """);
 
         Assert.Equal(200, status);
-        Assert.Contains(body["result"]!["action"]!.GetValue<string>(), new[] { "created", "updated" });
+        // The placeholder is not a phone number; it is kept as sent (the digits-only rule has nothing to keep), so a
+        // second send finds the same user.
+        var first = body["result"]!["moengage_id"]!.GetValue<string>();
+        var (_, again) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", """{"type":"customer","attributes":{"moe_mobile":"{{Mobile_Number}}"}}""");
+        Assert.Equal(first, again["result"]!["moengage_id"]!.GetValue<string>());
+        Assert.Equal("updated", again["result"]!["action"]!.GetValue<string>());
     }
 
     [Fact]
@@ -261,6 +269,27 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
         var (status, body) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", """{"type":"customer","customer_id":"x"}""");
         Assert.Equal(409, status);
         Assert.Equal("App key mismatch in params and authentication.", body.ErrorMessage());
+    }
+
+    [Fact]
+    public async Task Auth_ReadKeyOrLimitedKey_403_AndMissingAppId_400()
+    {
+        var keys = (Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Selfsame.Keys.ApiKeys>(server.Services));
+        var project = Selfsame.Graph.ProjectId.Parse(SeedWorkspace.ToLowerInvariant());
+        var read = (await keys.CreateAsync(project, Selfsame.Keys.Roles.Read, "r", new Selfsame.Graph.WriteOrigin("test", null), CancellationToken.None)).Key;
+        var limited = (await keys.CreateAsync(project, Selfsame.Keys.Roles.Write, "l", new Selfsame.Graph.WriteOrigin("test", null), CancellationToken.None, ["users.track"])).Key;
+
+        using var reader = server.MoEngage(SeedWorkspace, read);
+        var (status, body) = await reader.MoEngageAsync($"/customer/{SeedWorkspace}", """{"type":"customer","customer_id":"x"}""");
+        Assert.Equal(403, status);
+        Assert.Equal("Forbidden", body.ErrorType());
+        using var braze = server.MoEngage(SeedWorkspace, limited);
+        Assert.Equal(403, (await braze.MoEngageAsync($"/customer/{SeedWorkspace}", """{"type":"customer","customer_id":"x"}""")).Status);
+
+        using var moengage = Seed();
+        (status, body) = await moengage.MoEngageAsync("/customer/delete", """{"identity_type":"customer_id","identity_value":"x"}""");
+        Assert.Equal(400, status);
+        Assert.Equal("app_id is required in path/query params.", body.ErrorMessage());
     }
 
     [Fact]
@@ -421,6 +450,42 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
         using var native = Native(server.SeedKey);
         var (_, events) = await native.GetJsonAsync($"/v1/profiles/{user["moengage_id"]!.GetValue<string>()}/events");
         Assert.Equal(["Viewed", "Bought"], events!["events"]!.AsArray().Select(e => e!["event"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Transition_DeviceOfAnotherCustomer_RefusedEvenForANewCustomer()
+    {
+        using var moengage = Seed();
+        var (john, mary) = (Names.Unique("john"), Names.Unique("mary"));
+        var device = Names.Unique("device");
+        await moengage.MoEngageAsync($"/transition/{SeedWorkspace}",
+            $$"""{"type":"transition","elements":[{"type":"device","customer_id":"{{john}}","device_id":"{{device}}"}]}""");
+
+        var (status, body) = await moengage.MoEngageAsync($"/transition/{SeedWorkspace}",
+            $$"""{"type":"transition","elements":[{"type":"device","customer_id":"{{mary}}","device_id":"{{device}}"}]}""");
+
+        Assert.Equal(200, status);
+        Assert.Equal(0, body["result"]!["applied"]!.GetValue<int>());
+        Assert.Contains("another customer", body["result"]!["failed"]![0]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Null(await moengage.ExportUserAsync(SeedWorkspace, mary));
+        Assert.NotNull(await moengage.ExportUserAsync(SeedWorkspace, john));
+    }
+
+    [Fact]
+    public async Task Export_RepeatedFieldAndSystemNames_NeitherBreaksNorOverwrites()
+    {
+        using var moengage = Seed();
+        var customer = Names.Unique("fields");
+        var (refused, _) = await moengage.MoEngageAsync($"/customer/{SeedWorkspace}",
+            $$$"""{"type":"customer","customer_id":"{{{customer}}}","attributes":{"moengage_id":"999"}}""");
+        Assert.Equal(400, refused);
+        await moengage.MoEngageAsync($"/customer/{SeedWorkspace}", $$$"""{"type":"customer","customer_id":"{{{customer}}}","attributes":{"name":"Ann"}}""");
+
+        var (status, body) = await moengage.MoEngageAsync($"/customers/export?app_id={SeedWorkspace}",
+            $$$"""{"data":{"identifiers":[{"identifier_type":"customer_id","identifier":"{{{customer}}}"}],"user_fields_to_export":["name","name","customer_id"]}}""");
+
+        Assert.Equal(200, status);
+        Assert.Equal("Ann", body["data"]!["users"]![0]!["user_attributes"]!["name"]!.GetValue<string>());
     }
 
     [Theory]

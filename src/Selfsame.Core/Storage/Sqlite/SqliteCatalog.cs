@@ -97,7 +97,7 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
     private static DateTimeOffset? Time(SqliteDataReader r, int column) =>
         r.IsDBNull(column) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(column));
 
-    private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
+    internal List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
     {
         using var connection = SqliteStore.Open(readConnectionString, readOnly: true);
         using var command = Command(connection, sql, parameters);
@@ -110,7 +110,16 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
         return result;
     }
 
-    private int Execute(string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>Runs <paramref name="work"/> on one write connection in one immediate transaction.</summary>
+    internal void InTransaction(Action<SqliteConnection> work)
+    {
+        using var connection = SqliteStore.Open(connectionString, readOnly: false);
+        using var transaction = connection.BeginTransaction(deferred: false);
+        work(connection);
+        transaction.Commit();
+    }
+
+    internal int Execute(string sql, params (string Name, object? Value)[] parameters)
     {
         using var connection = SqliteStore.Open(connectionString, readOnly: false);
         using var command = Command(connection, sql, parameters);

@@ -233,6 +233,95 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
         return result;
     }
 
+    public Companies.CompanyInfo? GetCompany(string companyId)
+    {
+        DateTimeOffset created, updated;
+        using (var row = Sql.Query("SELECT created_at, updated_at FROM companies WHERE project_id = @p0 AND company_id = @p1", _project, companyId))
+        {
+            if (!row.Read())
+            {
+                return null;
+            }
+            (created, updated) = (Time(row.GetInt64(0)), Time(row.GetInt64(1)));
+        }
+        var properties = new List<Companies.CompanyProperty>();
+        using (var rows = Sql.Query("SELECT key, type, value, updated_at FROM company_properties WHERE project_id = @p0 AND company_id = @p1 ORDER BY key", _project, companyId))
+        {
+            while (rows.Read())
+            {
+                properties.Add(new Companies.CompanyProperty(rows.GetString(0), new PropertyValue(PropertyValue.ParseTypeName(rows.GetString(1)), rows.GetString(2)), Time(rows.GetInt64(3))));
+            }
+        }
+        var members = new List<RecordId>();
+        using (var rows = Sql.Query("SELECT record_id FROM company_members WHERE project_id = @p0 AND company_id = @p1 ORDER BY record_id", _project, companyId))
+        {
+            while (rows.Read())
+            {
+                members.Add(new RecordId(rows.GetInt64(0)));
+            }
+        }
+        return new Companies.CompanyInfo(companyId, created, updated, properties, members);
+    }
+
+    public IReadOnlyList<string> GetProfileCompanies(ProfileId profile)
+    {
+        using var rows = Sql.Query(
+            "SELECT DISTINCT m.company_id FROM records r CROSS JOIN company_members m INDEXED BY company_members_by_record " +
+            "ON m.project_id = r.project_id AND m.record_id = r.record_id WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY m.company_id",
+            _project, profile.Value);
+        var result = new List<string>();
+        while (rows.Read())
+        {
+            result.Add(rows.GetString(0));
+        }
+        return result;
+    }
+
+    public Exception? Attempt(Action<IGraphTransaction> work)
+    {
+        Sql.Execute("SAVEPOINT attempt");
+        try
+        {
+            work(this);
+            Sql.Execute("RELEASE attempt");
+            return null;
+        }
+        catch (Exception e)
+        {
+            Sql.Execute("ROLLBACK TO attempt");
+            Sql.Execute("RELEASE attempt");
+            return e;
+        }
+    }
+
+    public void UpsertCompany(string companyId) =>
+        Sql.Execute("INSERT INTO companies (project_id, company_id, created_at, updated_at) VALUES (@p0, @p1, @p2, @p2) " +
+                    "ON CONFLICT (project_id, company_id) DO UPDATE SET updated_at = excluded.updated_at",
+            _project, companyId, Now.ToUnixTimeMilliseconds());
+
+    public void SetCompanyProperty(string companyId, string key, PropertyValue value) =>
+        Sql.Execute("INSERT INTO company_properties (project_id, company_id, key, type, value, updated_at) VALUES (@p0, @p1, @p2, @p3, @p4, @p5) " +
+                    "ON CONFLICT (project_id, company_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, updated_at = excluded.updated_at",
+            _project, companyId, key, PropertyValue.TypeName(value.Type), value.Json, Now.ToUnixTimeMilliseconds());
+
+    public void RemoveCompanyProperty(string companyId, string key) =>
+        Sql.Execute("DELETE FROM company_properties WHERE project_id = @p0 AND company_id = @p1 AND key = @p2", _project, companyId, key);
+
+    public void AddCompanyMember(string companyId, RecordId record) =>
+        Sql.Execute("INSERT INTO company_members (project_id, company_id, record_id, joined_at) VALUES (@p0, @p1, @p2, @p3) ON CONFLICT DO NOTHING",
+            _project, companyId, record.Value, Now.ToUnixTimeMilliseconds());
+
+    public void RecordJobProgress(string jobId, long nextLine, long completed, IReadOnlyList<Jobs.JobRowError> errors)
+    {
+        foreach (var error in errors)
+        {
+            Sql.Execute("INSERT INTO job_errors (project_id, job_id, line, reason) VALUES (@p0, @p1, @p2, @p3) ON CONFLICT DO NOTHING",
+                _project, jobId, error.Line, error.Reason);
+        }
+        Sql.Execute("UPDATE jobs SET next_line = @p2, completed_rows = completed_rows + @p3, failed_rows = failed_rows + @p4 WHERE project_id = @p0 AND job_id = @p1",
+            _project, jobId, nextLine, completed, (long)errors.Count);
+    }
+
     public StoredEvent? FindEventByInsertId(string insertId)
     {
         using var rows = Sql.Query($"SELECT {EventColumns} FROM events e WHERE e.project_id = @p0 AND e.insert_id = @p1", _project, insertId);
@@ -354,6 +443,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransacti
     {
         Sql.Execute("DELETE FROM identifiers INDEXED BY identifiers_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
+        Sql.Execute("DELETE FROM company_members INDEXED BY company_members_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM events INDEXED BY events_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND from_record = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND into_record = @p1", _project, record.Value);

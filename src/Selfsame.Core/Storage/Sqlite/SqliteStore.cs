@@ -27,13 +27,17 @@ public sealed class SqliteStore : IGraphStore
         var connection = Open(_connectionString, readOnly: false);
         SqliteMigrations.Apply(connection, time);
         _writer = new SqliteWriter(new SqliteGraphSession(new SqliteStatements(connection)), time);
-        Catalog = new SqliteCatalog(_connectionString, _readConnectionString);
+        var catalog = new SqliteCatalog(_connectionString, _readConnectionString);
+        Catalog = catalog;
+        Jobs = new SqliteJobStore(catalog);
         DatabasePath = path;
     }
 
     public string DatabasePath { get; }
 
     public IProjectCatalog Catalog { get; }
+
+    public Jobs.IJobStore Jobs { get; }
 
     /// <summary>Opens (creating where needed) the store in <paramref name="dataFolder"/> and applies pending migrations.</summary>
     public static SqliteStore Open(string dataFolder, TimeProvider time)

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Selfsame.Graph;
+using Selfsame.Jobs;
+using Selfsame.Server.Userpilot;
+using Selfsame.Storage.Sqlite;
+
+namespace Selfsame.Bench;
+
+/// <summary>
+/// A Userpilot bulk-identify job of the seed's row shape (user_id, company_id, seven metadata strings), run by the job
+/// processor the server uses, into a fresh SQLite store, several times.
+/// </summary>
+public static class JobBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var rows = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
+        var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+        var payload = new StringBuilder();
+        for (var i = 0; i < rows; i++)
+        {
+            payload.Append(CultureInfo.InvariantCulture, $$$"""{"user_id":"user_{{{i}}}","company_id":"comp{{{i % 1000}}}","metadata":{"last_ticket_created":"2025-02-01T10:20:30Z","tickets_created":"{{{i % 50}}}","tickets_resolved":"14","tickets_pending":"1","avg_resolution_time":"2h","customer_satisfaction":"4.8","escalation_count":"1"}}""").Append('\n');
+        }
+        var bytes = Encoding.UTF8.GetBytes(payload.ToString());
+        Console.WriteLine($"jobs: {rows:N0} Userpilot user rows ({bytes.Length / 1024 / 1024} MiB), {runs} runs, {Environment.ProcessorCount} cores");
+        return await MeasureAsync(bytes, new UserpilotJobs.Users(), runs);
+    }
+
+    /// <summary>Runs the payload as one job of <paramref name="kind"/> in a fresh store, <paramref name="runs"/> times; prints each rate and the median.</summary>
+    public static async Task<int> MeasureAsync(byte[] payload, IJobKind kind, int runs)
+    {
+        var rates = new List<double>();
+        for (var run = 1; run <= runs; run++)
+        {
+            var folder = Path.Combine(Path.GetTempPath(), $"selfsame-bench-jobs-{Guid.NewGuid():N}");
+            await using (var store = SqliteStore.Open(folder, TimeProvider.System))
+            {
+                await new Projects(store.Catalog, TimeProvider.System).EnsureDefaultAsync(CancellationToken.None);
+                var job = await JobProcessor.SubmitAsync(store.Jobs, ProjectId.Default, kind.Name, "bench", null, payload, null, TimeProvider.System, CancellationToken.None);
+                var processor = new JobProcessor(store, TimeProvider.System, [kind]);
+                var clock = Stopwatch.StartNew();
+                var ended = await processor.RunAsync(job, ProjectSettings.Default, null, CancellationToken.None);
+                clock.Stop();
+                var rate = ended.TotalRows / clock.Elapsed.TotalSeconds;
+                rates.Add(rate);
+                Console.WriteLine($"run {run}: {clock.Elapsed.TotalSeconds:F2} s, {rate:N0} rows/s; applied {ended.CompletedRows:N0}, failed {ended.FailedRows:N0}");
+                if (ended.FailedRows > 0)
+                {
+                    var first = (await store.Jobs.ListErrorsAsync(ProjectId.Default, job.JobId, 0, 1, CancellationToken.None))[0];
+                    Console.WriteLine($"first error: line {first.Line}: {first.Reason}");
+                    return 1;
+                }
+            }
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+        rates.Sort();
+        Console.WriteLine($"median: {rates[rates.Count / 2]:N0} rows/s (min {rates[0]:N0}, max {rates[^1]:N0})");
+        return 0;
+    }
+}

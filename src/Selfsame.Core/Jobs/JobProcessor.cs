@@ -1,0 +1,164 @@
+using System.Text;
+using Selfsame.Graph;
+using Selfsame.Storage;
+
+namespace Selfsame.Jobs;
+
+/// <summary>A row the job's kind cannot read: it fails alone, with this reason, and the job goes on.</summary>
+public sealed class JobRowException(string reason) : Exception(reason);
+
+/// <summary>
+/// What a kind of job does with one row. <see cref="Read"/> checks the row (one line of the payload) and returns the write;
+/// it throws <see cref="JobRowException"/> for a row that cannot be applied. The write may throw <see cref="GraphException"/>:
+/// that row fails alone.
+/// </summary>
+public interface IJobKind
+{
+    string Name { get; }
+    Action<IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings);
+}
+
+/// <summary>
+/// Runs durable jobs. Rows are applied in chunks, each chunk one transaction that also records the job's progress (the next
+/// line, the rows applied, the rows that failed), so that after a crash the job resumes at the first line not committed and
+/// no row is applied twice. A chunk is first applied whole; if a row's write throws, the chunk is applied again with each
+/// row in a savepoint, so that only the failing rows are left out.
+/// </summary>
+public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerable<IJobKind> kinds)
+{
+    private readonly Dictionary<string, IJobKind> _kinds = kinds.ToDictionary(k => k.Name, StringComparer.Ordinal);
+
+    public int ChunkSize { get; init; } = 2000;
+
+    public bool Knows(string kind) => _kinds.ContainsKey(kind);
+
+    /// <summary>Stores a new queued job with its payload (one row a line) and returns it; the job exists once this completes.</summary>
+    public static async Task<JobRecord> SubmitAsync(IJobStore jobs, ProjectId project, string kind, string source, string? filename, byte[] payload,
+        string? keyId, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var job = new JobRecord(Guid.NewGuid().ToString(), project, kind, source, JobStatuses.Queued, filename, payload.LongLength,
+            Lines(payload).LongCount(), 0, 0, 1, time.GetUtcNow(), null, null, null, keyId);
+        await jobs.AddAsync(job, payload, cancellationToken);
+        return job;
+    }
+
+    /// <summary>Splits a payload into its lines, numbered from 1; blank lines are skipped but keep their numbers.</summary>
+    public static IEnumerable<(long Line, string Text)> Lines(byte[] payload)
+    {
+        using var reader = new StreamReader(new MemoryStream(payload), Encoding.UTF8);
+        long number = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            number++;
+            if (!string.IsNullOrWhiteSpace(line))
+            {
+                yield return (number, line);
+            }
+        }
+    }
+
+    /// <summary>Runs the job from where it stopped to the end; returns it as it ended.</summary>
+    public async Task<JobRecord> RunAsync(JobRecord job, ProjectSettings settings, IProgress<JobRecord>? progress, CancellationToken cancellationToken)
+    {
+        var kind = _kinds[job.Kind];
+        var jobs = store.Jobs;
+        if (job.Status == JobStatuses.Queued)
+        {
+            await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Validating, time.GetUtcNow(), null, null, null, cancellationToken);
+        }
+        var payload = await jobs.ReadPayloadAsync(job.Project, job.JobId, cancellationToken);
+        var total = Lines(payload).LongCount();
+        await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Processing, null, null, total, null, cancellationToken);
+        var origin = new WriteOrigin(job.Source, job.JobId, job.KeyId);
+        var chunk = new List<(long Line, Action<IGraphTransaction, WriteOrigin>? Work, string? Error)>(ChunkSize);
+        Task? applying = null;
+        try
+        {
+            foreach (var (line, text) in Lines(payload).Where(l => l.Line >= job.NextLine))
+            {
+                try
+                {
+                    chunk.Add((line, kind.Read(text, settings), null));
+                }
+                catch (JobRowException e)
+                {
+                    chunk.Add((line, null, e.Message));
+                }
+                if (chunk.Count == ChunkSize)
+                {
+                    // One chunk in flight: the next one is read while this one is applied, in order.
+                    if (applying is not null)
+                    {
+                        await applying;
+                        progress?.Report((await jobs.GetAsync(job.Project, job.JobId, cancellationToken))!);
+                    }
+                    applying = ApplyAsync(job, chunk, chunk[^1].Line + 1, origin, cancellationToken);
+                    chunk = new List<(long, Action<IGraphTransaction, WriteOrigin>?, string?)>(ChunkSize);
+                }
+            }
+            if (applying is not null)
+            {
+                await applying;
+                progress?.Report((await jobs.GetAsync(job.Project, job.JobId, cancellationToken))!);
+            }
+            await ApplyAsync(job, chunk, long.MaxValue, origin, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Failed, null, time.GetUtcNow(), null, $"the job stopped: {e.Message}", CancellationToken.None);
+            throw;
+        }
+        await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Completed, null, time.GetUtcNow(), null, null, cancellationToken);
+        var ended = (await jobs.GetAsync(job.Project, job.JobId, cancellationToken))!;
+        progress?.Report(ended);
+        return ended;
+    }
+
+    private async Task ApplyAsync(JobRecord job, List<(long Line, Action<IGraphTransaction, WriteOrigin>? Work, string? Error)> chunk, long nextLine,
+        WriteOrigin origin, CancellationToken cancellationToken)
+    {
+        var rows = chunk;
+        try
+        {
+            await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, rows, nextLine, origin, isolate: false), cancellationToken);
+        }
+        catch (GraphException)
+        {
+            await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, rows, nextLine, origin, isolate: true), cancellationToken);
+        }
+    }
+
+    private static bool Apply(IGraphTransaction tx, string jobId, List<(long Line, Action<IGraphTransaction, WriteOrigin>? Work, string? Error)> rows,
+        long nextLine, WriteOrigin origin, bool isolate)
+    {
+        var errors = new List<JobRowError>();
+        long completed = 0;
+        foreach (var (line, work, error) in rows)
+        {
+            if (work is null)
+            {
+                errors.Add(new JobRowError(line, error!));
+                continue;
+            }
+            if (!isolate)
+            {
+                work(tx, origin);
+                completed++;
+                continue;
+            }
+            switch (tx.Attempt(t => work(t, origin)))
+            {
+                case null:
+                    completed++;
+                    break;
+                case GraphException refused:
+                    errors.Add(new JobRowError(line, $"{refused.Field}: {refused.Message}"));
+                    break;
+                case var other:
+                    throw other;
+            }
+        }
+        tx.RecordJobProgress(jobId, nextLine, completed, errors);
+        return true;
+    }
+}

@@ -1,0 +1,59 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Selfsame.Jobs;
+using Selfsame.Storage;
+
+namespace Selfsame.Server.Hosting;
+
+/// <summary>
+/// Runs the durable jobs of every project, one at a time, oldest first: at start (jobs a stopped process left unfinished
+/// resume where they stopped), whenever a surface submits one, and every few seconds (jobs another process wrote).
+/// </summary>
+public sealed class JobRunner(IGraphStore store, JobProcessor processor, Projects projects, ILogger<JobRunner> logger) : BackgroundService
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Stores a new job (it exists once this completes) and wakes the runner.</summary>
+    public async Task<JobRecord> SubmitAsync(Graph.ProjectId project, string kind, string source, string? filename, byte[] payload, string? keyId,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var job = await JobProcessor.SubmitAsync(store.Jobs, project, kind, source, filename, payload, keyId, time, cancellationToken);
+        _wake.Writer.TryWrite(true);
+        return job;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            foreach (var job in await store.Jobs.ListUnfinishedAsync(stoppingToken))
+            {
+                if (!processor.Knows(job.Kind))
+                {
+                    continue;
+                }
+                try
+                {
+                    var settings = (await projects.GetAsync(job.Project, stoppingToken))?.Settings ?? ProjectSettings.Default;
+                    await processor.RunAsync(job, settings, null, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError(e, "Job {Job} of project {Project} failed", job.JobId, job.Project);
+                }
+            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timeout.CancelAfter(Poll);
+            try
+            {
+                await _wake.Reader.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Polled: look again for jobs another process wrote.
+            }
+        }
+    }
+}

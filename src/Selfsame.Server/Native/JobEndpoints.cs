@@ -1,0 +1,131 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Selfsame.Companies;
+using Selfsame.Graph;
+using Selfsame.Imports;
+using Selfsame.Jobs;
+using Selfsame.Keys;
+using Selfsame.Server.Hosting;
+using Selfsame.Storage;
+
+namespace Selfsame.Server.Native;
+
+public sealed record JobErrorDto(long Line, string Reason);
+
+public sealed record JobDto(string JobId, string Kind, string Status, string Source, string? Filename, long FileSize, long TotalRows, long CompletedRows,
+    long FailedRows, DateTimeOffset SubmittedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, string? Error, IReadOnlyList<JobErrorDto>? Errors)
+{
+    public static JobDto Of(JobRecord j, IReadOnlyList<JobRowError>? errors = null) =>
+        new(j.JobId, j.Kind, j.Status, j.Source, j.Filename, j.FileSize, j.TotalRows, j.CompletedRows, j.FailedRows, j.SubmittedAt, j.StartedAt, j.EndedAt,
+            j.Error, errors?.Select(e => new JobErrorDto(e.Line, e.Reason)).ToList());
+}
+
+public sealed record CompanyPropertyDto(JsonElement Value, string Type, DateTimeOffset UpdatedAt)
+{
+    public static CompanyPropertyDto Of(CompanyProperty p)
+    {
+        using var document = JsonDocument.Parse(p.Value.Json);
+        return new CompanyPropertyDto(document.RootElement.Clone(), PropertyValue.TypeName(p.Value.Type), p.UpdatedAt);
+    }
+}
+
+public sealed record CompanyDto(string CompanyId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyDictionary<string, CompanyPropertyDto> Properties,
+    IReadOnlyList<CompanyMemberDto> Members);
+
+public sealed record CompanyMemberDto(long RecordId, long ProfileId);
+
+public sealed record ProfileCompaniesResponse(long ProfileId, IReadOnlyList<string> Companies);
+
+/// <summary>Durable import jobs and companies on the native API.</summary>
+public static class JobEndpoints
+{
+    public const long MaxImportBytes = 50L * 1024 * 1024;
+    public const int MaxErrorsPage = 1000;
+
+    public static RouteGroupBuilder MapJobEndpoints(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/imports", async (HttpContext context, JobRunner runner, TimeProvider time, CancellationToken ct) =>
+            {
+                if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+                {
+                    size.MaxRequestBodySize = MaxImportBytes;
+                }
+                if (context.Request.ContentLength > MaxImportBytes)
+                {
+                    return Problems.Invalid("(body)", $"larger than {MaxImportBytes} bytes, the most an import takes", StatusCodes.Status413PayloadTooLarge);
+                }
+                var buffer = new MemoryStream();
+                try
+                {
+                    await context.Request.Body.CopyToAsync(buffer, ct);
+                }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    return Problems.Invalid("(body)", $"larger than {MaxImportBytes} bytes, the most an import takes", StatusCodes.Status413PayloadTooLarge);
+                }
+                var payload = buffer.ToArray();
+                if (!System.Text.Unicode.Utf8.IsValid(payload))
+                {
+                    return Problems.Invalid("(body)", "is not valid UTF-8");
+                }
+                if (!JobProcessor.Lines(payload).Any())
+                {
+                    return Problems.Invalid("(body)", "holds no lines: send NDJSON, one operation a line");
+                }
+                var caller = context.Caller();
+                var job = await runner.SubmitAsync(caller.Project, ImportJobKind.KindName, "native", context.Request.Headers["X-Filename"].FirstOrDefault(),
+                    payload, caller.KeyId, time, ct);
+                return Results.Json(JobDto.Of(job), statusCode: StatusCodes.Status202Accepted);
+            })
+            .RequireKey(Roles.Write).Accepts<string>("application/x-ndjson").Produces<JobDto>(202)
+            .WithSummary("Import NDJSON (identify, link, unlink and track lines) as a durable job: stored before the answer, applied in the background.");
+
+        v1.MapGet("/jobs", async (HttpContext context, IGraphStore store, CancellationToken ct) =>
+                Results.Ok((await store.Jobs.ListAsync(context.Caller().Project, 100, ct)).Select(j => JobDto.Of(j)).ToList()))
+            .RequireKey(Roles.Read).Produces<List<JobDto>>()
+            .WithSummary("The project's jobs, newest first (at most 100).");
+
+        v1.MapGet("/jobs/{jobId}", async (HttpContext context, IGraphStore store, string jobId, long? afterLine, CancellationToken ct) =>
+            {
+                var job = await store.Jobs.GetAsync(context.Caller().Project, jobId, ct);
+                if (job is null)
+                {
+                    return Problems.Invalid("job_id", $"no job '{jobId}' in this project", StatusCodes.Status404NotFound);
+                }
+                var errors = await store.Jobs.ListErrorsAsync(job.Project, job.JobId, afterLine ?? 0, MaxErrorsPage, ct);
+                return Results.Ok(JobDto.Of(job, errors));
+            })
+            .RequireKey(Roles.Read).Produces<JobDto>()
+            .WithSummary("A job: status, rows, timings, and the rows that failed with their line numbers (1,000 a page, after after_line).");
+
+        v1.MapGet("/companies/{companyId}", (HttpContext context, IdentityEngine engine, string companyId) =>
+            {
+                var company = engine.Read(context.Caller().Project, session =>
+                {
+                    var info = session.GetCompany(companyId);
+                    return info is null ? null : new CompanyDto(info.CompanyId, info.CreatedAt, info.UpdatedAt,
+                        info.Properties.ToDictionary(p => p.Key, CompanyPropertyDto.Of),
+                        info.Members.Select(m => new CompanyMemberDto(m.Value, session.GetRecord(m)?.Profile.Value ?? m.Value)).ToList());
+                });
+                return company is null ? Problems.Invalid("company_id", $"no company '{companyId}' in this project", StatusCodes.Status404NotFound) : Results.Ok(company);
+            })
+            .RequireKey(Roles.Read).Produces<CompanyDto>()
+            .WithSummary("A company: its properties and the records (with their profiles) that belong to it.");
+
+        v1.MapGet("/profiles/{profileId:long}/companies", (HttpContext context, IdentityEngine engine, long profileId) =>
+            {
+                var companies = engine.Read(context.Caller().Project, session =>
+                {
+                    var view = ProfileReads.Profile(session, profileId);
+                    return view is null ? null : new ProfileCompaniesResponse(view.Id.Value, session.GetProfileCompanies(view.Id));
+                });
+                return companies is null ? Problems.Invalid("profile_id", $"no profile {profileId} in this project", StatusCodes.Status404NotFound) : Results.Ok(companies);
+            })
+            .RequireKey(Roles.Read).Produces<ProfileCompaniesResponse>()
+            .WithSummary("The companies that any record of the profile belongs to.");
+        return v1;
+    }
+}

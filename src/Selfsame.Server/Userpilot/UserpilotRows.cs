@@ -1,0 +1,224 @@
+using System.Text.Json;
+using Selfsame.Companies;
+using Selfsame.Graph;
+using Selfsame.Jobs;
+using Selfsame.Operations;
+using Selfsame.Storage;
+
+namespace Selfsame.Server.Userpilot;
+
+/// <summary>A Userpilot field that is wrong: the field's path and what was expected.</summary>
+internal sealed class UserpilotInvalid(string field, string message) : Exception(message)
+{
+    public string Field { get; } = field;
+}
+
+/// <summary>A user row: the user, its metadata (null values remove), and the company it belongs to with that company's metadata.</summary>
+internal sealed record UserRow(IdentifierInput User, IReadOnlyDictionary<string, PropertyValue> Set, IReadOnlyList<string> Unset,
+    string? Company, IReadOnlyDictionary<string, PropertyValue> CompanyMetadata)
+{
+    public void Apply(IGraphTransaction tx, WriteOrigin origin)
+    {
+        var result = IdentityGraph.Identify(tx, new IdentifyCommand(User, [], Set, Empty, Unset), origin);
+        if (Company is not null)
+        {
+            if (CompanyMetadata.Count > 0)
+            {
+                CompanyRules.Identify(tx, Company, CompanyMetadata);
+            }
+            CompanyRules.Join(tx, Company, result.Record);
+        }
+    }
+
+    private static readonly IReadOnlyDictionary<string, PropertyValue> Empty = new Dictionary<string, PropertyValue>();
+}
+
+/// <summary>Reads Userpilot's user and company objects: ids as strings, metadata of primitives only, as its documents say.</summary>
+internal static class UserpilotRows
+{
+    public static UserRow User(JsonElement row, string path, ProjectSettings settings)
+    {
+        if (row.ValueKind != JsonValueKind.Object)
+        {
+            throw new UserpilotInvalid(path.Length == 0 ? "(row)" : path, "expected a user object {\"user_id\": ..., \"metadata\": {...}}");
+        }
+        var userId = RequiredId(row, "user_id", path);
+        var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error)
+            ?? throw new UserpilotInvalid(Join(path, "user_id"), error!);
+        var (set, unset) = Metadata(row, path);
+        string? company = null;
+        IReadOnlyDictionary<string, PropertyValue> companyMetadata = new Dictionary<string, PropertyValue>();
+        if (row.TryGetProperty("company_id", out var companyId) && companyId.ValueKind != JsonValueKind.Null)
+        {
+            company = RequiredId(row, "company_id", path);
+        }
+        if (row.TryGetProperty("company", out var companyObject) && companyObject.ValueKind != JsonValueKind.Null)
+        {
+            (company, companyMetadata) = CompanyObject(companyObject, Join(path, "company"));
+        }
+        return new UserRow(new IdentifierInput(user, userId, Join(path, "user_id")), set, unset, company, companyMetadata);
+    }
+
+    /// <summary>The identify call's company: at least an <c>id</c> (or <c>company_id</c>); its other fields are the company's metadata.</summary>
+    private static (string Id, IReadOnlyDictionary<string, PropertyValue> Metadata) CompanyObject(JsonElement company, string path)
+    {
+        if (company.ValueKind != JsonValueKind.Object)
+        {
+            throw new UserpilotInvalid(path, "expected a company object with at least an id");
+        }
+        var idField = company.TryGetProperty("id", out _) ? "id" : "company_id";
+        var id = RequiredId(company, idField, path);
+        var metadata = new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
+        foreach (var property in company.EnumerateObject().Where(p => p.Name is not ("id" or "company_id")))
+        {
+            if (property.Name == "metadata")
+            {
+                foreach (var (key, value) in Metadata(company, path).Set)
+                {
+                    metadata[key] = value;
+                }
+                continue;
+            }
+            metadata[CheckKey(property.Name, path)] = Primitive(property.Value, Join(path, property.Name));
+        }
+        return (id, metadata);
+    }
+
+    public static (string Company, IReadOnlyDictionary<string, PropertyValue> Metadata) Company(JsonElement row, string path)
+    {
+        if (row.ValueKind != JsonValueKind.Object)
+        {
+            throw new UserpilotInvalid(path.Length == 0 ? "(row)" : path, "expected a company object {\"company_id\": ..., \"metadata\": {...}}");
+        }
+        var id = RequiredId(row, "company_id", path);
+        var (set, unset) = Metadata(row, path);
+        var all = new Dictionary<string, PropertyValue>(set, StringComparer.Ordinal);
+        foreach (var key in unset)
+        {
+            all[key] = PropertyValue.Null;
+        }
+        return (id, all);
+    }
+
+    /// <summary>metadata: an object of strings, numbers, booleans and nulls (a null removes the key).</summary>
+    private static (Dictionary<string, PropertyValue> Set, List<string> Unset) Metadata(JsonElement row, string path)
+    {
+        var set = new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
+        var unset = new List<string>();
+        if (!row.TryGetProperty("metadata", out var metadata) || metadata.ValueKind == JsonValueKind.Null)
+        {
+            return (set, unset);
+        }
+        if (metadata.ValueKind != JsonValueKind.Object)
+        {
+            throw new UserpilotInvalid(Join(path, "metadata"), "expected an object of strings, numbers, booleans or nulls");
+        }
+        foreach (var property in metadata.EnumerateObject())
+        {
+            var key = CheckKey(property.Name, Join(path, "metadata"));
+            if (property.Value.ValueKind == JsonValueKind.Null)
+            {
+                unset.Add(key);
+            }
+            else
+            {
+                set[key] = Primitive(property.Value, Join(path, $"metadata.{key}"));
+            }
+        }
+        return (set, unset);
+    }
+
+    private static PropertyValue Primitive(JsonElement value, string path) =>
+        value.ValueKind is JsonValueKind.Object or JsonValueKind.Array
+            ? throw new UserpilotInvalid(path, "only primitive values (string, number, boolean, null) are supported in metadata")
+            : PropertyValue.TryFrom(value, out var error) ?? throw new UserpilotInvalid(path, error!);
+
+    private static string CheckKey(string key, string path) =>
+        key.Length is 0 or > PropertyValue.MaxKeyLength
+            ? throw new UserpilotInvalid(path, $"metadata keys must be 1 to {PropertyValue.MaxKeyLength} characters")
+            : key;
+
+    public static string RequiredId(JsonElement row, string name, string path)
+    {
+        if (!row.TryGetProperty(name, out var element) || element.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
+        {
+            throw new UserpilotInvalid(Join(path, name), $"{name} is required: a string");
+        }
+        var value = element.ValueKind == JsonValueKind.String ? element.GetString()! : element.GetRawText();
+        if (string.IsNullOrWhiteSpace(value) || value.Length > CompanyRules.MaxIdLength || value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new UserpilotInvalid(Join(path, name), $"{name} must be 1 to {CompanyRules.MaxIdLength} characters, not blank, without NUL");
+        }
+        return value;
+    }
+
+    public static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+    /// <summary>Parses one line of a job's payload, turning what cannot be read into a failed row.</summary>
+    public static T Line<T>(string line, Func<JsonElement, T> read)
+    {
+        try
+        {
+            using var document = JsonText.Parse(line, maxDepth: 16);
+            return read(document.RootElement);
+        }
+        catch (JsonException e)
+        {
+            throw new JobRowException($"malformed JSON: {e.Message}");
+        }
+        catch (RequestValidationException e)
+        {
+            throw new JobRowException(string.Join("; ", e.Errors));
+        }
+        catch (UserpilotInvalid e)
+        {
+            throw new JobRowException($"{e.Field}: {e.Message}");
+        }
+    }
+}
+
+/// <summary>The kinds of Userpilot's bulk jobs: identify users, identify companies, delete users.</summary>
+public static class UserpilotJobs
+{
+    public const string UsersKind = "userpilot.users";
+    public const string CompaniesKind = "userpilot.companies";
+    public const string DeleteUsersKind = "userpilot.delete_users";
+
+    public sealed class Users : IJobKind
+    {
+        public string Name => UsersKind;
+
+        public Action<IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings) =>
+            UserpilotRows.Line(line, row => UserpilotRows.User(row, "", settings)).Apply;
+    }
+
+    public sealed class Companies : IJobKind
+    {
+        public string Name => CompaniesKind;
+
+        public Action<IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings)
+        {
+            var (company, metadata) = UserpilotRows.Line(line, row => UserpilotRows.Company(row, ""));
+            return (tx, _) => CompanyRules.Identify(tx, company, metadata);
+        }
+    }
+
+    /// <summary>A row is a user id (a JSON string): the profile holding it is deleted, with everything on it.</summary>
+    public sealed class DeleteUsers : IJobKind
+    {
+        public string Name => DeleteUsersKind;
+
+        public Action<IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings)
+        {
+            var userId = UserpilotRows.Line(line, row => row.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(row.GetString())
+                ? row.GetString()!
+                : throw new UserpilotInvalid("(row)", "expected a user id (a string)"));
+            var user = new Identifier(IdentifierTypes.UserId, userId);
+            return (tx, origin) =>
+            {
+                var owner = tx.FindIdentifier(user) ?? throw new GraphException(GraphErrorKind.NotFound, "user_id", $"no user has user_id '{userId}'");
+                IdentityGraph.DeleteProfile(tx, tx.GetRecord(owner.Record)!.Profile, origin);
+            };
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text;
+using Selfsame.Graph;
+using Selfsame.Imports;
+using Selfsame.Jobs;
+using Selfsame.Tests.Support;
+
+namespace Selfsame.Tests.Jobs;
+
+public sealed class JobProcessorTests : IDisposable
+{
+    private readonly SqliteStoreFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    private static async Task<JobRecord> SubmitAsync(EngineHarness h, string payload)
+    {
+        var job = new JobRecord(Guid.NewGuid().ToString(), h.Project, ImportJobKind.KindName, "test", JobStatuses.Queued, "f.ndjson",
+            Encoding.UTF8.GetByteCount(payload), 0, 0, 0, 1, h.Time.GetUtcNow(), null, null, null, null);
+        await h.Store.Jobs.AddAsync(job, Encoding.UTF8.GetBytes(payload), CancellationToken.None);
+        return job;
+    }
+
+    [Fact]
+    public async Task Run_AppliesGoodRows_AndRecordsBadOnesWithLineNumbers()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        var job = await SubmitAsync(h, string.Join("\n",
+            """{"user_id":"u1","identifiers":[{"type":"email","value":"a@x.com"}]}""",
+            """{"op":"identify","user_id":"u2","identifiers":[{"type":"device_id","value":"d2"}]}""",
+            "",
+            """{"op":"link","from":{"type":"user_id","value":"u2"},"into":{"type":"user_id","value":"u1"}}""",
+            """{"user_id":42}""",
+            """{"user_id":"u4" """,
+            """{"op":"unlink","from":{"type":"user_id","value":"u2"},"into":{"type":"user_id","value":"nobody"}}""",
+            """{"user_id":"\udc00"}""",
+            """{"user_id":"u5"}"""));
+        var processor = new JobProcessor(h.Store, h.Time, [new ImportJobKind()]) { ChunkSize = 3 };
+
+        var ended = await processor.RunAsync(job, ProjectSettings.Default, null, CancellationToken.None);
+
+        Assert.Equal(JobStatuses.Completed, ended.Status);
+        Assert.Equal((8L, 4L, 4L), (ended.TotalRows, ended.CompletedRows, ended.FailedRows));
+        var errors = await h.Store.Jobs.ListErrorsAsync(h.Project, job.JobId, 0, 100, CancellationToken.None);
+        Assert.Equal([5L, 6L, 7L, 8L], errors.Select(e => e.Line));
+        Assert.Contains("user_id: expected a string", errors[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("malformed JSON", errors[1].Reason, StringComparison.Ordinal);
+        Assert.Contains("into", errors[2].Reason, StringComparison.Ordinal);
+        Assert.Contains("not valid Unicode", errors[3].Reason, StringComparison.Ordinal);
+        Assert.Equal(h.ProfileOf(Some.User("u1")), h.ProfileOf(Some.Device("d2")));
+        Assert.NotNull(h.Resolve(Some.User("u5")));
+    }
+
+    [Fact]
+    public async Task Run_ResumedAfterAStop_AppliesNoRowTwice()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        var lines = Enumerable.Range(1, 10).Select(i => $$"""{"op":"track","user_id":"u","event":"e{{i}}"}""").ToList();
+        var job = await SubmitAsync(h, string.Join("\n", lines));
+        using var stop = new CancellationTokenSource();
+        var first = new JobProcessor(h.Store, h.Time, [new ImportJobKind()]) { ChunkSize = 4 };
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.RunAsync(job, ProjectSettings.Default, new StoppingProgress(stop), stop.Token));
+        var stopped = (await h.Store.Jobs.GetAsync(h.Project, job.JobId, CancellationToken.None))!;
+        Assert.Equal(JobStatuses.Processing, stopped.Status);
+        Assert.Equal((5L, 4L), (stopped.NextLine, stopped.CompletedRows));
+
+        var ended = await new JobProcessor(h.Store, h.Time, [new ImportJobKind()]) { ChunkSize = 4 }
+            .RunAsync(stopped, ProjectSettings.Default, null, CancellationToken.None);
+
+        Assert.Equal((JobStatuses.Completed, 10L, 0L), (ended.Status, ended.CompletedRows, ended.FailedRows));
+        var events = h.Stream(h.ProfileOf(Some.User("u")).Value);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"e{i}").Order(), events.Select(e => e.Name).Order());
+    }
+
+    /// <summary>Cancels at the first progress report, synchronously (after the first chunk committed).</summary>
+    private sealed class StoppingProgress(CancellationTokenSource stop) : IProgress<JobRecord>
+    {
+        public void Report(JobRecord value) => stop.Cancel();
+    }
+}
