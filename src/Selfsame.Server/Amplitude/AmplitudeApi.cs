@@ -82,9 +82,10 @@ public static class AmplitudeApi
         {
             return Answer(413, new() { ["error"] = $"Payload too large: {mappings.Count} mappings; at most {MaxMappings} in one request" });
         }
-        if (!window.TryAdmit(project, mappings.Count, out var retryAfter))
+        var admitted = window.TryAdmit(project, mappings.Count, out var retryAfter);
+        window.Decision(project, admitted).WriteHeaders(context.Response, window.Now);
+        if (!admitted)
         {
-            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Answer(429, new() { ["error"] = $"Too many requests: this project mapped {window.Limit} or more user ids in the last 30 seconds; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s" });
         }
 
@@ -131,15 +132,24 @@ public static class AmplitudeApi
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"amplitude\"";
             return Answer(401, new() { ["error"] = "Missing HTTP Basic credentials: send api_key:secret_key" });
         }
-        var check = await keys.CheckAsync(apiKey, Roles.Read, ct);
-        if (check.Result is KeyCheckResult.Missing or KeyCheckResult.Invalid || secretKey != apiKey)
+        // The pair, as Amplitude has it: the api_key names the project (any live key of it, even a write-only one handed to
+        // clients); the secret_key must be a live key of the same project that may read. They may be one key.
+        var project = await keys.CheckAsync(apiKey, Roles.Read, ct);
+        var secret = await keys.CheckAsync(secretKey, Roles.Read, ct);
+        if (project.Result is KeyCheckResult.Missing or KeyCheckResult.Invalid || secret.Result is KeyCheckResult.Missing or KeyCheckResult.Invalid
+            || project.Caller!.Project != secret.Caller!.Project)
         {
             return Answer(401, new() { ["error"] = "Invalid API key or secret key" });
         }
-        if (check.Result == KeyCheckResult.Forbidden)
+        if (project.Result == KeyCheckResult.Forbidden && project.MissingPermission is not null)
         {
-            return Answer(403, new() { ["error"] = "Forbidden" });
+            return Answer(403, new() { ["error"] = $"Forbidden: the api key: {project.Why(Roles.Read)}" });
         }
+        if (secret.Result == KeyCheckResult.Forbidden)
+        {
+            return Answer(403, new() { ["error"] = $"Forbidden: the secret key: {secret.Why(Roles.Read)}" });
+        }
+        var check = secret;
         var (form, formFailure) = await ReadFormAsync(context.Request, ct);
         if (formFailure is not null)
         {

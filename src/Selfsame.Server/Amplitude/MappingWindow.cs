@@ -18,6 +18,25 @@ public sealed class MappingWindow(TimeProvider time, int limit, TimeSpan window)
 
     public int Limit => limit;
 
+    public DateTimeOffset Now => time.GetUtcNow();
+
+    /// <summary>
+    /// What the X-RateLimit headers say after a request: the limit, the mappings left in the window, and when the oldest
+    /// mapping counted leaves it (Retry-After when refused).
+    /// </summary>
+    public Hosting.RateLimitDecision Decision(ProjectId project, bool admitted)
+    {
+        var counter = _counters.GetOrAdd(project, _ => new Counter());
+        var now = time.GetUtcNow();
+        var bucket = now.UtcTicks / _bucketTicks;
+        lock (counter)
+        {
+            counter.Advance(bucket);
+            var wait = admitted ? counter.TicksUntilOldestLeaves(bucket, _bucketTicks) : counter.TicksUntilBelow(limit, bucket, _bucketTicks);
+            return new Hosting.RateLimitDecision(admitted, limit, (int)Math.Clamp(limit - counter.Total, 0, limit), now + TimeSpan.FromTicks(wait));
+        }
+    }
+
     /// <summary>Counts <paramref name="mappings"/> for the project unless the window is at its limit; then says how long to wait.</summary>
     public bool TryAdmit(ProjectId project, int mappings, out TimeSpan retryAfter)
     {
@@ -67,6 +86,19 @@ public sealed class MappingWindow(TimeProvider time, int limit, TimeSpan window)
         {
             _counts[(int)(now % Buckets)] += count;
             Total += count;
+        }
+
+        /// <summary>Time until the oldest bucket that counts any mapping leaves the window (zero when none counts).</summary>
+        public long TicksUntilOldestLeaves(long now, long bucketTicks)
+        {
+            for (var age = Buckets - 1; age >= 0; age--)
+            {
+                if (_counts[(int)((now - age) % Buckets + Buckets) % Buckets] > 0)
+                {
+                    return (Buckets - age) * bucketTicks;
+                }
+            }
+            return 0;
         }
 
         /// <summary>Time until enough of the oldest buckets leave the window for the total to fall below the limit.</summary>

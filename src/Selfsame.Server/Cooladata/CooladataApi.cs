@@ -5,6 +5,7 @@ using Selfsame.Events;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Operations;
@@ -32,6 +33,18 @@ public static class CooladataApi
 
     public const int MaxEventsPerCall = 300;
 
+    /// <summary>Journey Analytics documents no limit; one applies when configured (--rate-limit cooladata=N/SECONDS), answered in its plain-text way.</summary>
+    private static IResult? Throttled(HttpContext context, CallerKey caller)
+    {
+        if (context.RequestServices.GetRequiredService<RateLimits>().AcquireIfConfigured(caller.Project, "cooladata") is not { } decision)
+        {
+            return null;
+        }
+        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        decision.WriteHeaders(context.Response, now);
+        return decision.Admitted ? null : Results.Text($"Too many requests: retry after {decision.RetryAfterSeconds(now)} s", statusCode: 429);
+    }
+
     private static readonly string[] DateFormats =
         ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.FFF", "yyyy-MM-dd", "yyyy/MM/dd", "dd/MM/yyyy", "dd-MM-yyyy"];
 
@@ -47,6 +60,10 @@ public static class CooladataApi
         if (check.Result != KeyCheckResult.Allowed)
         {
             return Results.Text("the app key in the path is not a valid write key of a project", statusCode: 401);
+        }
+        if (Throttled(context, check.Caller!) is { } throttled)
+        {
+            return throttled;
         }
         if (context.Request.ContentLength > options.MaxRequestBodyBytes)
         {
@@ -243,6 +260,10 @@ public static class CooladataApi
         if (check.Result != KeyCheckResult.Allowed || check.Caller!.Project.Value != projectId || check.Caller.Role != Roles.Admin)
         {
             return Fail($"Operation requires admin permissions on project {projectId}");
+        }
+        if (Throttled(context, check.Caller) is { } throttled)
+        {
+            return throttled;
         }
         if (context.Request.ContentLength > options.MaxRequestBodyBytes)
         {

@@ -156,6 +156,18 @@ public static class KeyAuthenticationExtensions
                 return failure;
             }
             context.HttpContext.Items[KeyAuthentication.ItemKey] = caller;
+            // The native API has no vendor limit; one applies when configured (--rate-limit native=N/SECONDS).
+            var http = context.HttpContext;
+            if (http.RequestServices.GetRequiredService<RateLimits>().AcquireIfConfigured(caller!.Project, "native") is { } decision)
+            {
+                var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+                decision.WriteHeaders(http.Response, now);
+                if (!decision.Admitted)
+                {
+                    return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
+                        detail: $"rate limit: this project made {decision.Limit} native requests in the current window; retry after {decision.RetryAfterSeconds(now)} s");
+                }
+            }
             return await next(context);
         });
 

@@ -61,6 +61,10 @@ public sealed class RateLimits(TimeProvider time, SelfsameOptions options) : IDi
     public RateLimitRule RuleFor(RateLimitRule defaults) =>
         options.RateLimits.TryGetValue(defaults.Family, out var configured) ? configured : defaults;
 
+    /// <summary>For a family with no documented limit (native, cooladata): a decision only when one is configured.</summary>
+    public RateLimitDecision? AcquireIfConfigured(ProjectId project, string family) =>
+        options.RateLimits.TryGetValue(family, out var configured) ? Acquire(project, configured) : null;
+
     public RateLimitDecision Acquire(ProjectId project, RateLimitRule defaults)
     {
         var rule = RuleFor(defaults);

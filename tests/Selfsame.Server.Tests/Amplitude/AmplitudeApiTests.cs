@@ -169,6 +169,22 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
     }
 
     [Fact]
+    public async Task Lookup_KeyPair_ApiKeyNamesTheProject_SecretKeyOfTheSameProjectReads()
+    {
+        var unknown = Names.Unique("nobody");
+        // A write key handed to clients as the api_key, with the project's read key as the secret.
+        Assert.Equal(200, (await _client.LookupAsync(server.WriteKey, server.ReadKey, unknown)).Status);
+
+        var keys = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Selfsame.Keys.ApiKeys>(server.Services);
+        var origin = new Selfsame.Graph.WriteOrigin("test", null);
+        var other = Selfsame.Graph.ProjectId.Parse($"p{Guid.NewGuid():N}"[..20]);
+        await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Projects>(server.Services).CreateAsync(other, null, CancellationToken.None);
+        var otherKey = (await keys.CreateAsync(other, Selfsame.Keys.Roles.Read, "other", origin, CancellationToken.None)).Key;
+        Assert.Equal(401, (await _client.LookupAsync(server.WriteKey, otherKey, unknown)).Status);
+        Assert.Equal(401, (await _client.LookupAsync(otherKey, server.ReadKey, unknown)).Status);
+    }
+
+    [Fact]
     public async Task Lookup_UserIdsInTheQueryString_AsAJsonArray()
     {
         var (user, global) = (Names.Unique("q"), Names.Unique("qg"));
@@ -190,13 +206,19 @@ public sealed class AmplitudeRateLimitTests(FakeClockServer server) : IClassFixt
         string Mappings(string prefix, int count) =>
             "[" + string.Join(",", Enumerable.Range(0, count).Select(i => $$$"""{"user_id":"{{{prefix}}}-{{{i}}}","global_user_id":"{{{prefix}}}-g"}""")) + "]";
 
-        Assert.Equal(200, (await client.MapInFormAsync(Mappings("a", 4), server.WriteKey)).Status);
+        var (first, _, firstResponse) = await client.MapInFormAsync(Mappings("a", 4), server.WriteKey);
+        Assert.Equal(200, first);
+        Assert.Equal("5", firstResponse.Headers.GetValues("X-RateLimit-Limit").Single());
+        Assert.Equal("1", firstResponse.Headers.GetValues("X-RateLimit-Remaining").Single());
         // The window holds 4 of 5: this request is admitted and takes it to 7.
         Assert.Equal(200, (await client.MapInFormAsync(Mappings("b", 3), server.WriteKey)).Status);
         var (status, body, response) = await client.MapInFormAsync(Mappings("c", 1), server.WriteKey);
         Assert.Equal(429, status);
         Assert.Contains("Too many requests", body.Value<string>("error"), StringComparison.Ordinal);
         Assert.True(int.Parse(response.Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) is > 0 and <= 30);
+        Assert.Equal("0", response.Headers.GetValues("X-RateLimit-Remaining").Single());
+        var reset = long.Parse(response.Headers.GetValues("X-RateLimit-Reset").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(reset - server.Clock.GetUtcNow().ToUnixTimeSeconds(), 1, 30);
 
         server.Clock.Advance(TimeSpan.FromSeconds(31));
         Assert.Equal(200, (await client.MapInFormAsync(Mappings("d", 1), server.WriteKey)).Status);

@@ -45,7 +45,10 @@ public static class BrazeCalls
     }
 }
 
-/// <summary>A server on a clock the test moves, with Braze's shared /users/* limit set to 3 requests a minute.</summary>
+/// <summary>
+/// A server on a clock the test moves, with Braze's shared /users/* limit set to 3 requests a minute, and the native API
+/// and the Journey Analytics surface (no vendor limit, none by default) limited to 2 a minute.
+/// </summary>
 public sealed class BrazeRateLimitServer : RunningServer
 {
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 25, 10, 0, 10, TimeSpan.Zero));
@@ -54,6 +57,11 @@ public sealed class BrazeRateLimitServer : RunningServer
 
     protected override SelfsameOptions Options(string data) => base.Options(data) with
     {
-        RateLimits = new Dictionary<string, RateLimitRule> { ["braze.users"] = new("braze.users", 3, TimeSpan.FromMinutes(1)) },
+        RateLimits = new Dictionary<string, RateLimitRule>
+        {
+            ["braze.users"] = new("braze.users", 3, TimeSpan.FromMinutes(1)),
+            ["native"] = new("native", 2, TimeSpan.FromMinutes(1)),
+            ["cooladata"] = new("cooladata", 2, TimeSpan.FromMinutes(1)),
+        },
     };
 }
