@@ -289,23 +289,47 @@ public static class SelfsameCommands
             var settings = (await store.Catalog.GetProjectAsync(id.Value, ct))!.Settings;
             // The same durable job as POST /v1/imports: written first, then applied here; if this process stops, a server on
             // the same data folder resumes it where it stopped.
-            var job = await JobProcessor.SubmitAsync(store.Jobs, id.Value, ImportJobKind.KindName, "cli", path.Name, await File.ReadAllBytesAsync(path.FullName, ct),
-                null, TimeProvider.System, ct);
+            var payload = await File.ReadAllBytesAsync(path.FullName, ct);
+            // An unfinished import of this very file (interrupted earlier) is resumed, never started again from line 1.
+            JobRecord? job = null;
+            foreach (var unfinished in await store.Jobs.ListUnfinishedAsync(ct))
+            {
+                if (unfinished.Project != id.Value || unfinished.Kind != ImportJobKind.KindName || unfinished.Filename != path.Name
+                    || unfinished.FileSize != payload.LongLength)
+                {
+                    continue;
+                }
+                var stored = await store.Jobs.ReadPayloadAsync(id.Value, unfinished.JobId, ct);
+                if (SameBytes(stored, payload))
+                {
+                    job = unfinished;
+                    Console.WriteLine($"resuming job {job.JobId} of this file at line {job.NextLine}");
+                    break;
+                }
+            }
+            job ??= await JobProcessor.SubmitAsync(store.Jobs, id.Value, ImportJobKind.KindName, "cli", path.Name, payload, null, TimeProvider.System, ct);
             var processor = new JobProcessor(store, TimeProvider.System, [new ImportJobKind()]);
             var started = TimeProvider.System.GetTimestamp();
             JobRecord ended = job;
-            await AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async progress =>
-                {
-                    var task = progress.AddTask($"importing {path.Name}", maxValue: 1);
-                    ended = await processor.RunAsync(job, settings, new Progress<JobRecord>(j =>
+            try
+            {
+                await AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .StartAsync(async progress =>
                     {
-                        task.MaxValue = Math.Max(1, j.TotalRows);
-                        task.Value = j.CompletedRows + j.FailedRows;
-                    }), ct);
-                    task.Value = task.MaxValue;
-                });
+                        var task = progress.AddTask($"importing {path.Name}", maxValue: 1);
+                        ended = await processor.RunAsync(job, settings, new Progress<JobRecord>(j =>
+                        {
+                            task.MaxValue = Math.Max(1, j.TotalRows);
+                            task.Value = j.CompletedRows + j.FailedRows;
+                        }), ct);
+                        task.Value = task.MaxValue;
+                    });
+            }
+            catch (JobClaimLostException)
+            {
+                return Fail($"job {job.JobId} is being applied by another process (a server on this data folder); follow it with GET /v1/jobs/{job.JobId}");
+            }
             var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
             Console.WriteLine($"job {ended.JobId}: {ended.Status}");
             Console.WriteLine($"lines: {ended.TotalRows}, applied: {ended.CompletedRows}, failed: {ended.FailedRows}");
@@ -323,6 +347,8 @@ public static class SelfsameCommands
         });
         return command;
     }
+
+    private static bool SameBytes(byte[] a, byte[] b) => a.AsSpan().SequenceEqual(b);
 
     private static Command Export()
     {

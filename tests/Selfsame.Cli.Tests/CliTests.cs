@@ -157,7 +157,17 @@ public sealed class CliTests : IDisposable
             server.Kill(entireProcessTree: true); // SIGKILL in the middle of the job
             await server.WaitForExitAsync();
         }
-        Assert.True(doneAtKill < rows, $"the job had finished ({doneAtKill} rows) before the kill; the test proves nothing");
+        // Read from the file, with the server dead: the kill must have come in the middle of the job.
+        using (var dead = new SqliteConnection($"Data Source={Path.Combine(_data, SqliteStore.FileName)};Mode=ReadOnly;Pooling=False"))
+        {
+            dead.Open();
+            using var state = dead.CreateCommand();
+            state.CommandText = "SELECT next_line, status FROM jobs";
+            using var row = state.ExecuteReader();
+            row.Read();
+            Assert.True(row.GetInt64(0) <= rows && row.GetString(1) == "processing",
+                $"the job stood at line {row.GetInt64(0)} ({row.GetString(1)}) when killed; the test proves nothing");
+        }
 
         (server, address) = await SelfsameProcess.ServeAsync(_data);
         JsonNode finished;
@@ -188,6 +198,36 @@ public sealed class CliTests : IDisposable
         using var reader = count.ExecuteReader();
         reader.Read();
         Assert.Equal((rows, rows), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    [Fact]
+    public async Task Import_OfAFileWhoseJobIsUnfinished_ResumesThatJobInsteadOfStartingAgain()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"selfsame-resume-{Guid.NewGuid():N}.ndjson");
+        await File.WriteAllTextAsync(file, "{\"user_id\":\"r1\"}\n{\"user_id\":\"r2\"}");
+        try
+        {
+            await SelfsameProcess.RunAsync("project", "list", "--data", _data);
+            string jobId;
+            await using (var store = SqliteStore.Open(_data, TimeProvider.System))
+            {
+                // As an interrupted 'selfsame import' leaves it: stored, not finished.
+                var bytes = await File.ReadAllBytesAsync(file);
+                jobId = (await Selfsame.Jobs.JobProcessor.SubmitAsync(store.Jobs, ProjectId.Default, "import", "cli", Path.GetFileName(file), bytes, null,
+                    TimeProvider.System, CancellationToken.None)).JobId;
+            }
+            SqliteConnection.ClearAllPools();
+
+            var (exit, output, error) = await SelfsameProcess.RunAsync("import", file, "--data", _data);
+
+            Assert.True(exit == 0, error);
+            Assert.Contains($"resuming job {jobId}", output, StringComparison.Ordinal);
+            Assert.Contains("lines: 2, applied: 2, failed: 0", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]

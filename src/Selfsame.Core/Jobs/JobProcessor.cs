@@ -1,3 +1,5 @@
+using System.Data.Common;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using Selfsame.Graph;
 using Selfsame.Storage;
@@ -57,20 +59,38 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
         }
     }
 
-    /// <summary>Runs the job from where it stopped to the end; returns it as it ended.</summary>
+    /// <summary>This process's name on the jobs it claims.</summary>
+    public string Owner { get; init; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    /// <summary>How long a claim lasts without progress; every chunk renews it.</summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Claims the job and runs it from where it stands to the end; returns it as it ended. Throws
+    /// <see cref="JobClaimLostException"/> when another process holds it (nothing is applied then). A store failure leaves
+    /// the job as it was (resumable); any other failure that is not a row's marks the job failed.
+    /// </summary>
     public async Task<JobRecord> RunAsync(JobRecord job, ProjectSettings settings, IProgress<JobRecord>? progress, CancellationToken cancellationToken)
     {
         var kind = _kinds[job.Kind];
         var jobs = store.Jobs;
+        var now = time.GetUtcNow();
+        if (!await jobs.TryClaimAsync(job.Project, job.JobId, Owner, now, now + Lease, cancellationToken))
+        {
+            throw new JobClaimLostException(job.JobId);
+        }
+        // Read again under the claim: the caller's copy may be older than the last chunk another process committed.
+        job = await jobs.GetAsync(job.Project, job.JobId, cancellationToken) ?? throw new JobClaimLostException(job.JobId);
         if (job.Status == JobStatuses.Queued)
         {
-            await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Validating, time.GetUtcNow(), null, null, null, cancellationToken);
+            await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Validating, now, null, null, null, cancellationToken);
         }
         var payload = await jobs.ReadPayloadAsync(job.Project, job.JobId, cancellationToken);
         var total = Lines(payload).LongCount();
         await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Processing, null, null, total, null, cancellationToken);
         var origin = new WriteOrigin(job.Source, job.JobId, job.KeyId);
         var chunk = new List<(long Line, Action<IGraphTransaction, WriteOrigin>? Work, string? Error)>(ChunkSize);
+        var from = job.NextLine;
         Task? applying = null;
         try
         {
@@ -92,7 +112,9 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
                         await applying;
                         progress?.Report((await jobs.GetAsync(job.Project, job.JobId, cancellationToken))!);
                     }
-                    applying = ApplyAsync(job, chunk, chunk[^1].Line + 1, origin, cancellationToken);
+                    var next = chunk[^1].Line + 1;
+                    applying = ApplyAsync(job, chunk, from, next, origin, cancellationToken);
+                    from = next;
                     chunk = new List<(long, Action<IGraphTransaction, WriteOrigin>?, string?)>(ChunkSize);
                 }
             }
@@ -101,10 +123,16 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
                 await applying;
                 progress?.Report((await jobs.GetAsync(job.Project, job.JobId, cancellationToken))!);
             }
-            await ApplyAsync(job, chunk, long.MaxValue, origin, cancellationToken);
+            await ApplyAsync(job, chunk, from, long.MaxValue, origin, cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (Resumable(e))
         {
+            await SettleAsync(applying);
+            throw;
+        }
+        catch (Exception e)
+        {
+            await SettleAsync(applying);
             await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Failed, null, time.GetUtcNow(), null, $"the job stopped: {e.Message}", CancellationToken.None);
             throw;
         }
@@ -114,22 +142,42 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
         return ended;
     }
 
-    private async Task ApplyAsync(JobRecord job, List<(long Line, Action<IGraphTransaction, WriteOrigin>? Work, string? Error)> chunk, long nextLine,
-        WriteOrigin origin, CancellationToken cancellationToken)
+    /// <summary>Failures after which the job can go on later where it stands: the store failing, the claim lost, a stop.</summary>
+    private static bool Resumable(Exception e) => e is DbException or IOException or JobClaimLostException or OperationCanceledException;
+
+    /// <summary>Waits for a chunk still being applied, whatever it ends with (its outcome is in the store already).</summary>
+    private static async Task SettleAsync(Task? applying)
     {
-        var rows = chunk;
-        try
+        if (applying is not null)
         {
-            await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, rows, nextLine, origin, isolate: false), cancellationToken);
-        }
-        catch (GraphException)
-        {
-            await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, rows, nextLine, origin, isolate: true), cancellationToken);
+            try
+            {
+                await applying;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Reported by the caller's own failure.
+            }
         }
     }
 
-    private static bool Apply(IGraphTransaction tx, string jobId, List<(long Line, Action<IGraphTransaction, WriteOrigin>? Work, string? Error)> rows,
-        long nextLine, WriteOrigin origin, bool isolate)
+    private async Task ApplyAsync(JobRecord job, List<(long Line, Action<IGraphTransaction, WriteOrigin>? Work, string? Error)> chunk, long from, long next,
+        WriteOrigin origin, CancellationToken cancellationToken)
+    {
+        var leaseUntil = time.GetUtcNow() + Lease;
+        try
+        {
+            await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, Owner, chunk, from, next, leaseUntil, origin, isolate: false), cancellationToken);
+        }
+        catch (Exception e) when (!Resumable(e))
+        {
+            // A row failed: apply the chunk again with each row in a savepoint, so that only the failing rows are left out.
+            await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, Owner, chunk, from, next, leaseUntil, origin, isolate: true), cancellationToken);
+        }
+    }
+
+    private static bool Apply(IGraphTransaction tx, string jobId, string owner, List<(long Line, Action<IGraphTransaction, WriteOrigin>? Work, string? Error)> rows,
+        long from, long next, DateTimeOffset leaseUntil, WriteOrigin origin, bool isolate)
     {
         var errors = new List<JobRowError>();
         long completed = 0;
@@ -154,11 +202,15 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
                 case GraphException refused:
                     errors.Add(new JobRowError(line, $"{refused.Field}: {refused.Message}"));
                     break;
-                case var other:
-                    throw other;
+                case var failure when Resumable(failure):
+                    ExceptionDispatchInfo.Throw(failure);
+                    break;
+                case var failure:
+                    errors.Add(new JobRowError(line, $"the row could not be applied ({failure.GetType().Name}: {failure.Message})"));
+                    break;
             }
         }
-        tx.RecordJobProgress(jobId, nextLine, completed, errors);
+        tx.RecordJobProgress(jobId, owner, from, next, completed, errors, leaseUntil);
         return true;
     }
 }

@@ -35,6 +35,9 @@ public sealed record JobRecord(
     string? Error,
     string? KeyId);
 
+/// <summary>The process running a job lost its claim (another process holds it now): what it was applying is rolled back.</summary>
+public sealed class JobClaimLostException(string jobId) : Exception($"job {jobId} is claimed by another process");
+
 /// <summary>A row of a job that failed, with its line number (from 1) and why.</summary>
 public sealed record JobRowError(long Line, string Reason);
 
@@ -45,8 +48,14 @@ public interface IJobStore
     Task AddAsync(JobRecord job, byte[] payload, CancellationToken cancellationToken);
     Task<JobRecord?> GetAsync(ProjectId project, string jobId, CancellationToken cancellationToken);
 
-    /// <summary>The project's jobs, newest first.</summary>
-    Task<IReadOnlyList<JobRecord>> ListAsync(ProjectId project, int limit, CancellationToken cancellationToken);
+    /// <summary>The project's jobs, newest first; only those of <paramref name="kinds"/> when given.</summary>
+    Task<IReadOnlyList<JobRecord>> ListAsync(ProjectId project, int limit, CancellationToken cancellationToken, IReadOnlyList<string>? kinds = null);
+
+    /// <summary>
+    /// Claims an unfinished job for <paramref name="owner"/> until <paramref name="leaseUntil"/>: true when it was free, its
+    /// lease had run out, or the owner held it already; false while another process holds it.
+    /// </summary>
+    Task<bool> TryClaimAsync(ProjectId project, string jobId, string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
 
     /// <summary>Every job not completed or failed, of every project, oldest first.</summary>
     Task<IReadOnlyList<JobRecord>> ListUnfinishedAsync(CancellationToken cancellationToken);
@@ -55,6 +64,7 @@ public interface IJobStore
     /// <summary>The rows that failed, by line, after <paramref name="afterLine"/>.</summary>
     Task<IReadOnlyList<JobRowError>> ListErrorsAsync(ProjectId project, string jobId, long afterLine, int limit, CancellationToken cancellationToken);
 
+    /// <summary>Sets a job's status and times; a finished job (completed or failed) loses its payload and its claim.</summary>
     Task SetStatusAsync(ProjectId project, string jobId, string status, DateTimeOffset? startedAt, DateTimeOffset? endedAt, long? totalRows, string? error,
         CancellationToken cancellationToken);
 }

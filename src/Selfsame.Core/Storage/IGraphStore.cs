@@ -80,10 +80,13 @@ public interface IGraphTransaction : IGraphReadSession
     void AddCompanyMember(string companyId, RecordId record);
 
     /// <summary>
-    /// Records a job's progress in this transaction: the rows before <paramref name="nextLine"/> are done, with
-    /// <paramref name="completed"/> more applied and <paramref name="errors"/> failed. Kept if and only if the rows' writes are.
+    /// Records a job's progress in this transaction: the rows from <paramref name="fromLine"/> to before
+    /// <paramref name="nextLine"/> are done, <paramref name="completed"/> applied and <paramref name="errors"/> failed, and the
+    /// owner's claim runs until <paramref name="leaseUntil"/>. Kept if and only if the rows' writes are. Throws
+    /// <see cref="Jobs.JobClaimLostException"/> (so the rows roll back) unless <paramref name="owner"/> holds the job and it
+    /// stands at <paramref name="fromLine"/>.
     /// </summary>
-    void RecordJobProgress(string jobId, long nextLine, long completed, IReadOnlyList<Jobs.JobRowError> errors);
+    void RecordJobProgress(string jobId, string owner, long fromLine, long nextLine, long completed, IReadOnlyList<Jobs.JobRowError> errors, DateTimeOffset leaseUntil);
     Link AddLink(RecordId from, RecordId into, string kind, WriteOrigin origin);
 
     /// <summary>Removes every link between the two records, in either direction; returns what it removed.</summary>

@@ -39,9 +39,13 @@ public sealed class JobRunner(IGraphStore store, JobProcessor processor, Project
                     var settings = (await projects.GetAsync(job.Project, stoppingToken))?.Settings ?? ProjectSettings.Default;
                     await processor.RunAsync(job, settings, null, stoppingToken);
                 }
+                catch (JobClaimLostException)
+                {
+                    // Another process (another server, the CLI) runs it; it is taken over only when that one's claim runs out.
+                }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    logger.LogError(e, "Job {Job} of project {Project} failed", job.JobId, job.Project);
+                    logger.LogError(e, "Job {Job} of project {Project} stopped; it is tried again at the next look", job.JobId, job.Project);
                 }
             }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

@@ -88,7 +88,8 @@ public static class JobEndpoints
             .RequireKey(Roles.Read).Produces<List<JobDto>>()
             .WithSummary("The project's jobs, newest first (at most 100).");
 
-        v1.MapGet("/jobs/{jobId}", async (HttpContext context, IGraphStore store, string jobId, long? afterLine, CancellationToken ct) =>
+        v1.MapGet("/jobs/{jobId}", async (HttpContext context, IGraphStore store, string jobId, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "after_line")] long? afterLine,
+                CancellationToken ct) =>
             {
                 var job = await store.Jobs.GetAsync(context.Caller().Project, jobId, ct);
                 if (job is null)

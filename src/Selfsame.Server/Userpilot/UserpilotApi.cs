@@ -251,7 +251,7 @@ public static class UserpilotApi
         {
             return Error(413, "Payload Too Large", "file_too_large", $"the file is larger than {MaxFileBytes / 1024 / 1024} MB");
         }
-        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        catch (InvalidDataException e) when (e.Message.Contains("Multipart body length limit", StringComparison.Ordinal))
         {
             return Error(413, "Payload Too Large", "file_too_large", $"the file is larger than {MaxFileBytes / 1024 / 1024} MB");
         }
@@ -286,7 +286,7 @@ public static class UserpilotApi
     }
 
     private static Task<IResult> DeleteUsersAsync(HttpContext context, JobRunner runner, TimeProvider time) =>
-        WithBodyAsync(context, null, async (root, _) =>
+        WithBodyAsync(context, MaxFileBytes, async (root, _) =>
         {
             if (!root.TryGetProperty("users", out var users) || users.ValueKind != JsonValueKind.Array || users.GetArrayLength() is 0 or > MaxRows
                 || users.EnumerateArray().Any(u => u.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(u.GetString())))
@@ -301,9 +301,9 @@ public static class UserpilotApi
 
     private static async Task<IResult> ListJobsAsync(HttpContext context, Storage.IGraphStore store)
     {
-        var jobs = await store.Jobs.ListAsync(context.Caller().Project, 100, context.RequestAborted);
+        var jobs = await store.Jobs.ListAsync(context.Caller().Project, 100, context.RequestAborted, [.. JobTypes.Keys]);
         var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-        return Results.Json(jobs.Where(j => JobTypes.ContainsKey(j.Kind)).Select(j => Job(j, null, now)).ToList());
+        return Results.Json(jobs.Select(j => Job(j, null, now)).ToList());
     }
 
     private static async Task<IResult> GetJobAsync(HttpContext context, Storage.IGraphStore store, string jobId)

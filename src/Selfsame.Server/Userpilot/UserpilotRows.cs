@@ -159,7 +159,8 @@ internal static class UserpilotRows
     {
         try
         {
-            using var document = JsonText.Parse(line, maxDepth: 16);
+            // The depth the request body was read with: a row checked up front reads the same here.
+            using var document = JsonText.Parse(line, maxDepth: 32);
             return read(document.RootElement);
         }
         catch (JsonException e)

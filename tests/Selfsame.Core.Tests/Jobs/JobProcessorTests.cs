@@ -64,12 +64,81 @@ public sealed class JobProcessorTests : IDisposable
         Assert.Equal(JobStatuses.Processing, stopped.Status);
         Assert.Equal((5L, 4L), (stopped.NextLine, stopped.CompletedRows));
 
+        // Another process takes the job over once the first one's claim has run out (as after a crash).
+        h.Time.Advance(TimeSpan.FromSeconds(16));
         var ended = await new JobProcessor(h.Store, h.Time, [new ImportJobKind()]) { ChunkSize = 4 }
             .RunAsync(stopped, ProjectSettings.Default, null, CancellationToken.None);
 
         Assert.Equal((JobStatuses.Completed, 10L, 0L), (ended.Status, ended.CompletedRows, ended.FailedRows));
         var events = h.Stream(h.ProfileOf(Some.User("u")).Value);
         Assert.Equal(Enumerable.Range(1, 10).Select(i => $"e{i}").Order(), events.Select(e => e.Name).Order());
+    }
+
+    [Fact]
+    public async Task Run_JobClaimedByAnotherProcess_IsRefusedUntilItsLeaseRunsOut()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        var job = await SubmitAsync(h, """{"user_id":"u1"}""");
+        var now = h.Time.GetUtcNow();
+        Assert.True(await h.Store.Jobs.TryClaimAsync(h.Project, job.JobId, "other-process", now, now + TimeSpan.FromSeconds(60), CancellationToken.None));
+        var processor = new JobProcessor(h.Store, h.Time, [new ImportJobKind()]) { Owner = "this-process" };
+
+        await Assert.ThrowsAsync<JobClaimLostException>(() => processor.RunAsync(job, ProjectSettings.Default, null, CancellationToken.None));
+        Assert.Null(h.Resolve(Some.User("u1")));
+
+        h.Time.Advance(TimeSpan.FromSeconds(61));
+        var ended = await processor.RunAsync(job, ProjectSettings.Default, null, CancellationToken.None);
+        Assert.Equal((JobStatuses.Completed, 1L), (ended.Status, ended.CompletedRows));
+    }
+
+    [Fact]
+    public async Task Progress_FromAnOwnerThatLostTheJob_RollsBackItsRows()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        var job = await SubmitAsync(h, """{"user_id":"u1"}""");
+        var now = h.Time.GetUtcNow();
+        await h.Store.Jobs.TryClaimAsync(h.Project, job.JobId, "new-owner", now, now + TimeSpan.FromSeconds(60), CancellationToken.None);
+
+        await Assert.ThrowsAsync<JobClaimLostException>(() => h.Engine.WriteAsync(h.Project, tx =>
+        {
+            IdentityGraph.Identify(tx, Some.Identify(Some.User("u1")), Some.Origin);
+            tx.RecordJobProgress(job.JobId, "old-owner", 1, 2, 1, [], now);
+            return true;
+        }, CancellationToken.None));
+
+        Assert.Null(h.Resolve(Some.User("u1")));
+        Assert.Equal(1, (await h.Store.Jobs.GetAsync(h.Project, job.JobId, CancellationToken.None))!.NextLine);
+    }
+
+    [Fact]
+    public async Task Run_RowThatWritesThenFails_LeavesNothingOfItself()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        var job = new JobRecord(Guid.NewGuid().ToString(), h.Project, "half", "test", JobStatuses.Queued, null, 0, 0, 0, 0, 1, h.Time.GetUtcNow(), null, null, null, null);
+        await h.Store.Jobs.AddAsync(job, Encoding.UTF8.GetBytes("\"a\"\n\"fails\"\n\"b\""), CancellationToken.None);
+
+        var ended = await new JobProcessor(h.Store, h.Time, [new HalfWritingKind()]).RunAsync(job, ProjectSettings.Default, null, CancellationToken.None);
+
+        Assert.Equal((2L, 1L), (ended.CompletedRows, ended.FailedRows));
+        Assert.NotNull(h.Resolve(Some.User("a")));
+        Assert.NotNull(h.Resolve(Some.User("b")));
+        Assert.Null(h.Resolve(Some.User("fails")));
+    }
+
+    /// <summary>Identifies the row's user, then refuses the row when it is "fails": what it wrote must not stay.</summary>
+    private sealed class HalfWritingKind : IJobKind
+    {
+        public string Name => "half";
+
+        public Action<Selfsame.Storage.IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings) => (tx, origin) =>
+        {
+            var user = System.Text.Json.JsonSerializer.Deserialize<string>(line)!;
+            IdentityGraph.Identify(tx, Some.Identify(Some.User(user)), origin);
+            if (user == "fails")
+            {
+                throw new GraphException(GraphErrorKind.Conflict, "row", "refused after writing");
+            }
+        };
     }
 
     /// <summary>Cancels at the first progress report, synchronously (after the first chunk committed).</summary>

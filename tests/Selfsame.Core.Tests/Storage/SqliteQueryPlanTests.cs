@@ -53,7 +53,8 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         {
             Companies.CompanyRules.Identify(tx, "c1", new Dictionary<string, PropertyValue> { ["size"] = Value(10), ["gone"] = PropertyValue.Null });
             Companies.CompanyRules.Join(tx, "c1", resolution.Record);
-            tx.RecordJobProgress("job-1", 3, 1, [new Selfsame.Jobs.JobRowError(2, "bad row")]);
+            Assert.Throws<Selfsame.Jobs.JobClaimLostException>(() =>
+                tx.RecordJobProgress("job-1", "owner", 1, 3, 1, [new Selfsame.Jobs.JobRowError(2, "bad row")], DateTimeOffset.UnixEpoch));
             Assert.NotNull(tx.Attempt(_ => throw new GraphException(GraphErrorKind.Conflict, "x", "refused")));
             return true;
         }, default);

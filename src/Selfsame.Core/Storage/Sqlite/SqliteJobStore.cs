@@ -15,7 +15,8 @@ internal sealed class SqliteJobStore(SqliteCatalog catalog) : IJobStore
         // One transaction: the job and its payload exist together or not at all.
         catalog.InTransaction(connection =>
         {
-            Run(connection, $"INSERT INTO jobs ({Columns}) VALUES ($id, $project, $kind, $source, $status, $filename, $size, $total, 0, 0, 1, $at, NULL, NULL, NULL, $key)",
+            Run(connection, $"INSERT INTO jobs ({Columns}, seq) VALUES ($id, $project, $kind, $source, $status, $filename, $size, $total, 0, 0, 1, $at, NULL, NULL, NULL, $key, " +
+                "(SELECT coalesce(max(seq), 0) + 1 FROM jobs WHERE project_id = $project))",
                 ("$id", job.JobId), ("$project", job.Project.Value), ("$kind", job.Kind), ("$source", job.Source), ("$status", job.Status),
                 ("$filename", job.Filename), ("$size", job.FileSize), ("$total", job.TotalRows), ("$at", job.SubmittedAt.ToUnixTimeMilliseconds()), ("$key", job.KeyId));
             Run(connection, "INSERT INTO job_payloads (project_id, job_id, payload) VALUES ($project, $id, $payload)",
@@ -28,10 +29,17 @@ internal sealed class SqliteJobStore(SqliteCatalog catalog) : IJobStore
         Task.FromResult(catalog.Query($"SELECT {Columns} FROM jobs WHERE project_id = $project AND job_id = $id", Read,
             ("$project", project.Value), ("$id", jobId)).FirstOrDefault());
 
-    public Task<IReadOnlyList<JobRecord>> ListAsync(ProjectId project, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<JobRecord>> ListAsync(ProjectId project, int limit, CancellationToken cancellationToken, IReadOnlyList<string>? kinds = null) =>
         Task.FromResult<IReadOnlyList<JobRecord>>(catalog.Query(
-            $"SELECT {Columns} FROM jobs WHERE project_id = $project ORDER BY submitted_at DESC, job_id DESC LIMIT $limit", Read,
-            ("$project", project.Value), ("$limit", limit)));
+            $"SELECT {Columns} FROM jobs WHERE project_id = $project AND ($kinds IS NULL OR kind IN (SELECT value FROM json_each($kinds))) " +
+            "ORDER BY seq DESC LIMIT $limit", Read,
+            ("$project", project.Value), ("$limit", limit), ("$kinds", kinds is null ? null : System.Text.Json.JsonSerializer.Serialize(kinds))));
+
+    public Task<bool> TryClaimAsync(ProjectId project, string jobId, string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+        Task.FromResult(catalog.Execute(
+            "UPDATE jobs SET owner = $owner, lease_until = $until WHERE project_id = $project AND job_id = $id " +
+            $"AND status NOT IN ('{JobStatuses.Completed}', '{JobStatuses.Failed}') AND (owner IS NULL OR owner = $owner OR lease_until < $now)",
+            ("$project", project.Value), ("$id", jobId), ("$owner", owner), ("$until", leaseUntil.ToUnixTimeMilliseconds()), ("$now", now.ToUnixTimeMilliseconds())) == 1);
 
     public Task<IReadOnlyList<JobRecord>> ListUnfinishedAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<JobRecord>>(catalog.Query(
@@ -49,11 +57,22 @@ internal sealed class SqliteJobStore(SqliteCatalog catalog) : IJobStore
     public Task SetStatusAsync(ProjectId project, string jobId, string status, DateTimeOffset? startedAt, DateTimeOffset? endedAt, long? totalRows, string? error,
         CancellationToken cancellationToken)
     {
-        catalog.Execute(
-            "UPDATE jobs SET status = $status, started_at = coalesce($started, started_at), ended_at = coalesce($ended, ended_at), " +
-            "total_rows = coalesce($total, total_rows), error = coalesce($error, error) WHERE project_id = $project AND job_id = $id",
-            ("$project", project.Value), ("$id", jobId), ("$status", status), ("$started", startedAt?.ToUnixTimeMilliseconds()),
-            ("$ended", endedAt?.ToUnixTimeMilliseconds()), ("$total", totalRows), ("$error", error));
+        catalog.InTransaction(connection =>
+        {
+            var finished = JobStatuses.IsFinished(status);
+            Run(connection,
+                "UPDATE jobs SET status = $status, started_at = coalesce($started, started_at), ended_at = coalesce($ended, ended_at), " +
+                "total_rows = coalesce($total, total_rows), error = coalesce($error, error), " +
+                "owner = CASE WHEN $finished THEN NULL ELSE owner END, lease_until = CASE WHEN $finished THEN NULL ELSE lease_until END " +
+                "WHERE project_id = $project AND job_id = $id",
+                ("$project", project.Value), ("$id", jobId), ("$status", status), ("$started", startedAt?.ToUnixTimeMilliseconds()),
+                ("$ended", endedAt?.ToUnixTimeMilliseconds()), ("$total", totalRows), ("$error", error), ("$finished", finished));
+            if (finished)
+            {
+                // A finished job keeps its counts and failed rows, not the rows it was sent.
+                Run(connection, "DELETE FROM job_payloads WHERE project_id = $project AND job_id = $id", ("$project", project.Value), ("$id", jobId));
+            }
+        });
         return Task.CompletedTask;
     }
 

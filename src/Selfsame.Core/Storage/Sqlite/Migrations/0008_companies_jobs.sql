@@ -27,10 +27,13 @@ CREATE TABLE company_members (
 CREATE INDEX company_members_by_record ON company_members (project_id, record_id, company_id);
 
 -- Durable jobs: written before they are acknowledged; next_line is committed with the rows it covers, so a job resumes
--- where it stopped and applies no row twice.
+-- where it stopped and applies no row twice. A process runs a job only while it holds its claim (owner, lease_until).
 CREATE TABLE jobs (
     project_id      TEXT NOT NULL,
     job_id          TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    owner           TEXT,
+    lease_until     INTEGER,
     kind            TEXT NOT NULL,
     source          TEXT NOT NULL,
     status          TEXT NOT NULL,
@@ -48,6 +51,7 @@ CREATE TABLE jobs (
     PRIMARY KEY (project_id, job_id)
 ) WITHOUT ROWID;
 CREATE INDEX jobs_by_status ON jobs (project_id, status, submitted_at);
+CREATE INDEX jobs_by_seq ON jobs (project_id, seq);
 
 CREATE TABLE job_payloads (
     project_id  TEXT NOT NULL,
