@@ -39,6 +39,41 @@ public static class SelfsameCommands
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_DATA") ?? "./data",
     };
 
+    /// <summary>Where a command finds the data: the SQLite data folder, or a PostgreSQL database.</summary>
+    private sealed class StoreOptions
+    {
+        public Option<string> Data { get; } = DataOption();
+
+        public Option<string> Store { get; } = StoreOption();
+
+        public Option<string?> Connection { get; } = ConnectionOption();
+
+        public Selfsame.Storage.IGraphStore Open(ParseResult result) => OpenStore(result.GetValue(Store)!, result.GetValue(Data)!, result.GetValue(Connection));
+    }
+
+    private static Option<string> StoreOption()
+    {
+        var option = new Option<string>("--store")
+        {
+            Description = "sqlite (a file in the data folder) or postgres (the database of --connection). Environment: SELFSAME_STORE.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_STORE") ?? "sqlite",
+        };
+        option.AcceptOnlyFromAmong("sqlite", "postgres");
+        return option;
+    }
+
+    private static Option<string?> ConnectionOption() => new("--connection")
+    {
+        Description = "The PostgreSQL connection string, such as \"Host=db;Database=selfsame;Username=selfsame;Password=...\". Environment: SELFSAME_CONNECTION.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_CONNECTION"),
+    };
+
+    private static Selfsame.Storage.IGraphStore OpenStore(string store, string dataFolder, string? connection) => store == "postgres"
+        ? Selfsame.Storage.Postgres.PostgresStore.Open(
+            string.IsNullOrWhiteSpace(connection) ? throw new ArgumentException("--store postgres needs --connection (or SELFSAME_CONNECTION)") : connection,
+            TimeProvider.System)
+        : SqliteStore.Open(dataFolder, TimeProvider.System);
+
     private static Option<string> ProjectOption() => new("--project")
     {
         Description = "The project id.",
@@ -93,12 +128,24 @@ public static class SelfsameCommands
                 }
             }
         });
-        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty data folder).") { data, urls, maxBody, mappingLimit, retentionInterval, rateLimits };
+        var store = StoreOption();
+        var connection = ConnectionOption();
+        var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty store).")
+            { data, store, connection, urls, maxBody, mappingLimit, retentionInterval, rateLimits };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(store) == "postgres" && string.IsNullOrWhiteSpace(r.GetValue(connection)))
+            {
+                r.AddError("--store postgres needs --connection (or SELFSAME_CONNECTION)");
+            }
+        });
         command.SetAction(async (result, ct) =>
         {
             var options = new SelfsameOptions
             {
                 DataFolder = result.GetValue(data)!,
+                Store = result.GetValue(store)!,
+                Connection = result.GetValue(connection),
                 Urls = result.GetValue(urls)!,
                 MaxRequestBodyBytes = result.GetValue(maxBody),
                 AmplitudeMappingsPerWindow = result.GetValue(mappingLimit),
@@ -110,7 +157,9 @@ public static class SelfsameCommands
             await using var app = SelfsameServer.Build(options);
             await app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(ct);
             await app.StartAsync(ct);
-            Console.WriteLine($"Selfsame is listening on {string.Join(", ", app.Urls)} with data in {Path.GetFullPath(options.DataFolder)}");
+            Console.WriteLine(options.Store == "postgres"
+                ? $"Selfsame is listening on {string.Join(", ", app.Urls)} with data in PostgreSQL"
+                : $"Selfsame is listening on {string.Join(", ", app.Urls)} with data in {Path.GetFullPath(options.DataFolder)}");
             await app.WaitForShutdownAsync(ct);
             return 0;
         });
@@ -119,16 +168,16 @@ public static class SelfsameCommands
 
     private static Command ProjectCommands()
     {
-        var data = DataOption();
+        var data = new StoreOptions();
         var name = new Argument<string>("id") { Description = "The new project's id: lowercase letters, digits, '-' or '_'." };
-        var create = new Command("create", "Create a project.") { data, name };
+        var create = new Command("create", "Create a project.") { data.Data, data.Store, data.Connection, name };
         create.SetAction(async (result, ct) =>
         {
             if (!ProjectId.TryParse(result.GetValue(name), out var id))
             {
                 return Fail($"'{result.GetValue(name)}' is not a project id: use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit");
             }
-            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            await using var store = data.Open(result);
             var projects = new Projects(store.Catalog, TimeProvider.System);
             if (!await projects.CreateAsync(id, null, ct))
             {
@@ -137,10 +186,10 @@ public static class SelfsameCommands
             Console.WriteLine($"created project {id}");
             return 0;
         });
-        var list = new Command("list", "List the projects.") { data };
+        var list = new Command("list", "List the projects.") { data.Data, data.Store, data.Connection };
         list.SetAction(async (result, ct) =>
         {
-            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            await using var store = data.Open(result);
             foreach (var project in await store.Catalog.ListProjectsAsync(ct))
             {
                 Console.WriteLine($"{project.Id}\t{project.Name}");
@@ -152,7 +201,7 @@ public static class SelfsameCommands
 
     private static Command KeyCommands()
     {
-        var data = DataOption();
+        var data = new StoreOptions();
         var project = ProjectOption();
         var role = new Option<string>("--role") { Description = "admin, write or read.", Required = true };
         role.AcceptOnlyFromAmong(Roles.All.ToArray());
@@ -162,10 +211,10 @@ public static class SelfsameCommands
             Description = "Limit the key to a named permission (repeatable), such as users.alias.new; without it the key holds every permission of its role.",
         };
         permissions.AcceptOnlyFromAmong([.. KeyPermissions.Known]);
-        var create = new Command("create", "Create an API key; it is printed once, as the last line.") { data, project, role, name, permissions };
+        var create = new Command("create", "Create an API key; it is printed once, as the last line.") { data.Data, data.Store, data.Connection, project, role, name, permissions };
         create.SetAction(async (result, ct) =>
         {
-            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            await using var store = data.Open(result);
             var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
             if (id is null)
             {
@@ -179,10 +228,10 @@ public static class SelfsameCommands
             return 0;
         });
         var keyId = new Argument<string>("key-id") { Description = "The key's id (the part after 'ss_', before the next '_')." };
-        var revoke = new Command("revoke", "Revoke an API key.") { data, project, keyId };
+        var revoke = new Command("revoke", "Revoke an API key.") { data.Data, data.Store, data.Connection, project, keyId };
         revoke.SetAction(async (result, ct) =>
         {
-            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            await using var store = data.Open(result);
             var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
             if (id is null)
             {
@@ -197,10 +246,10 @@ public static class SelfsameCommands
         });
         var rotateId = new Argument<string>("key-id") { Description = "The id of the key to replace." };
         var grace = new Option<int>("--grace-minutes") { Description = "How long the old key keeps working.", DefaultValueFactory = _ => 60 };
-        var rotateData = DataOption();
+        var rotateData = new StoreOptions();
         var rotateProject = ProjectOption();
         var rotate = new Command("rotate", "Replace a key: a new key of the same role (the last line of output); the old one works for --grace-minutes more.")
-            { rotateData, rotateProject, rotateId, grace };
+            { rotateData.Data, rotateData.Store, rotateData.Connection, rotateProject, rotateId, grace };
         rotate.SetAction(async (result, ct) =>
         {
             var minutes = result.GetValue(grace);
@@ -208,7 +257,7 @@ public static class SelfsameCommands
             {
                 return Fail($"--grace-minutes must be from 0 to {ApiKeys.MaxGraceMinutes}");
             }
-            await using var store = SqliteStore.Open(result.GetValue(rotateData)!, TimeProvider.System);
+            await using var store = rotateData.Open(result);
             var id = await RequireProjectAsync(store, result.GetValue(rotateProject)!, ct);
             if (id is null)
             {
@@ -228,14 +277,14 @@ public static class SelfsameCommands
 
     private static Command Resolve()
     {
-        var data = DataOption();
+        var data = new StoreOptions();
         var project = ProjectOption();
         var type = new Option<string>("--type") { Description = "Identifier type, such as email.", Required = true };
         var value = new Option<string>("--value") { Description = "Identifier value (for an alias: label/name).", Required = true };
-        var command = new Command("resolve", "Print the profile an identifier belongs to, as JSON.") { data, project, type, value };
+        var command = new Command("resolve", "Print the profile an identifier belongs to, as JSON.") { data.Data, data.Store, data.Connection, project, type, value };
         command.SetAction(async (result, ct) =>
         {
-            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            await using var store = data.Open(result);
             var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
             if (id is null)
             {
@@ -269,10 +318,10 @@ public static class SelfsameCommands
 
     private static Command Import()
     {
-        var data = DataOption();
+        var data = new StoreOptions();
         var project = ProjectOption();
         var file = new Argument<FileInfo>("file") { Description = "An NDJSON file: one identify, link or unlink operation a line." };
-        var command = new Command("import", "Apply an NDJSON file of identify, link and unlink lines.") { data, project, file };
+        var command = new Command("import", "Apply an NDJSON file of identify, link and unlink lines.") { data.Data, data.Store, data.Connection, project, file };
         command.SetAction(async (result, ct) =>
         {
             var path = result.GetValue(file)!;
@@ -280,7 +329,7 @@ public static class SelfsameCommands
             {
                 return Fail($"no file {path.FullName}");
             }
-            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            await using var store = data.Open(result);
             var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
             if (id is null)
             {
@@ -352,13 +401,13 @@ public static class SelfsameCommands
 
     private static Command Export()
     {
-        var data = DataOption();
+        var data = new StoreOptions();
         var project = ProjectOption();
         var output = new Option<FileInfo?>("--output") { Description = "Write to this file instead of standard output." };
-        var command = new Command("export", "Write every profile of a project as NDJSON, one profile a line.") { data, project, output };
+        var command = new Command("export", "Write every profile of a project as NDJSON, one profile a line.") { data.Data, data.Store, data.Connection, project, output };
         command.SetAction(async (result, ct) =>
         {
-            await using var store = SqliteStore.Open(result.GetValue(data)!, TimeProvider.System);
+            await using var store = data.Open(result);
             var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
             if (id is null)
             {
@@ -383,7 +432,7 @@ public static class SelfsameCommands
         return command;
     }
 
-    private static async Task<ProjectId?> RequireProjectAsync(SqliteStore store, string text, CancellationToken ct)
+    private static async Task<ProjectId?> RequireProjectAsync(Selfsame.Storage.IGraphStore store, string text, CancellationToken ct)
     {
         if (!ProjectId.TryParse(text, out var id))
         {

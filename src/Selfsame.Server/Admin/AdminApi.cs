@@ -105,6 +105,10 @@ public static class AdminApi
                     return Problems.Invalid("id", "use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit");
                 }
                 var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+                if (name is { Length: > 200 } || name?.Contains('\0', StringComparison.Ordinal) == true)
+                {
+                    return Problems.Invalid("name", "at most 200 characters, without NUL");
+                }
                 var key = keys.Issue(id, Roles.Admin, "created with the project");
                 if (!await projects.CreateAsync(id, name, ct, key.Record))
                 {
@@ -152,6 +156,10 @@ public static class AdminApi
                     return Problems.Invalid("role", "is required: one of \"admin\", \"write\", \"read\"");
                 }
                 var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+                if (name is { Length: > 200 } || name?.Contains('\0', StringComparison.Ordinal) == true)
+                {
+                    return Problems.Invalid("name", "at most 200 characters, without NUL");
+                }
                 List<string>? permissions = null;
                 if (root.TryGetProperty("permissions", out var p) && p.ValueKind != JsonValueKind.Null)
                 {

@@ -183,7 +183,7 @@ public static class AmplitudeApi
         {
             return Answer(400, new() { ["error"] = $"user_ids: between 1 and {MaxLookupIds} user ids are required, got {userIds.Count}" });
         }
-        if (userIds.FirstOrDefault(u => u.Length is 0 or > IdentifierNormalizer.MaxValueLength) is { } bad)
+        if (userIds.FirstOrDefault(u => u.Length is 0 or > IdentifierNormalizer.MaxValueLength || u.Contains('\0', StringComparison.Ordinal)) is { } bad)
         {
             return Answer(400, new() { ["error"] = $"user_ids: '{bad}' is not a user id (1 to {IdentifierNormalizer.MaxValueLength} characters)" });
         }

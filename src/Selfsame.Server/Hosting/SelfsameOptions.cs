@@ -8,6 +8,12 @@ public sealed record SelfsameOptions
     /// <summary>The folder of the SQLite file.</summary>
     public string DataFolder { get; init; } = "./data";
 
+    /// <summary>"sqlite" (the file in <see cref="DataFolder"/>) or "postgres" (the database of <see cref="Connection"/>).</summary>
+    public string Store { get; init; } = "sqlite";
+
+    /// <summary>The PostgreSQL connection string, with <see cref="Store"/> "postgres".</summary>
+    public string? Connection { get; init; }
+
     public string Urls { get; init; } = DefaultUrls;
 
     /// <summary>The largest request body the native API reads.</summary>

@@ -52,7 +52,9 @@ public static class SelfsameServer
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(time);
-        services.AddSingleton<IGraphStore>(sp => SqliteStore.Open(options.DataFolder, time));
+        services.AddSingleton<IGraphStore>(sp => options.Store == "postgres"
+            ? Storage.Postgres.PostgresStore.Open(options.Connection ?? throw new InvalidOperationException("the postgres store needs a connection string"), time)
+            : SqliteStore.Open(options.DataFolder, time));
         services.AddSingleton(sp => sp.GetRequiredService<IGraphStore>().Catalog);
         services.AddSingleton<IdentityEngine>();
         services.AddSingleton<Projects>();

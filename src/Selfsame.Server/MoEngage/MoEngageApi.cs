@@ -263,9 +263,10 @@ public static class MoEngageApi
             {
                 throw MoEngageInvalid.Bad("identity_type", "identity_type must be \"customer_id\" or \"moengage_id\"");
             }
-            if (!root.TryGetProperty("identity_value", out var v) || v.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(v.GetString()))
+            if (!root.TryGetProperty("identity_value", out var v) || v.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(v.GetString())
+                || v.GetString()!.Contains('\0', StringComparison.Ordinal))
             {
-                throw MoEngageInvalid.Missing("identity_value", "identity_value is required: a non-empty string");
+                throw MoEngageInvalid.Missing("identity_value", "identity_value is required: a non-empty string without NUL");
             }
             var value = v.GetString()!;
             var origin = Origin(context);
@@ -306,9 +307,10 @@ public static class MoEngageApi
                 {
                     throw MoEngageInvalid.Bad($"{path}.identifier_type", "identifier_type must be \"customer_id\" or \"id\"");
                 }
-                if (!item.TryGetProperty("identifier", out var value) || value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(value.GetString()))
+                if (!item.TryGetProperty("identifier", out var value) || value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(value.GetString())
+                    || value.GetString()!.Contains('\0', StringComparison.Ordinal))
                 {
-                    throw MoEngageInvalid.Missing($"{path}.identifier", "identifier is required: a non-empty string");
+                    throw MoEngageInvalid.Missing($"{path}.identifier", "identifier is required: a non-empty string without NUL");
                 }
                 wanted.Add((type.GetString()!, value.GetString()!));
             }

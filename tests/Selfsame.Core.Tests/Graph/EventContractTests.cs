@@ -142,3 +142,5 @@ public abstract class EventContractTests : IDisposable
 }
 
 public sealed class SqliteEventTests() : EventContractTests(new SqliteStoreFactory());
+
+public sealed class PostgresEventTests() : EventContractTests(new PostgresStoreFactory());

@@ -415,3 +415,5 @@ public abstract class GraphContractTests : IDisposable
 }
 
 public sealed class SqliteGraphTests() : GraphContractTests(new SqliteStoreFactory());
+
+public sealed class PostgresGraphTests() : GraphContractTests(new PostgresStoreFactory());

@@ -9,12 +9,16 @@ namespace Selfsame.Tests.Graph;
 /// every step compares, for every identifier: whether it exists, which identifiers share its profile, and its profile id
 /// (mapped through the records, whose numbering may differ).
 /// </summary>
-public sealed class RandomizedGraphTests(ITestOutputHelper output) : IDisposable
+public abstract class RandomizedGraphTests(IStoreFactory factory, ITestOutputHelper output) : IDisposable
 {
     private const int MaxRecords = 4;
-    private readonly SqliteStoreFactory _factory = new();
+    private readonly IStoreFactory _factory = factory;
 
-    public void Dispose() => _factory.Dispose();
+    public void Dispose()
+    {
+        _factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     public static TheoryData<int> Seeds()
     {
@@ -130,3 +134,7 @@ public sealed class RandomizedGraphTests(ITestOutputHelper output) : IDisposable
         return Some.Id(text[..cut], text[(cut + 1)..]);
     }
 }
+
+public sealed class SqliteRandomizedGraphTests(ITestOutputHelper output) : RandomizedGraphTests(new SqliteStoreFactory(), output);
+
+public sealed class PostgresRandomizedGraphTests(ITestOutputHelper output) : RandomizedGraphTests(new PostgresStoreFactory(), output);

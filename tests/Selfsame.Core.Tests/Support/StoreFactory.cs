@@ -22,6 +22,50 @@ public sealed class SqliteStoreFactory : IStoreFactory
     public void Dispose() => _folder.Dispose();
 }
 
+/// <summary>
+/// A PostgreSQL store in a schema of its own on the server that <c>SELFSAME_TEST_POSTGRES</c> names (./test starts a throwaway
+/// cluster and sets it); the schema is dropped afterwards.
+/// </summary>
+public sealed class PostgresStoreFactory : IStoreFactory
+{
+    private readonly string _schema = $"t{Guid.NewGuid():N}";
+    private readonly List<IGraphStore> _opened = [];
+
+    public static string BaseConnectionString =>
+        Environment.GetEnvironmentVariable("SELFSAME_TEST_POSTGRES") is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException("SELFSAME_TEST_POSTGRES is not set: run ./test, which starts a throwaway PostgreSQL and sets it");
+
+    public string ConnectionString { get; }
+
+    public PostgresStoreFactory()
+    {
+        using (var connection = new Npgsql.NpgsqlConnection(BaseConnectionString))
+        {
+            connection.Open();
+            using var create = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {_schema}", connection);
+            create.ExecuteNonQuery();
+        }
+        ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(BaseConnectionString) { SearchPath = _schema }.ConnectionString;
+    }
+
+    public IGraphStore Open(TimeProvider time)
+    {
+        var store = Selfsame.Storage.Postgres.PostgresStore.Open(ConnectionString, time);
+        _opened.Add(store);
+        return store;
+    }
+
+    public void Dispose()
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        using var connection = new Npgsql.NpgsqlConnection(BaseConnectionString);
+        connection.Open();
+        using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {_schema} CASCADE", connection);
+        drop.ExecuteNonQuery();
+    }
+}
+
 /// <summary>A store with a fresh project in it, an engine over it, and a fake clock.</summary>
 public sealed class EngineHarness : IAsyncDisposable
 {

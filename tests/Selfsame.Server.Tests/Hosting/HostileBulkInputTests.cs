@@ -127,14 +127,6 @@ public sealed class HostileBulkInputTests(RunningServer server, ITestOutputHelpe
         return content;
     }
 
-    /// <summary>How many jobs the project has, read straight from the database file.</summary>
-    private long Jobs()
-    {
-        var path = ((SqliteStore)server.Services.GetRequiredService<IGraphStore>()).DatabasePath;
-        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM jobs";
-        return (long)command.ExecuteScalar()!;
-    }
+    /// <summary>How many jobs the project has, read straight from the store's database.</summary>
+    private long Jobs() => Convert.ToInt64(server.Scalar("SELECT count(*) FROM jobs"), System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -183,18 +183,10 @@ public sealed class HostileInputTests(RunningServer server, ITestOutputHelper ou
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>Row counts of every table a write can touch, read straight from the database file.</summary>
-    private string Fingerprint()
-    {
-        var path = ((SqliteStore)server.Services.GetRequiredService<IGraphStore>()).DatabasePath;
-        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT (SELECT count(*) FROM records) || '/' || (SELECT count(*) FROM identifiers) || '/' || (SELECT count(*) FROM links) || '/' || " +
-            "(SELECT count(*) FROM properties) || '/' || (SELECT count(*) FROM events) || '/' || (SELECT count(*) FROM api_keys) || '/' || " +
-            "(SELECT count(*) FROM companies) || '/' || (SELECT count(*) FROM company_properties) || '/' || (SELECT count(*) FROM company_members) || '/' || " +
-            "coalesce((SELECT group_concat(settings) FROM projects), '') || '/' || coalesce((SELECT max(seq) FROM properties), 0)";
-        return (string)command.ExecuteScalar()!;
-    }
+    /// <summary>Row counts of every table a write can touch, read straight from the store's database.</summary>
+    private string Fingerprint() => (string)server.Scalar(
+        "SELECT (SELECT count(*) FROM records) || '/' || (SELECT count(*) FROM identifiers) || '/' || (SELECT count(*) FROM links) || '/' || " +
+        "(SELECT count(*) FROM properties) || '/' || (SELECT count(*) FROM events) || '/' || (SELECT count(*) FROM api_keys) || '/' || " +
+        "(SELECT count(*) FROM companies) || '/' || (SELECT count(*) FROM company_properties) || '/' || (SELECT count(*) FROM company_members) || '/' || " +
+        "coalesce((SELECT max(settings) FROM projects), '') || '/' || coalesce((SELECT max(seq) FROM properties), 0)")!;
 }

@@ -14,11 +14,42 @@ using Selfsame.Server.Hosting;
 
 namespace Selfsame.Server.Tests.Support;
 
-/// <summary>The real server (Kestrel) on a free loopback port, over a fresh data folder, with keys of each role.</summary>
+/// <summary>
+/// The real server (Kestrel) on a free loopback port, over a fresh store, with keys of each role. The store is a SQLite
+/// file in a fresh data folder; with <c>SELFSAME_TEST_STORE=postgres</c> (./test runs the suite both ways) it is a fresh
+/// schema on the PostgreSQL server that <c>SELFSAME_TEST_POSTGRES</c> names.
+/// </summary>
 public class RunningServer : IAsyncLifetime
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "selfsame-tests", $"server-{Guid.NewGuid():N}");
+    private readonly string _schema = $"s{Guid.NewGuid():N}";
     private WebApplication? _app;
+
+    public static bool OnPostgres => Environment.GetEnvironmentVariable("SELFSAME_TEST_STORE") == "postgres";
+
+    private static string PostgresBase =>
+        Environment.GetEnvironmentVariable("SELFSAME_TEST_POSTGRES") is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException("SELFSAME_TEST_STORE=postgres needs SELFSAME_TEST_POSTGRES: run ./test, which starts a throwaway PostgreSQL");
+
+    private string PostgresConnection => new Npgsql.NpgsqlConnectionStringBuilder(PostgresBase) { SearchPath = _schema }.ConnectionString;
+
+    /// <summary>Runs a query against the store's own database (the SQLite file, or the PostgreSQL schema) and returns the first column of the first row.</summary>
+    public object? Scalar(string sql)
+    {
+        if (OnPostgres)
+        {
+            using var pg = new Npgsql.NpgsqlConnection(PostgresConnection);
+            pg.Open();
+            using var query = new Npgsql.NpgsqlCommand(sql, pg);
+            return query.ExecuteScalar();
+        }
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_data, Selfsame.Storage.Sqlite.SqliteStore.FileName)};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
 
     public Uri BaseAddress { get; private set; } = null!;
     public string AdminKey { get; private set; } = "";
@@ -26,13 +57,21 @@ public class RunningServer : IAsyncLifetime
     public string ReadKey { get; private set; } = "";
     public IServiceProvider Services => _app!.Services;
 
-    protected virtual SelfsameOptions Options(string data) =>
-        new() { DataFolder = data, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 };
+    protected virtual SelfsameOptions Options(string data) => OnPostgres
+        ? new() { Store = "postgres", Connection = PostgresConnection, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 }
+        : new() { DataFolder = data, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 };
 
     protected virtual TimeProvider Time => TimeProvider.System;
 
     public virtual async Task InitializeAsync()
     {
+        if (OnPostgres)
+        {
+            using var connection = new Npgsql.NpgsqlConnection(PostgresBase);
+            connection.Open();
+            using var create = new Npgsql.NpgsqlCommand($"CREATE SCHEMA {_schema}", connection);
+            create.ExecuteNonQuery();
+        }
         _app = SelfsameServer.Build(Options(_data), Time);
         await _app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(CancellationToken.None);
         await _app.StartAsync();
@@ -61,6 +100,14 @@ public class RunningServer : IAsyncLifetime
             await _app.DisposeAsync();
         }
         SqliteConnection.ClearAllPools();
+        if (OnPostgres)
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            using var connection = new Npgsql.NpgsqlConnection(PostgresBase);
+            connection.Open();
+            using var drop = new Npgsql.NpgsqlCommand($"DROP SCHEMA {_schema} CASCADE", connection);
+            drop.ExecuteNonQuery();
+        }
         try
         {
             Directory.Delete(_data, recursive: true);

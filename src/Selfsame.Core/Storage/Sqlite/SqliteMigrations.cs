@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.Data.Sqlite;
 
 namespace Selfsame.Storage.Sqlite;
@@ -6,7 +5,7 @@ namespace Selfsame.Storage.Sqlite;
 /// <summary>Applies the numbered scripts in Migrations/ (embedded) that the database has not seen, in order, each in its own transaction.</summary>
 internal static class SqliteMigrations
 {
-    public static IReadOnlyList<(int Version, string Name, string Sql)> Scripts { get; } = Load();
+    public static IReadOnlyList<(int Version, string Name, string Sql)> Scripts { get; } = MigrationScripts.Load("Selfsame.Storage.Sqlite.Migrations.");
 
     public static void Apply(SqliteConnection connection, TimeProvider time)
     {
@@ -46,22 +45,5 @@ internal static class SqliteMigrations
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
-    }
-
-    private static List<(int, string, string)> Load()
-    {
-        var assembly = Assembly.GetExecutingAssembly();
-        const string prefix = "Selfsame.Storage.Sqlite.Migrations.";
-        return assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
-            .Select(n =>
-            {
-                var name = n[prefix.Length..^4];
-                using var stream = assembly.GetManifestResourceStream(n)!;
-                using var reader = new StreamReader(stream);
-                return (int.Parse(name[..4], System.Globalization.CultureInfo.InvariantCulture), name, reader.ReadToEnd());
-            })
-            .OrderBy(s => s.Item1)
-            .ToList();
     }
 }

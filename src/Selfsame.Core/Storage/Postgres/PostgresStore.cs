@@ -1,0 +1,142 @@
+using System.Data;
+using Npgsql;
+using Selfsame.Graph;
+
+namespace Selfsame.Storage.Postgres;
+
+/// <summary>
+/// The store for several server nodes on one PostgreSQL database. Every write to a project runs in one transaction that
+/// first takes a transaction-level advisory lock on the project (<c>pg_advisory_xact_lock</c>), so the writes to one
+/// project are applied one at a time, in one order, whichever node receives them: the same serial order per project that
+/// the SQLite store's single writer gives. A read runs in one REPEATABLE READ transaction (one snapshot).
+/// </summary>
+public sealed class PostgresStore : IGraphStore
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+
+    private PostgresStore(NpgsqlDataSource dataSource, TimeProvider time)
+    {
+        _dataSource = dataSource;
+        _time = time;
+        var catalog = new PostgresCatalog(dataSource);
+        Catalog = catalog;
+        Jobs = new PostgresJobStore(catalog);
+    }
+
+    public IProjectCatalog Catalog { get; }
+
+    public Jobs.IJobStore Jobs { get; }
+
+    /// <summary>Opens the store over <paramref name="connectionString"/> and applies pending migrations (one node at a time).</summary>
+    public static PostgresStore Open(string connectionString, TimeProvider time)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!builder.ContainsKey("Timeout"))
+        {
+            builder.Timeout = 5;
+        }
+        if (!builder.ContainsKey("Command Timeout"))
+        {
+            builder.CommandTimeout = 30;
+        }
+        var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        try
+        {
+            PostgresMigrations.Apply(dataSource, time);
+        }
+        catch
+        {
+            dataSource.Dispose();
+            throw;
+        }
+        return new PostgresStore(dataSource, time);
+    }
+
+    public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
+        Task.Run(() => Write(project, session => work(session)), cancellationToken);
+
+    public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
+        Task.Run(() => Write<IReadOnlyList<WriteOutcome<T>>>(project, session =>
+        {
+            var outcomes = new List<WriteOutcome<T>>(work.Count);
+            foreach (var piece in work)
+            {
+                var value = default(T);
+                var error = session.Attempt(s => value = piece(s));
+                outcomes.Add(new WriteOutcome<T>(error is null ? value : default, error));
+            }
+            return outcomes;
+        }), cancellationToken);
+
+    private T Write<T>(ProjectId project, Func<PostgresGraphSession, T> work)
+    {
+        using var connection = _dataSource.OpenConnection();
+        using var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
+        using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = $"selfsame:{project.Value}" });
+            lockCommand.ExecuteNonQuery();
+        }
+        // The clock is read once the lock is held, so that times grow in the order writes are applied.
+        var session = new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow());
+        var result = work(session);
+        transaction.Commit();
+        return result;
+    }
+
+    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
+    {
+        using var connection = _dataSource.OpenConnection();
+        using var transaction = connection.BeginTransaction(IsolationLevel.RepeatableRead);
+        var result = read(new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow()));
+        transaction.Commit();
+        return result;
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}
+
+/// <summary>Applies the numbered scripts in Migrations/ (embedded) not yet applied, each in its own transaction, under a session advisory lock.</summary>
+internal static class PostgresMigrations
+{
+    private const long LockKey = 0x5e1f5a3e;
+
+    public static void Apply(NpgsqlDataSource dataSource, TimeProvider time)
+    {
+        using var connection = dataSource.OpenConnection();
+        Execute(connection, null, $"SELECT pg_advisory_lock({LockKey})");
+        try
+        {
+            Execute(connection, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)");
+            foreach (var (version, name, sql) in Scripts)
+            {
+                using var transaction = connection.BeginTransaction();
+                using var check = new NpgsqlCommand("SELECT count(*) FROM schema_migrations WHERE version = $1", connection, transaction);
+                check.Parameters.Add(new NpgsqlParameter { Value = version });
+                if ((long)check.ExecuteScalar()! == 0)
+                {
+                    Execute(connection, transaction, sql);
+                    using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", connection, transaction);
+                    record.Parameters.Add(new NpgsqlParameter { Value = version });
+                    record.Parameters.Add(new NpgsqlParameter { Value = name });
+                    record.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow().ToUnixTimeMilliseconds() });
+                    record.ExecuteNonQuery();
+                }
+                transaction.Commit();
+            }
+        }
+        finally
+        {
+            Execute(connection, null, $"SELECT pg_advisory_unlock({LockKey})");
+        }
+    }
+
+    private static void Execute(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql)
+    {
+        using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.ExecuteNonQuery();
+    }
+
+    public static IReadOnlyList<(int Version, string Name, string Sql)> Scripts { get; } = MigrationScripts.Load("Selfsame.Storage.Postgres.Migrations.");
+}
