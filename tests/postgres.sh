@@ -29,11 +29,12 @@ start_test_postgres() {
   fi
   "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U selfsame --auth=trust -E UTF8 >/dev/null \
     || { echo "initdb failed" >&2; return 1; }
-  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
-    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null \
+  PG_OPTIONS="-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off"
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 -o "$PG_OPTIONS" start >/dev/null \
     || { echo "PostgreSQL did not start; its log:" >&2; cat "$PG_DIR/log" >&2; return 1; }
   export SELFSAME_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=selfsame;Database=postgres"
-  export SELFSAME_TEST_PG_BIN="$PG_BIN" SELFSAME_TEST_PG_DATA="$PG_DIR/data"
+  # For the fault test, which stops and starts the cluster.
+  export SELFSAME_TEST_PG_BIN="$PG_BIN" SELFSAME_TEST_PG_DATA="$PG_DIR/data" SELFSAME_TEST_PG_OPTIONS="$PG_OPTIONS"
 }
 
 stop_test_postgres() {

@@ -20,11 +20,14 @@ public static class SelfsameProcess
     }
 
     /// <summary>Starts <c>selfsame serve</c> on a free loopback port and waits until /healthz answers.</summary>
-    public static async Task<(Process Process, Uri Address)> ServeAsync(string dataFolder)
+    public static Task<(Process Process, Uri Address)> ServeAsync(string dataFolder) => ServeWithAsync("--data", dataFolder);
+
+    /// <summary>Starts <c>selfsame serve</c> with these arguments on a free loopback port and waits until /healthz answers.</summary>
+    public static async Task<(Process Process, Uri Address)> ServeWithAsync(params string[] args)
     {
         var port = FreePort();
         var address = new Uri($"http://127.0.0.1:{port}");
-        var process = Process.Start(StartInfo(["serve", "--data", dataFolder, "--urls", address.ToString().TrimEnd('/')]))!;
+        var process = Process.Start(StartInfo(["serve", .. args, "--urls", address.ToString().TrimEnd('/')]))!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();

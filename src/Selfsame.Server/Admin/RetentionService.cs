@@ -14,7 +14,18 @@ public sealed class RetentionService(IProjectCatalog catalog, RetentionSweep swe
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            foreach (var project in await catalog.ListProjectsAsync(stoppingToken))
+            IReadOnlyList<Project> projects;
+            try
+            {
+                projects = await catalog.ListProjectsAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The store cannot be read (a database restarting): the sweep runs at the next interval; the server stays up.
+                logger.LogWarning(e, "Retention could not list the projects; it runs again at the next interval");
+                projects = [];
+            }
+            foreach (var project in projects)
             {
                 if (project.Settings.RetentionDays is null)
                 {

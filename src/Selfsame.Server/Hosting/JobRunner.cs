@@ -28,7 +28,18 @@ public sealed class JobRunner(IGraphStore store, JobProcessor processor, Project
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            foreach (var job in await store.Jobs.ListUnfinishedAsync(stoppingToken))
+            IReadOnlyList<JobRecord> unfinished;
+            try
+            {
+                unfinished = await store.Jobs.ListUnfinishedAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The store cannot be read (a database restarting): look again at the next poll; the server stays up.
+                logger.LogWarning(e, "Looking for unfinished jobs failed; trying again in {Seconds} s", Poll.TotalSeconds);
+                unfinished = [];
+            }
+            foreach (var job in unfinished)
             {
                 if (!processor.Knows(job.Kind))
                 {

@@ -131,7 +131,7 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
             {
                 await catalog.TouchKeyAsync(keyId, now, CancellationToken.None);
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
             {
                 _lastWritten.TryRemove(keyId, out _);
             }

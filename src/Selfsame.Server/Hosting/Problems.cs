@@ -34,7 +34,23 @@ public static class Problems
         GraphException g => From(g),
         JsonException j => Invalid("(body)", $"malformed JSON: {j.Message}"),
         BadHttpRequestException b => Results.Problem(statusCode: b.StatusCode, detail: b.Message),
+        _ when StoreUnavailable(e) => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Store unavailable",
+            detail: "store: the database cannot be reached; nothing of this request was applied; retry shortly"),
         _ => null,
+    };
+
+    /// <summary>
+    /// Whether an error means the database could not be reached (a PostgreSQL server down or restarting, a connection that
+    /// broke, a timeout): answered 503 so that clients retry, rather than 500.
+    /// </summary>
+    public static bool StoreUnavailable(Exception e) => e switch
+    {
+        Npgsql.NpgsqlException { IsTransient: true } => true,
+        Npgsql.PostgresException p => p.SqlState.StartsWith("57P", StringComparison.Ordinal) || p.SqlState.StartsWith("08", StringComparison.Ordinal),
+        Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException } => true,
+        TimeoutException => true,
+        AggregateException a => a.InnerExceptions.Any(StoreUnavailable),
+        _ => e.InnerException is { } inner && StoreUnavailable(inner),
     };
 
     /// <summary>The same problem as an object, for a result inside a batch response.</summary>

@@ -90,6 +90,10 @@ public static class SelfsameServer
         {
             var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
             var problem = error is null ? null : Problems.ForRequestError(error);
+            if (error is not null && Problems.StoreUnavailable(error))
+            {
+                context.Response.Headers.RetryAfter = "1";
+            }
             if (problem is null)
             {
                 app.Logger.LogError(error, "Request {Path} failed", context.Request.Path);
