@@ -29,7 +29,9 @@ start_test_postgres() {
   fi
   "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U selfsame --auth=trust -E UTF8 >/dev/null \
     || { echo "initdb failed" >&2; return 1; }
-  PG_OPTIONS="-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off"
+  # fsync is off for the tests' throwaway data; SELFSAME_PG_DURABLE=1 keeps it on (the benchmarks).
+  PG_OPTIONS="-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300"
+  [ "${SELFSAME_PG_DURABLE:-0}" = "1" ] || PG_OPTIONS="$PG_OPTIONS -c fsync=off"
   "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 -o "$PG_OPTIONS" start >/dev/null \
     || { echo "PostgreSQL did not start; its log:" >&2; cat "$PG_DIR/log" >&2; return 1; }
   export SELFSAME_TEST_POSTGRES="Host=127.0.0.1;Port=$PG_PORT;Username=selfsame;Database=postgres"

@@ -20,34 +20,50 @@ public static class HttpLoad
         var connections = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 64;
         var seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10;
         var runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
+        var nodes = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1;
+        var postgres = Environment.GetEnvironmentVariable("SELFSAME_BENCH_POSTGRES");
+        if (nodes > 1 && postgres is null)
+        {
+            Console.Error.WriteLine("several nodes need PostgreSQL: set SELFSAME_BENCH_POSTGRES to a connection string");
+            return 2;
+        }
         var cli = Path.Combine(RepositoryRoot(), "src", "Selfsame.Cli", "bin", "Release", "net10.0", "selfsame.dll");
         if (!File.Exists(cli))
         {
             Console.Error.WriteLine($"build the server first: dotnet build -c Release src/Selfsame.Cli (no {cli})");
             return 2;
         }
-        Console.WriteLine($"http {scenario}: {connections} connections, {seconds} s measured after 2 s warm-up, {runs} runs, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"http {scenario}: {connections} connections, {seconds} s measured after 2 s warm-up, {runs} runs, {Environment.ProcessorCount} cores, " +
+                          $"{nodes} node(s) on {(postgres is null ? "SQLite" : "PostgreSQL")}");
         var rates = new List<double>();
         for (var run = 1; run <= runs; run++)
         {
             var data = Path.Combine(Path.GetTempPath(), $"selfsame-bench-http-{Guid.NewGuid():N}");
-            var key = (await RunCli(cli, "key", "create", "--data", data, "--role", "write")).TrimEnd().Split('\n')[^1];
-            var port = FreePort();
-            using var server = Start(cli, "serve", "--data", data, "--urls", $"http://127.0.0.1:{port}");
+            var schema = $"bench{Guid.NewGuid():N}";
+            string[] store = postgres is null ? ["--data", data] : ["--store", "postgres", "--connection", PostgresSchema(postgres, schema, create: true)];
+            var key = (await RunCli(cli, ["key", "create", .. store, "--role", "write"])).TrimEnd().Split('\n')[^1];
+            var servers = new List<Process>();
+            var clients = new List<HttpClient>();
             try
             {
-                using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, UseProxy = false })
+                for (var node = 0; node < nodes; node++)
                 {
-                    BaseAddress = new Uri($"http://127.0.0.1:{port}"),
-                };
-                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-                await WaitForHealth(client);
+                    var port = FreePort();
+                    servers.Add(Start(cli, ["serve", .. store, "--urls", $"http://127.0.0.1:{port}"]));
+                    var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, UseProxy = false })
+                    {
+                        BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+                    };
+                    client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                    clients.Add(client);
+                    await WaitForHealth(client);
+                }
                 const int preloaded = 10_000;
                 if (scenario == "resolve")
                 {
-                    await Preload(client, preloaded);
+                    await Preload(clients[0], preloaded);
                 }
-                var (ok, failed, elapsed, latencies) = await Drive(client, connections, seconds, scenario, run, preloaded);
+                var (ok, failed, elapsed, latencies) = await Drive(clients, connections, seconds, scenario, run, preloaded);
                 var rate = ok / elapsed.TotalSeconds;
                 rates.Add(rate);
                 latencies.Sort();
@@ -55,9 +71,24 @@ public static class HttpLoad
             }
             finally
             {
-                server.Kill(entireProcessTree: true);
-                await server.WaitForExitAsync();
-                Directory.Delete(data, recursive: true);
+                foreach (var server in servers)
+                {
+                    server.Kill(entireProcessTree: true);
+                    await server.WaitForExitAsync();
+                    server.Dispose();
+                }
+                foreach (var client in clients)
+                {
+                    client.Dispose();
+                }
+                if (postgres is null)
+                {
+                    Directory.Delete(data, recursive: true);
+                }
+                else
+                {
+                    PostgresSchema(postgres, schema, create: false);
+                }
             }
         }
         rates.Sort();
@@ -65,8 +96,19 @@ public static class HttpLoad
         return 0;
     }
 
+    /// <summary>Creates (or drops) a schema of its own for one run on the PostgreSQL server; returns the connection string into it.</summary>
+    internal static string PostgresSchema(string server, string schema, bool create)
+    {
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        using var connection = new Npgsql.NpgsqlConnection(server);
+        connection.Open();
+        using var command = new Npgsql.NpgsqlCommand(create ? $"CREATE SCHEMA {schema}" : $"DROP SCHEMA {schema} CASCADE", connection);
+        command.ExecuteNonQuery();
+        return new Npgsql.NpgsqlConnectionStringBuilder(server) { SearchPath = schema }.ConnectionString;
+    }
+
     private static async Task<(long Ok, long Failed, TimeSpan Elapsed, List<double> Latencies)> Drive(
-        HttpClient client, int connections, int seconds, string scenario, int run, int preloaded)
+        List<HttpClient> clients, int connections, int seconds, string scenario, int run, int preloaded)
     {
         long ok = 0, failed = 0, sequence = 0;
         var measuring = false;
@@ -76,6 +118,7 @@ public static class HttpLoad
         {
             latencies[w] = [];
             var random = new Random(w);
+            var client = clients[w % clients.Count];
             while (!stop.IsCancellationRequested)
             {
                 var started = Stopwatch.GetTimestamp();

@@ -35,7 +35,11 @@ public static class JobBench
         for (var run = 1; run <= runs; run++)
         {
             var folder = Path.Combine(Path.GetTempPath(), $"selfsame-bench-jobs-{Guid.NewGuid():N}");
-            await using (var store = SqliteStore.Open(folder, TimeProvider.System))
+            var schema = $"bench{Guid.NewGuid():N}";
+            var postgres = Environment.GetEnvironmentVariable("SELFSAME_BENCH_POSTGRES");
+            await using (Selfsame.Storage.IGraphStore store = postgres is null
+                ? SqliteStore.Open(folder, TimeProvider.System)
+                : Selfsame.Storage.Postgres.PostgresStore.Open(HttpLoad.PostgresSchema(postgres, schema, create: true), TimeProvider.System))
             {
                 await new Projects(store.Catalog, TimeProvider.System).EnsureDefaultAsync(CancellationToken.None);
                 var job = await JobProcessor.SubmitAsync(store.Jobs, ProjectId.Default, kind.Name, "bench", null, payload, null, TimeProvider.System, CancellationToken.None);
@@ -54,7 +58,14 @@ public static class JobBench
                 }
             }
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(folder, recursive: true);
+            if (postgres is null)
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            else
+            {
+                HttpLoad.PostgresSchema(postgres, schema, create: false);
+            }
         }
         rates.Sort();
         Console.WriteLine($"median: {rates[rates.Count / 2]:N0} rows/s (min {rates[0]:N0}, max {rates[^1]:N0})");

@@ -35,8 +35,8 @@ public static class SelfsameCommands
 
     private static Option<string> DataOption() => new("--data")
     {
-        Description = "The data folder (the SQLite file lives there). Environment: SELFSAME_DATA.",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_DATA") ?? "./data",
+        Description = "The data folder (the SQLite file lives there). Environment: SELFSAME_DATA; config file: data.",
+        DefaultValueFactory = _ => Settings.Get("DATA") ?? "./data",
     };
 
     /// <summary>Where a command finds the data: the SQLite data folder, or a PostgreSQL database.</summary>
@@ -56,7 +56,7 @@ public static class SelfsameCommands
         var option = new Option<string>("--store")
         {
             Description = "sqlite (a file in the data folder) or postgres (the database of --connection). Environment: SELFSAME_STORE.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_STORE") ?? "sqlite",
+            DefaultValueFactory = _ => Settings.Get("STORE") ?? "sqlite",
         };
         option.AcceptOnlyFromAmong("sqlite", "postgres");
         return option;
@@ -65,7 +65,7 @@ public static class SelfsameCommands
     private static Option<string?> ConnectionOption() => new("--connection")
     {
         Description = "The PostgreSQL connection string, such as \"Host=db;Database=selfsame;Username=selfsame;Password=...\". Environment: SELFSAME_CONNECTION.",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_CONNECTION"),
+        DefaultValueFactory = _ => Settings.Get("CONNECTION"),
     };
 
     private static Selfsame.Storage.IGraphStore OpenStore(string store, string dataFolder, string? connection) => store == "postgres"
@@ -86,22 +86,22 @@ public static class SelfsameCommands
         var urls = new Option<string>("--urls")
         {
             Description = "Where to listen, ';'-separated. Environment: SELFSAME_URLS.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SELFSAME_URLS") ?? SelfsameOptions.DefaultUrls,
+            DefaultValueFactory = _ => Settings.Get("URLS") ?? SelfsameOptions.DefaultUrls,
         };
         var maxBody = new Option<long>("--max-body-bytes")
         {
             Description = "The largest request body the native API reads. Environment: SELFSAME_MAX_BODY_BYTES.",
-            DefaultValueFactory = _ => long.TryParse(Environment.GetEnvironmentVariable("SELFSAME_MAX_BODY_BYTES"), out var v) ? v : 1024 * 1024,
+            DefaultValueFactory = _ => long.TryParse(Settings.Get("MAX_BODY_BYTES"), out var v) ? v : 1024 * 1024,
         };
         var mappingLimit = new Option<int>("--amplitude-mapping-limit")
         {
             Description = "Amplitude user mappings per project in 30 seconds. Environment: SELFSAME_AMPLITUDE_MAPPING_LIMIT.",
-            DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("SELFSAME_AMPLITUDE_MAPPING_LIMIT"), out var v) ? v : 1500,
+            DefaultValueFactory = _ => int.TryParse(Settings.Get("AMPLITUDE_MAPPING_LIMIT"), out var v) ? v : 1500,
         };
         var retentionInterval = new Option<int>("--retention-interval-minutes")
         {
             Description = "How often the retention sweep runs. Environment: SELFSAME_RETENTION_INTERVAL_MINUTES.",
-            DefaultValueFactory = _ => int.TryParse(Environment.GetEnvironmentVariable("SELFSAME_RETENTION_INTERVAL_MINUTES"), out var v) ? v : 60,
+            DefaultValueFactory = _ => int.TryParse(Settings.Get("RETENTION_INTERVAL_MINUTES"), out var v) ? v : 60,
         };
         retentionInterval.Validators.Add(r =>
         {
@@ -114,7 +114,7 @@ public static class SelfsameCommands
         {
             Description = "A rate limit per project, family=permits/seconds, overriding the surface's default (repeatable), " +
                           "such as braze.users=20000/60. Environment: SELFSAME_RATE_LIMITS, comma-separated.",
-            DefaultValueFactory = _ => (Environment.GetEnvironmentVariable("SELFSAME_RATE_LIMITS") ?? "")
+            DefaultValueFactory = _ => (Settings.Get("RATE_LIMITS") ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             AllowMultipleArgumentsPerToken = false,
         };

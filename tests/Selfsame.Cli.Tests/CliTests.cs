@@ -83,6 +83,48 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Settings_FromTheConfigFile_UnlessTheEnvironmentOrAFlagSaysOtherwise()
+    {
+        var config = Path.Combine(Path.GetTempPath(), $"selfsame-config-{Guid.NewGuid():N}.json");
+        var elsewhere = _data + "-elsewhere";
+        await File.WriteAllTextAsync(config, $$"""{"data": {{System.Text.Json.JsonSerializer.Serialize(_data)}}, "store": "sqlite"}""");
+        try
+        {
+            var fromFile = new Dictionary<string, string> { ["SELFSAME_CONFIG"] = config };
+            var (exit, output, error) = await SelfsameProcess.RunWithAsync(fromFile, "key", "create", "--role", "read");
+            Assert.True(exit == 0, error);
+            await using (var store = SqliteStore.Open(_data, TimeProvider.System))
+            {
+                var keyId = output.TrimEnd().Split('\n')[^1].Split('_')[1];
+                Assert.NotNull(await store.Catalog.FindKeyAsync(keyId, CancellationToken.None));
+            }
+            SqliteConnection.ClearAllPools();
+
+            // The environment wins over the file, and a flag over both.
+            var (envExit, _, _) = await SelfsameProcess.RunWithAsync(new Dictionary<string, string> { ["SELFSAME_CONFIG"] = config, ["SELFSAME_DATA"] = elsewhere },
+                "project", "create", "from-env");
+            Assert.Equal(0, envExit);
+            Assert.True(File.Exists(Path.Combine(elsewhere, SqliteStore.FileName)));
+            var (_, listed, _) = await SelfsameProcess.RunWithAsync(fromFile, "project", "list", "--data", elsewhere);
+            Assert.Contains("from-env", listed, StringComparison.Ordinal);
+
+            var broken = new Dictionary<string, string> { ["SELFSAME_CONFIG"] = config + ".missing" };
+            var (brokenExit, _, brokenError) = await SelfsameProcess.RunWithAsync(broken, "project", "list");
+            Assert.NotEqual(0, brokenExit);
+            Assert.Contains("SELFSAME_CONFIG", brokenError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(config);
+            SqliteConnection.ClearAllPools();
+            if (Directory.Exists(elsewhere))
+            {
+                Directory.Delete(elsewhere, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task KeyCreate_UnknownProject_FailsWithAClearMessage()
     {
         var (exit, _, error) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--project", "nope", "--role", "read");

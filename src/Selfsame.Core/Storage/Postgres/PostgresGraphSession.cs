@@ -10,7 +10,7 @@ namespace Selfsame.Storage.Postgres;
 /// The graph reads and writes of one PostgreSQL transaction, scoped to one project. Statements take positional
 /// parameters ($1, $2...); a parameter that may be null is cast in the statement so that PostgreSQL knows its type.
 /// </summary>
-internal sealed class PostgresGraphSession(NpgsqlConnection connection, NpgsqlTransaction transaction, ProjectId project, DateTimeOffset now) : IGraphTransaction
+internal sealed class PostgresGraphSession(NpgsqlConnection connection, NpgsqlTransaction transaction, ProjectId project, DateTimeOffset now) : ITimedTransaction
 {
     private const string RecordColumns =
         "r.record_id, r.profile_id, r.created_at, r.last_seen_at, " +
@@ -23,7 +23,7 @@ internal sealed class PostgresGraphSession(NpgsqlConnection connection, NpgsqlTr
     private ProjectSettings? _settings;
 
     public ProjectId Project { get; } = project;
-    public DateTimeOffset Now { get; } = now;
+    public DateTimeOffset Now { get; set; } = now;
 
     public ProjectSettings Settings => _settings ??= Scalar("SELECT settings FROM projects WHERE project_id = $1", _project) is string json
         ? ProjectSettings.FromJson(json)
@@ -182,8 +182,10 @@ internal sealed class PostgresGraphSession(NpgsqlConnection connection, NpgsqlTr
             transaction.Release("attempt");
             return null;
         }
-        catch (Exception e) when (e is not NpgsqlException)
+        catch (Exception e) when (e is not NpgsqlException or PostgresException)
         {
+            // A refusal by the rules, or an error the server reported for this work alone: undone, the rest goes on.
+            // A lost connection is not caught: the whole transaction fails.
             transaction.Rollback("attempt");
             transaction.Release("attempt");
             return e;

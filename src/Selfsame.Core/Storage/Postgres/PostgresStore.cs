@@ -5,20 +5,22 @@ using Selfsame.Graph;
 namespace Selfsame.Storage.Postgres;
 
 /// <summary>
-/// The store for several server nodes on one PostgreSQL database. Every write to a project runs in one transaction that
-/// first takes a transaction-level advisory lock on the project (<c>pg_advisory_xact_lock</c>), so the writes to one
-/// project are applied one at a time, in one order, whichever node receives them: the same serial order per project that
-/// the SQLite store's single writer gives. A read runs in one REPEATABLE READ transaction (one snapshot).
+/// The store for several server nodes on one PostgreSQL database. Writes go through the node's <see cref="PostgresWriter"/>:
+/// each transaction first takes a transaction-level advisory lock on its project (<c>pg_advisory_xact_lock</c>), so the
+/// writes to one project are applied one at a time, in one order, whichever node receives them: the same serial order per
+/// project that the SQLite store's single writer gives. A read runs in one REPEATABLE READ transaction (one snapshot).
 /// </summary>
 public sealed class PostgresStore : IGraphStore
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
+    private readonly PostgresWriter _writer;
 
     private PostgresStore(NpgsqlDataSource dataSource, TimeProvider time)
     {
         _dataSource = dataSource;
         _time = time;
+        _writer = new PostgresWriter(dataSource, time);
         var catalog = new PostgresCatalog(dataSource);
         Catalog = catalog;
         Jobs = new PostgresJobStore(catalog);
@@ -40,6 +42,16 @@ public sealed class PostgresStore : IGraphStore
         {
             builder.CommandTimeout = 30;
         }
+        if (!builder.ContainsKey("Max Auto Prepare"))
+        {
+            // The store runs a few dozen statements over and over: prepared once per connection, they skip parsing and planning.
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+        // Reads run synchronously on the request's thread (the engine's reads are synchronous): more threads from the start
+        // keep requests waiting on the database from starving the pool.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 128), io);
         var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         try
         {
@@ -54,36 +66,10 @@ public sealed class PostgresStore : IGraphStore
     }
 
     public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
-        Task.Run(() => Write(project, session => work(session)), cancellationToken);
+        _writer.WriteAsync(project, work, cancellationToken);
 
     public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
-        Task.Run(() => Write<IReadOnlyList<WriteOutcome<T>>>(project, session =>
-        {
-            var outcomes = new List<WriteOutcome<T>>(work.Count);
-            foreach (var piece in work)
-            {
-                var value = default(T);
-                var error = session.Attempt(s => value = piece(s));
-                outcomes.Add(new WriteOutcome<T>(error is null ? value : default, error));
-            }
-            return outcomes;
-        }), cancellationToken);
-
-    private T Write<T>(ProjectId project, Func<PostgresGraphSession, T> work)
-    {
-        using var connection = _dataSource.OpenConnection();
-        using var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
-        using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
-        {
-            lockCommand.Parameters.Add(new NpgsqlParameter { Value = $"selfsame:{project.Value}" });
-            lockCommand.ExecuteNonQuery();
-        }
-        // The clock is read once the lock is held, so that times grow in the order writes are applied.
-        var session = new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow());
-        var result = work(session);
-        transaction.Commit();
-        return result;
-    }
+        _writer.WriteEachAsync(project, work, cancellationToken);
 
     public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
     {
@@ -94,7 +80,11 @@ public sealed class PostgresStore : IGraphStore
         return result;
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _writer.DisposeAsync();
+        await _dataSource.DisposeAsync();
+    }
 }
 
 /// <summary>Applies the numbered scripts in Migrations/ (embedded) not yet applied, each in its own transaction, under a session advisory lock.</summary>

@@ -11,7 +11,7 @@ namespace Selfsame.Storage.Sqlite;
 /// joins from the other table by project_id alone, reading every row of the project on each merge; and for identifiers
 /// it preferred the primary key by project_id alone to identifiers_by_record, hence the INDEXED BY.
 /// </summary>
-internal sealed class SqliteGraphSession(SqliteStatements sql) : IGraphTransaction, IDisposable
+internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransaction, IDisposable
 {
     private const string RecordColumns =
         "r.record_id, r.profile_id, r.created_at, r.last_seen_at, " +

@@ -46,19 +46,11 @@ public sealed class SqliteStore : IGraphStore
         return new SqliteStore(Path.GetFullPath(Path.Combine(dataFolder, FileName)), time);
     }
 
-    public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken)
-    {
-        var item = new SingleWrite<T>(project, work, cancellationToken);
-        _writer.Enqueue(item);
-        return item.Task;
-    }
+    public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
+        _writer.WriteAsync(project, work, cancellationToken);
 
-    public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken)
-    {
-        var item = new EachWrite<T>(project, work, cancellationToken);
-        _writer.Enqueue(item);
-        return item.Task;
-    }
+    public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
+        _writer.WriteEachAsync(project, work, cancellationToken);
 
     public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
     {

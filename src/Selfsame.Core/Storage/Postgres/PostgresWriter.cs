@@ -1,0 +1,72 @@
+using System.Data;
+using Npgsql;
+
+namespace Selfsame.Storage.Postgres;
+
+/// <summary>
+/// A node's writer for PostgreSQL: the writes waiting are drained into groups (up to 256), one transaction and one commit per
+/// project in the group, so that many writes share one commit's flush, as the SQLite store's writer does. Each transaction
+/// first takes the project's advisory lock (writes to a project are serialized across nodes); a group is first applied
+/// whole, and if a write throws, again with each write in a savepoint so that only the failing one is left out. Every write
+/// completes after its commit.
+/// </summary>
+internal sealed class PostgresWriter(NpgsqlDataSource dataSource, TimeProvider time) : GroupWriter("selfsame-postgres-writer", maxGroup: 256)
+{
+    private readonly NpgsqlDataSource _dataSource = dataSource;
+    private readonly TimeProvider _time = time;
+
+    protected override void Commit(List<WriteItem> group)
+    {
+        foreach (var project in group.GroupBy(i => i.Project))
+        {
+            Commit(project.Key, [.. project]);
+        }
+    }
+
+    private void Commit(Graph.ProjectId project, List<WriteItem> items)
+    {
+        try
+        {
+            using var connection = _dataSource.OpenConnection();
+            if (!TryGroup(connection, project, items, savepoints: false))
+            {
+                TryGroup(connection, project, items, savepoints: true);
+            }
+        }
+        catch (Exception e)
+        {
+            // The transaction could not be begun or committed: nothing of the group is kept, and every item says so.
+            foreach (var item in items)
+            {
+                item.Fail(e);
+            }
+            return;
+        }
+        foreach (var item in items)
+        {
+            item.Complete();
+        }
+    }
+
+    /// <summary>Runs the group in one transaction; without savepoints, gives up (rolled back) at the first item that throws.</summary>
+    private bool TryGroup(NpgsqlConnection connection, Graph.ProjectId project, List<WriteItem> items, bool savepoints)
+    {
+        using var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
+        using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = $"selfsame:{project.Value}" });
+            lockCommand.ExecuteNonQuery();
+        }
+        var session = new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow());
+        foreach (var item in items)
+        {
+            if (!item.Run(session, _time, savepoints) && !savepoints)
+            {
+                transaction.Rollback();
+                return false;
+            }
+        }
+        transaction.Commit();
+        return true;
+    }
+}
