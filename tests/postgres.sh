@@ -13,13 +13,24 @@ start_test_postgres() {
   find_pg_bin
   if [ -z "$PG_BIN" ]; then
     echo "PostgreSQL is missing: installing it from the OS packages" >&2
-    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql) >/dev/null \
+    SUDO=()
+    if [ "$(id -u)" -ne 0 ]; then
+      command -v sudo >/dev/null || { echo "PostgreSQL is missing and this user cannot install it: install the package postgresql, or run as root" >&2; return 1; }
+      SUDO=(sudo)
+    fi
+    ("${SUDO[@]}" apt-get update -q && DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q postgresql) >/dev/null \
       || { echo "could not install postgresql" >&2; return 1; }
     find_pg_bin
     [ -n "$PG_BIN" ] || { echo "postgresql was installed but initdb was not found under /usr/lib/postgresql" >&2; return 1; }
   fi
   PG_DIR="$(mktemp -d /tmp/selfsame-pg.XXXXXX)"
-  PG_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+  # A free loopback port: one that nothing answers on.
+  PG_PORT=0
+  for _ in $(seq 1 50); do
+    candidate=$(( 20000 + RANDOM % 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PG_PORT=$candidate; break; fi
+  done
+  [ "$PG_PORT" -ne 0 ] || { echo "no free loopback port for PostgreSQL" >&2; return 1; }
   # PostgreSQL refuses to run as root: as root, the cluster belongs to the OS user postgres.
   PG_AS=()
   if [ "$(id -u)" -eq 0 ]; then

@@ -16,7 +16,7 @@ public sealed record CompanyInfo(string CompanyId, DateTimeOffset CreatedAt, Dat
 /// </summary>
 public static class CompanyRules
 {
-    public const int MaxIdLength = IdentifierNormalizer.MaxValueLength;
+    public const int MaxIdLength = 512;
 
     /// <summary>Creates the company if new and writes its properties (a null value removes one).</summary>
     public static void Identify(IGraphTransaction tx, string companyId, IReadOnlyDictionary<string, PropertyValue> properties)

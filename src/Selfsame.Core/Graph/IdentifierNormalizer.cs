@@ -7,6 +7,9 @@ public static class IdentifierNormalizer
 {
     public const int MaxValueLength = 1024;
 
+    /// <summary>At most this many UTF-8 bytes, so that an identifier fits any store's index (PostgreSQL's holds about 2,700).</summary>
+    public const int MaxValueBytes = 2048;
+
     private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
 
     /// <summary>
@@ -93,6 +96,11 @@ public static class IdentifierNormalizer
         if (value.Length > MaxValueLength)
         {
             error = $"'{field}' is longer than {MaxValueLength} characters";
+            return false;
+        }
+        if (System.Text.Encoding.UTF8.GetByteCount(value) > MaxValueBytes)
+        {
+            error = $"'{field}' is longer than {MaxValueBytes} bytes in UTF-8";
             return false;
         }
         if (value.Contains('\0', StringComparison.Ordinal))

@@ -143,7 +143,8 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
     }
 
     /// <summary>Failures after which the job can go on later where it stands: the store failing, the claim lost, a stop.</summary>
-    private static bool Resumable(Exception e) => e is DbException or IOException or JobClaimLostException or OperationCanceledException;
+    private static bool Resumable(Exception e) =>
+        (e is DbException && !Storage.Postgres.PostgresStore.IsDataError(e)) || e is IOException or JobClaimLostException or OperationCanceledException;
 
     /// <summary>Waits for a chunk still being applied, whatever it ends with (its outcome is in the store already).</summary>
     private static async Task SettleAsync(Task? applying)

@@ -108,6 +108,12 @@ public static class HttpApi
                 // All events in one write: the request is ingested whole or not at all.
                 await engine.WriteAsync(check.Caller!.Project, tx => commands.Select(c => IdentityGraph.Track(tx, c, origin)).ToList(), ct);
             }
+            catch (Exception e) when (Problems.StoreUnavailable(e))
+            {
+                // The database cannot be reached: 503, which Amplitude's SDKs retry.
+                context.Response.Headers.RetryAfter = "1";
+                return AmplitudeApi.Answer(503, new() { ["error"] = "the events could not be stored now (the database cannot be reached); retry" });
+            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Events were validated above, so only the store itself fails here; the SDK retries a 500.

@@ -35,7 +35,9 @@ public static class Problems
         JsonException j => Invalid("(body)", $"malformed JSON: {j.Message}"),
         BadHttpRequestException b => Results.Problem(statusCode: b.StatusCode, detail: b.Message),
         _ when StoreUnavailable(e) => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Store unavailable",
-            detail: "store: the database cannot be reached; nothing of this request was applied; retry shortly"),
+            detail: "store: the database cannot be reached; retry shortly (a write whose commit was under way when the connection broke may have been applied: send an insert_id with events)",
+            extensions: new Dictionary<string, object?> { ["retry_after_seconds"] = 1 }),
+        _ when Storage.Postgres.PostgresStore.IsDataError(e) => Invalid("(value)", "a value the store cannot keep (too long or malformed for its index)"),
         _ => null,
     };
 
@@ -46,7 +48,8 @@ public static class Problems
     public static bool StoreUnavailable(Exception e) => e switch
     {
         Npgsql.NpgsqlException { IsTransient: true } => true,
-        Npgsql.PostgresException p => p.SqlState.StartsWith("57P", StringComparison.Ordinal) || p.SqlState.StartsWith("08", StringComparison.Ordinal),
+        Npgsql.PostgresException p => p.SqlState.StartsWith("57P", StringComparison.Ordinal) || p.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || p.SqlState is "55P03" or "40P01" or "40001" || p.SqlState.StartsWith("53", StringComparison.Ordinal),
         Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException } => true,
         TimeoutException => true,
         AggregateException a => a.InnerExceptions.Any(StoreUnavailable),
@@ -58,6 +61,7 @@ public static class Problems
     {
         RequestValidationException v => new { status = 400, detail = v.Message, errors = v.Errors.Select(x => new { field = x.Field, message = x.Message }) },
         GraphException g => new { status = g.Kind switch { GraphErrorKind.NotFound => 404, GraphErrorKind.Conflict => 409, _ => 400 }, detail = $"{g.Field}: {g.Message}", errors = new[] { new { field = g.Field, message = g.Message } } },
+        _ when StoreUnavailable(e) => new { status = 503, detail = "store: the database cannot be reached; retry shortly", errors = Array.Empty<object>() },
         _ => new { status = 500, detail = "the operation failed inside the server; it was not applied", errors = Array.Empty<object>() },
     };
 }

@@ -13,6 +13,10 @@ public static class RequestErrors
         }
         catch (Exception e) when (Problems.ForRequestError(e) is { } problem)
         {
+            if (Problems.StoreUnavailable(e))
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+            }
             return problem;
         }
     }

@@ -168,7 +168,7 @@ public static class UserpilotApi
     private static Task<IResult> TrackAsync(HttpContext context, IdentityEngine engine, TimeProvider time) =>
         WithBodyAsync(context, null, async (root, settings) =>
         {
-            var userId = UserpilotRows.RequiredId(root, "user_id", "");
+            var userId = UserpilotRows.RequiredId(root, "user_id", "", IdentifierNormalizer.MaxValueLength);
             var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error) ?? throw new UserpilotInvalid("user_id", error!);
             var name = UserpilotRows.RequiredId(root, "event_name", "");
             if (name.Length > OperationReader.MaxNameLength)
@@ -281,7 +281,9 @@ public static class UserpilotApi
         {
             return Invalid("file", $"holds {rows:N0} rows; a file holds 1 to {MaxRows:N0}");
         }
-        var job = await runner.SubmitAsync(context.Caller().Project, kind, Surface, file.FileName, payload, context.Caller().KeyId, time, context.RequestAborted);
+        var filename = new string([.. file.FileName.Where(c => !char.IsControl(c))]);
+        var job = await runner.SubmitAsync(context.Caller().Project, kind, Surface, filename.Length == 0 ? null : filename[..Math.Min(filename.Length, 255)], payload,
+            context.Caller().KeyId, time, context.RequestAborted);
         return Results.Json(Job(job, null), statusCode: 202);
     }
 

@@ -42,7 +42,7 @@ internal static class UserpilotRows
         {
             throw new UserpilotInvalid(path.Length == 0 ? "(row)" : path, "expected a user object {\"user_id\": ..., \"metadata\": {...}}");
         }
-        var userId = RequiredId(row, "user_id", path);
+        var userId = RequiredId(row, "user_id", path, IdentifierNormalizer.MaxValueLength);
         var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error)
             ?? throw new UserpilotInvalid(Join(path, "user_id"), error!);
         var (set, unset) = Metadata(row, path);
@@ -138,16 +138,16 @@ internal static class UserpilotRows
             ? throw new UserpilotInvalid(path, $"metadata keys must be 1 to {PropertyValue.MaxKeyLength} characters")
             : key;
 
-    public static string RequiredId(JsonElement row, string name, string path)
+    public static string RequiredId(JsonElement row, string name, string path, int maxLength = CompanyRules.MaxIdLength)
     {
         if (!row.TryGetProperty(name, out var element) || element.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
         {
             throw new UserpilotInvalid(Join(path, name), $"{name} is required: a string");
         }
         var value = element.ValueKind == JsonValueKind.String ? element.GetString()! : element.GetRawText();
-        if (string.IsNullOrWhiteSpace(value) || value.Length > CompanyRules.MaxIdLength || value.Contains('\0', StringComparison.Ordinal))
+        if (string.IsNullOrWhiteSpace(value) || value.Length > maxLength || value.Contains('\0', StringComparison.Ordinal))
         {
-            throw new UserpilotInvalid(Join(path, name), $"{name} must be 1 to {CompanyRules.MaxIdLength} characters, not blank, without NUL");
+            throw new UserpilotInvalid(Join(path, name), $"{name} must be 1 to {maxLength} characters, not blank, without NUL");
         }
         return value;
     }

@@ -115,6 +115,18 @@ public abstract class EventContractTests : IDisposable
     }
 
     [Fact]
+    public async Task UniqueUsersPerDay_BeforeNineteenSeventy_FallOnTheirOwnUtcDay()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        var noon = new DateTimeOffset(1969, 12, 31, 12, 0, 0, TimeSpan.Zero);
+        await h.TrackAsync(Event("view", Identify(User("old")), noon));
+
+        var (_, days) = h.Engine.UniqueUsers(h.Project, noon.AddDays(-1), noon.AddDays(2), null);
+
+        Assert.Equal([new UniqueUsersDay(new DateOnly(1969, 12, 31), 1, 1)], days);
+    }
+
+    [Fact]
     public async Task SummarizeEvents_CountsEachNameOverEveryRecordOfTheProfile()
     {
         await using var h = await EngineHarness.CreateAsync(_factory);

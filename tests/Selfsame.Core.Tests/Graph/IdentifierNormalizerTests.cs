@@ -50,4 +50,13 @@ public sealed class IdentifierNormalizerTests
         Assert.Equal(("crm", "a/b"), alias.AliasParts);
         Assert.NotEqual(alias, IdentifierNormalizer.TryNormalizeAlias("crm/a", "b", out _));
     }
+
+    [Fact]
+    public void TryNormalize_ValueOverTheUtf8ByteLimit_IsRefusedEvenWithinTheCharacterLimit()
+    {
+        var wide = new string('\u4e2d', 700); // 700 characters, 2,100 bytes in UTF-8
+        Assert.Null(IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, wide, ProjectSettings.Default, out var error));
+        Assert.Contains("2048 bytes", error, StringComparison.Ordinal);
+        Assert.NotNull(IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, wide[..682], ProjectSettings.Default, out _));
+    }
 }

@@ -122,6 +122,10 @@ internal sealed class PostgresCatalog(NpgsqlDataSource dataSource) : IProjectCat
         var command = new NpgsqlCommand(sql, connection, transaction);
         foreach (var arg in args)
         {
+            if (arg is string text && text.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new GraphException(GraphErrorKind.Invalid, "(text)", "a value holds a NUL character, which the store cannot keep");
+            }
             command.Parameters.Add(new NpgsqlParameter { Value = arg ?? DBNull.Value });
         }
         return command;

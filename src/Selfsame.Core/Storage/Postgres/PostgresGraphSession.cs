@@ -182,10 +182,10 @@ internal sealed class PostgresGraphSession(NpgsqlConnection connection, NpgsqlTr
             transaction.Release("attempt");
             return null;
         }
-        catch (Exception e) when (e is not NpgsqlException or PostgresException)
+        catch (Exception e) when (e is not NpgsqlException || PostgresStore.IsDataError(e))
         {
-            // A refusal by the rules, or an error the server reported for this work alone: undone, the rest goes on.
-            // A lost connection is not caught: the whole transaction fails.
+            // A refusal by the rules, or the server refusing this work's data (too long, malformed): undone, the rest goes on.
+            // A lost connection, a lock timeout or a deadlock is not caught: the whole transaction fails.
             transaction.Rollback("attempt");
             transaction.Release("attempt");
             return e;

@@ -34,19 +34,32 @@ public sealed class PostgresStore : IGraphStore
     public static PostgresStore Open(string connectionString, TimeProvider time)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!builder.ContainsKey("Timeout"))
+        // What the connection string itself sets (NpgsqlConnectionStringBuilder.ContainsKey answers true for every keyword it knows).
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        bool Set(params string[] keys) => keys.Any(given.ContainsKey);
+        if (!Set("Timeout"))
         {
             builder.Timeout = 5;
         }
-        if (!builder.ContainsKey("Command Timeout"))
+        if (!Set("Command Timeout", "CommandTimeout"))
         {
             builder.CommandTimeout = 30;
         }
-        if (!builder.ContainsKey("Max Auto Prepare"))
+        if (!Set("Max Auto Prepare", "MaxAutoPrepare"))
         {
             // The store runs a few dozen statements over and over: prepared once per connection, they skip parsing and planning.
             builder.MaxAutoPrepare = 64;
             builder.AutoPrepareMinUsages = 2;
+        }
+        if (!Set("Keepalive"))
+        {
+            // A node that vanishes in the middle of a transaction is noticed within a minute, and its project lock freed.
+            builder.KeepAlive = 15;
+        }
+        if (!Set("Options"))
+        {
+            // A transaction left idle (a node gone) ends after a minute; a write waits at most 10 s for its project's lock (then 503).
+            builder.Options = "-c idle_in_transaction_session_timeout=60000 -c lock_timeout=10000";
         }
         // Reads run synchronously on the request's thread (the engine's reads are synchronous): more threads from the start
         // keep requests waiting on the database from starving the pool.
@@ -70,6 +83,9 @@ public sealed class PostgresStore : IGraphStore
 
     public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
         _writer.WriteEachAsync(project, work, cancellationToken);
+
+    /// <summary>An error PostgreSQL reports about a value itself (classes 22, data exception, and 54, program limit, such as an index row too large).</summary>
+    public static bool IsDataError(Exception e) => e is PostgresException p && (p.SqlState.StartsWith("22", StringComparison.Ordinal) || p.SqlState.StartsWith("54", StringComparison.Ordinal));
 
     public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
     {
@@ -95,6 +111,7 @@ internal static class PostgresMigrations
     public static void Apply(NpgsqlDataSource dataSource, TimeProvider time)
     {
         using var connection = dataSource.OpenConnection();
+        Execute(connection, null, "SET lock_timeout = 0");
         Execute(connection, null, $"SELECT pg_advisory_lock({LockKey})");
         try
         {
@@ -124,7 +141,8 @@ internal static class PostgresMigrations
 
     private static void Execute(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql)
     {
-        using var command = new NpgsqlCommand(sql, connection, transaction);
+        // No statement timeout: a node waits as long as another takes to migrate, and a long migration is not cut short.
+        using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
         command.ExecuteNonQuery();
     }
 

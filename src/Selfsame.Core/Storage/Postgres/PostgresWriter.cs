@@ -17,13 +17,25 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, TimeProvider t
 
     protected override void Commit(List<WriteItem> group)
     {
+        Exception? unreachable = null;
         foreach (var project in group.GroupBy(i => i.Project))
         {
-            Commit(project.Key, [.. project]);
+            if (unreachable is not null)
+            {
+                // The database could not be reached for an earlier project of this group: the others fail at once rather
+                // than each waiting out the connection timeout.
+                foreach (var item in project)
+                {
+                    item.Fail(unreachable);
+                }
+                continue;
+            }
+            unreachable = Commit(project.Key, [.. project]);
         }
     }
 
-    private void Commit(Graph.ProjectId project, List<WriteItem> items)
+    /// <summary>Commits one project's items; returns the error when the database could not be reached, else null.</summary>
+    private NpgsqlException? Commit(Graph.ProjectId project, List<WriteItem> items)
     {
         try
         {
@@ -40,12 +52,15 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, TimeProvider t
             {
                 item.Fail(e);
             }
-            return;
+            return e is NpgsqlException { IsTransient: true } or NpgsqlException { InnerException: System.Net.Sockets.SocketException or TimeoutException or IOException }
+                ? (NpgsqlException)e
+                : null;
         }
         foreach (var item in items)
         {
             item.Complete();
         }
+        return null;
     }
 
     /// <summary>Runs the group in one transaction; without savepoints, gives up (rolled back) at the first item that throws.</summary>

@@ -351,7 +351,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
     public IReadOnlyList<UniqueUsersDay> CountUniqueUsersPerDay(DateTimeOffset from, DateTimeOffset to, string? name)
     {
         using var rows = Sql.Query(
-            $"SELECT d.day, count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT e.time / 86400000 AS day, e.record_id {EventsInRange} GROUP BY d.day ORDER BY d.day",
+            $"SELECT d.day, count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT (e.time - ((e.time % 86400000) + 86400000) % 86400000) / 86400000 AS day, e.record_id {EventsInRange} GROUP BY d.day ORDER BY d.day",
             _project, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), name);
         var days = new List<UniqueUsersDay>();
         while (rows.Read())
