@@ -142,4 +142,100 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(101, a.Resolve(project, Email("shared@x.com").Identifier)!.Identifiers.Count);
         Assert.Equal(results.Length, results.Select(r => r.Record).Count());
     }
+    // The writer holds back new rows and writes them many a statement (SqlitePendingWrites): these check that the rest of
+    // the transaction sees them, that a savepoint takes them with it, and that one failing only when written fails alone.
+
+    [Fact]
+    public async Task HeldBackWrites_AreSeenByTheRestOfTheirTransaction_AndCommitted()
+    {
+        await using var store = await OpenWithProjectAsync();
+        var project = ProjectId.Default;
+        var eventTime = new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero);
+
+        var seen = await store.WriteAsync(project, tx =>
+        {
+            var record = tx.CreateRecord();
+            tx.AttachIdentifier(record, User("held").Identifier, "held");
+            tx.SetProperty(record, "plan", new PropertyValue(PropertyType.String, "\"pro\""));
+            tx.UpsertCompany("acme");
+            tx.SetCompanyProperty("acme", "size", new PropertyValue(PropertyType.Number, "12"));
+            tx.AddCompanyMember("acme", record);
+            var eventId = tx.AddEvent(record, "signup", eventTime, "{}", "insert-1", "test");
+            return (Record: record, Identifier: tx.FindIdentifier(User("held").Identifier), Info: tx.GetRecord(record),
+                HasPlan: tx.HasProperty(record, "plan"), Event: tx.FindEventByInsertId("insert-1"), EventId: eventId,
+                Properties: tx.GetProfileProperties(ProfileId.Of(record)), Company: tx.GetCompany("acme"));
+        }, CancellationToken.None);
+
+        Assert.Equal(seen.Record, seen.Identifier?.Record);
+        Assert.True(seen.Info is { Identified: true } && seen.Info.Profile == ProfileId.Of(seen.Record));
+        Assert.True(seen.HasPlan);
+        Assert.Equal((seen.EventId, "signup", eventTime), (seen.Event!.EventId, seen.Event.Name, seen.Event.Time));
+        Assert.Equal("\"pro\"", Assert.Single(seen.Properties).Value.Json);
+        Assert.Equal([seen.Record], seen.Company!.Members);
+        Assert.Equal("size", Assert.Single(seen.Company.Properties).Key);
+
+        var engine = new IdentityEngine(store);
+        var resolved = engine.Resolve(project, User("held").Identifier)!;
+        Assert.Equal(seen.Record, resolved.Record);
+        Assert.Equal(seen.EventId, store.Read(project, s => s.FindEventByInsertId("insert-1"))!.EventId);
+        Assert.Equal([seen.Record], store.Read(project, s => s.GetCompany("acme"))!.Members);
+    }
+
+    [Fact]
+    public async Task Attempt_ThatThrows_TakesItsHeldBackWritesWithIt()
+    {
+        await using var store = await OpenWithProjectAsync();
+        var project = ProjectId.Default;
+
+        var insideSeenAfter = await store.WriteAsync(project, tx =>
+        {
+            var failure = tx.Attempt(t =>
+            {
+                var record = t.CreateRecord();
+                t.AttachIdentifier(record, User("inside").Identifier, "inside");
+                t.SetProperty(record, "k", new PropertyValue(PropertyType.Number, "1"));
+                throw new InvalidOperationException("fails after writing");
+            });
+            Assert.IsType<InvalidOperationException>(failure);
+            var outside = tx.CreateRecord();
+            tx.AttachIdentifier(outside, User("outside").Identifier, "outside");
+            return tx.FindIdentifier(User("inside").Identifier);
+        }, CancellationToken.None);
+
+        Assert.Null(insideSeenAfter);
+        var engine = new IdentityEngine(store);
+        Assert.Null(engine.Resolve(project, User("inside").Identifier));
+        Assert.NotNull(engine.Resolve(project, User("outside").Identifier));
+    }
+
+    [Fact]
+    public async Task WriteEach_PieceWhoseHeldBackRowFailsOnlyWhenWritten_IsFailedAlone_AndTheOthersCommit()
+    {
+        await using var store = await OpenWithProjectAsync();
+        var project = ProjectId.Default;
+        var engine = new IdentityEngine(store);
+        await engine.IdentifyAsync(project, Identify(User("taken")), Origin, CancellationToken.None);
+        Func<Selfsame.Storage.IGraphTransaction, RecordId> Create(string user) => tx =>
+        {
+            // No look-up first: the identifier's primary key refuses the row, but only when the held-back row is written.
+            var record = tx.CreateRecord();
+            tx.AttachIdentifier(record, User(user).Identifier, user);
+            return record;
+        };
+
+        var outcomes = await store.WriteEachAsync(project, [Create("kept-1"), Create("taken"), Create("kept-2")], CancellationToken.None);
+
+        Assert.Equal([true, false, true], outcomes.Select(o => o.Succeeded));
+        Assert.IsType<SqliteException>(outcomes[1].Error);
+        Assert.Equal(outcomes[0].Value, engine.Resolve(project, User("kept-1").Identifier)!.Record);
+        Assert.Equal(outcomes[2].Value, engine.Resolve(project, User("kept-2").Identifier)!.Record);
+        Assert.Single(engine.Resolve(project, User("taken").Identifier)!.Records);
+    }
+
+    private async Task<SqliteStore> OpenWithProjectAsync()
+    {
+        var store = SqliteStore.Open(_folder.Path, _time);
+        await store.Catalog.CreateProjectAsync(new Project(ProjectId.Default, "d", _time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
+        return store;
+    }
 }

@@ -23,6 +23,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
     private string _project = "";
     private readonly Dictionary<string, long> _counters = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirtyCounters = new(StringComparer.Ordinal);
+    private readonly SqlitePendingWrites _pending = new();
 
     public SqliteStatements Sql { get; } = sql;
     public ProjectId Project { get; private set; }
@@ -45,6 +46,10 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public void Bind(ProjectId project)
     {
+        if (!_pending.IsEmpty && project != Project)
+        {
+            throw new InvalidOperationException("the session holds writes of another project; write them out before binding");
+        }
         Project = project;
         _project = project.Value;
     }
@@ -55,11 +60,20 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
         _settings.Clear();
         _counters.Clear();
         _dirtyCounters.Clear();
+        _pending.Clear();
     }
+
+    /// <summary>
+    /// Writes out the rows held back so far (<see cref="SqlitePendingWrites"/>). Every read and write that the held-back
+    /// rows could change calls this first; the writer calls it at the end of a group, and <see cref="Attempt"/> inside its
+    /// savepoint, so that a failure there is the attempt's own.
+    /// </summary>
+    public void WritePending() => _pending.WriteTo(Sql, _project);
 
     /// <summary>Writes back what the unit of work kept in memory; call before COMMIT.</summary>
     public void Flush()
     {
+        WritePending();
         foreach (var name in _dirtyCounters)
         {
             Sql.Execute("UPDATE counters SET value = @p1 WHERE name = @p0", name, _counters[name]);
@@ -86,6 +100,10 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public StoredIdentifier? FindIdentifier(Identifier identifier)
     {
+        if (_pending.Identifier(identifier) is { } held)
+        {
+            return held;
+        }
         using var reader = Sql.Query("SELECT display, record_id, created_at FROM identifiers WHERE project_id = @p0 AND type = @p1 AND value = @p2",
             _project, identifier.Type, identifier.Value);
         return reader.Read()
@@ -95,12 +113,17 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public RecordInfo? GetRecord(RecordId record)
     {
+        if (_pending.HasRecord(record.Value))
+        {
+            return _pending.Record(record.Value, null);
+        }
         using var reader = Sql.Query($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.record_id = @p1", _project, record.Value);
-        return reader.Read() ? ReadRecord(reader) : null;
+        return _pending.Record(record.Value, reader.Read() ? ReadRecord(reader) : null);
     }
 
     public IReadOnlyList<RecordInfo> GetProfileRecords(ProfileId profile)
     {
+        WritePending();
         using var reader = Sql.Query($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY r.record_id", _project, profile.Value);
         var result = new List<RecordInfo>();
         while (reader.Read())
@@ -112,6 +135,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public IReadOnlyList<StoredIdentifier> GetProfileIdentifiers(ProfileId profile)
     {
+        WritePending();
         using var reader = Sql.Query(
             "SELECT i.type, i.value, i.display, i.record_id, i.created_at FROM records r " +
             "CROSS JOIN identifiers i INDEXED BY identifiers_by_record ON i.project_id = r.project_id AND i.record_id = r.record_id " +
@@ -128,6 +152,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public IReadOnlyList<Link> GetProfileLinks(ProfileId profile)
     {
+        WritePending();
         using var reader = Sql.Query(
             $"SELECT {LinkColumns} FROM records r CROSS JOIN links l INDEXED BY links_by_from ON l.project_id = r.project_id AND l.from_record = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY l.link_id",
@@ -142,6 +167,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public IReadOnlyList<StoredProperty> GetProfileProperties(ProfileId profile)
     {
+        WritePending();
         using var reader = Sql.Query(
             "SELECT p.record_id, p.key, p.type, p.value, p.updated_at, p.seq FROM records r " +
             "CROSS JOIN properties p ON p.project_id = r.project_id AND p.record_id = r.record_id " +
@@ -157,17 +183,24 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
         return result;
     }
 
-    public int CountProfileRecords(ProfileId profile) =>
-        (int)(long)Sql.Scalar("SELECT count(*) FROM records WHERE project_id = @p0 AND profile_id = @p1", _project, profile.Value)!;
+    public int CountProfileRecords(ProfileId profile)
+    {
+        WritePending();
+        return (int)(long)Sql.Scalar("SELECT count(*) FROM records WHERE project_id = @p0 AND profile_id = @p1", _project, profile.Value)!;
+    }
 
-    public int CountProfileIdentifiers(ProfileId profile, string type) =>
-        (int)(long)Sql.Scalar(
+    public int CountProfileIdentifiers(ProfileId profile, string type)
+    {
+        WritePending();
+        return (int)(long)Sql.Scalar(
             "SELECT count(*) FROM records r CROSS JOIN identifiers i INDEXED BY identifiers_by_record ON i.project_id = r.project_id AND i.record_id = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1 AND i.type = @p2",
             _project, profile.Value, type)!;
+    }
 
     public IReadOnlyList<ProfileId> ListProfiles(ProfileId after, int limit)
     {
+        WritePending();
         using var reader = Sql.Query("SELECT DISTINCT profile_id FROM records WHERE project_id = @p0 AND profile_id > @p1 ORDER BY profile_id LIMIT @p2",
             _project, after.Value, limit);
         var result = new List<ProfileId>();
@@ -182,6 +215,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public IReadOnlyList<StoredEvent> GetEvents(ProfileId profile, RecordId? record, EventQuery query)
     {
+        WritePending();
         var before = query.Before ?? new EventCursor(long.MaxValue, long.MaxValue);
         object?[] values =
         [
@@ -206,6 +240,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public IReadOnlyList<RecordId> ListRecordsNotSeenSince(DateTimeOffset cutoff, int limit)
     {
+        WritePending();
         using var rows = Sql.Query("SELECT record_id FROM records INDEXED BY records_by_last_seen WHERE project_id = @p0 AND last_seen_at < @p1 ORDER BY last_seen_at LIMIT @p2",
             _project, cutoff.ToUnixTimeMilliseconds(), limit);
         var result = new List<RecordId>();
@@ -216,11 +251,15 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
         return result;
     }
 
-    public int CountRecordEvents(RecordId record) =>
-        (int)(long)Sql.Scalar("SELECT count(*) FROM events INDEXED BY events_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value)!;
+    public int CountRecordEvents(RecordId record)
+    {
+        WritePending();
+        return (int)(long)Sql.Scalar("SELECT count(*) FROM events INDEXED BY events_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value)!;
+    }
 
     public IReadOnlyList<EventSummary> SummarizeEvents(ProfileId profile)
     {
+        WritePending();
         using var rows = Sql.Query(
             "SELECT e.name, count(*), min(e.time), max(e.time) FROM records r CROSS JOIN events e INDEXED BY events_by_record " +
             "ON e.project_id = r.project_id AND e.record_id = r.record_id WHERE r.project_id = @p0 AND r.profile_id = @p1 GROUP BY e.name ORDER BY e.name",
@@ -235,6 +274,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public Companies.CompanyInfo? GetCompany(string companyId)
     {
+        WritePending();
         DateTimeOffset created, updated;
         using (var row = Sql.Query("SELECT created_at, updated_at FROM companies WHERE project_id = @p0 AND company_id = @p1", _project, companyId))
         {
@@ -265,6 +305,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public IReadOnlyList<string> GetProfileCompanies(ProfileId profile)
     {
+        WritePending();
         using var rows = Sql.Query(
             "SELECT DISTINCT m.company_id FROM records r CROSS JOIN company_members m INDEXED BY company_members_by_record " +
             "ON m.project_id = r.project_id AND m.record_id = r.record_id WHERE r.project_id = @p0 AND r.profile_id = @p1 ORDER BY m.company_id",
@@ -279,40 +320,41 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public Exception? Attempt(Action<IGraphTransaction> work)
     {
+        WritePending();
         Sql.Execute("SAVEPOINT attempt");
         try
         {
             work(this);
+            WritePending();
             Sql.Execute("RELEASE attempt");
             return null;
         }
         catch (Exception e)
         {
+            // What the work held back was held back inside the savepoint: it goes with it.
+            _pending.Clear();
             Sql.Execute("ROLLBACK TO attempt");
             Sql.Execute("RELEASE attempt");
             return e;
         }
     }
 
-    public void UpsertCompany(string companyId) =>
-        Sql.Execute("INSERT INTO companies (project_id, company_id, created_at, updated_at) VALUES (@p0, @p1, @p2, @p2) " +
-                    "ON CONFLICT (project_id, company_id) DO UPDATE SET updated_at = excluded.updated_at",
-            _project, companyId, Now.ToUnixTimeMilliseconds());
+    public void UpsertCompany(string companyId) => _pending.UpsertCompany(companyId, Now.ToUnixTimeMilliseconds());
 
     public void SetCompanyProperty(string companyId, string key, PropertyValue value) =>
-        Sql.Execute("INSERT INTO company_properties (project_id, company_id, key, type, value, updated_at) VALUES (@p0, @p1, @p2, @p3, @p4, @p5) " +
-                    "ON CONFLICT (project_id, company_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, updated_at = excluded.updated_at",
-            _project, companyId, key, PropertyValue.TypeName(value.Type), value.Json, Now.ToUnixTimeMilliseconds());
+        _pending.SetCompanyProperty(companyId, key, value, Now.ToUnixTimeMilliseconds());
 
-    public void RemoveCompanyProperty(string companyId, string key) =>
+    public void RemoveCompanyProperty(string companyId, string key)
+    {
+        WritePending();
         Sql.Execute("DELETE FROM company_properties WHERE project_id = @p0 AND company_id = @p1 AND key = @p2", _project, companyId, key);
+    }
 
-    public void AddCompanyMember(string companyId, RecordId record) =>
-        Sql.Execute("INSERT INTO company_members (project_id, company_id, record_id, joined_at) VALUES (@p0, @p1, @p2, @p3) ON CONFLICT DO NOTHING",
-            _project, companyId, record.Value, Now.ToUnixTimeMilliseconds());
+    public void AddCompanyMember(string companyId, RecordId record) => _pending.AddMember(companyId, record.Value, Now.ToUnixTimeMilliseconds());
 
     public void RecordJobProgress(string jobId, string owner, long fromLine, long nextLine, long completed, IReadOnlyList<Jobs.JobRowError> errors, DateTimeOffset leaseUntil)
     {
+        WritePending();
         var moved = Sql.Execute(
             "UPDATE jobs SET next_line = @p2, completed_rows = completed_rows + @p3, failed_rows = failed_rows + @p4, lease_until = @p7 " +
             "WHERE project_id = @p0 AND job_id = @p1 AND owner = @p5 AND next_line = @p6",
@@ -330,6 +372,10 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public StoredEvent? FindEventByInsertId(string insertId)
     {
+        if (_pending.EventByInsertId(insertId) is { } held)
+        {
+            return held;
+        }
         using var rows = Sql.Query($"SELECT {EventColumns} FROM events e WHERE e.project_id = @p0 AND e.insert_id = @p1", _project, insertId);
         return rows.Read() ? ReadEvent(rows) : null;
     }
@@ -340,6 +386,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public UniqueUsers CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name)
     {
+        WritePending();
         // The distinct records first (from the covering index), then one profile look-up per record, not per event.
         using var rows = Sql.Query(
             $"SELECT count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT e.record_id {EventsInRange}",
@@ -350,6 +397,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public IReadOnlyList<UniqueUsersDay> CountUniqueUsersPerDay(DateTimeOffset from, DateTimeOffset to, string? name)
     {
+        WritePending();
         using var rows = Sql.Query(
             $"SELECT d.day, count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT (e.time - ((e.time % 86400000) + 86400000) % 86400000) / 86400000 AS day, e.record_id {EventsInRange} GROUP BY d.day ORDER BY d.day",
             _project, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), name);
@@ -364,14 +412,17 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
     public long AddEvent(RecordId record, string name, DateTimeOffset time, string propertiesJson, string? insertId, string surface)
     {
         var id = Next("event_id");
-        Sql.Execute("INSERT INTO events (event_id, project_id, record_id, name, time, properties, insert_id, surface, received_at) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8)",
-            id, _project, record.Value, name, time.ToUnixTimeMilliseconds(), propertiesJson, insertId, surface, Now.ToUnixTimeMilliseconds());
+        // Stored to the millisecond, as the database keeps it.
+        _pending.AddEvent(new StoredEvent(id, record, name, Time(time.ToUnixTimeMilliseconds()), propertiesJson, insertId, surface, Time(Now.ToUnixTimeMilliseconds())));
         return id;
     }
 
-    public void AddAudit(string action, WriteOrigin origin, object detail) =>
+    public void AddAudit(string action, WriteOrigin origin, object detail)
+    {
+        WritePending();
         Sql.Execute("INSERT INTO audit (project_id, at, action, surface, request_id, key_id, detail, client_address) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7)",
             _project, Now.ToUnixTimeMilliseconds(), action, origin.Surface, origin.RequestId, origin.KeyId, System.Text.Json.JsonSerializer.Serialize(detail), origin.ClientAddress);
+    }
 
     private static StoredEvent ReadEvent(SqliteStatements.Rows rows) =>
         new(rows.GetInt64(0), new RecordId(rows.GetInt64(1)), rows.GetString(2), Time(rows.GetInt64(3)), rows.GetString(4),
@@ -380,23 +431,24 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
     public RecordId CreateRecord()
     {
         var id = Next("record_id");
-        Sql.Execute("INSERT INTO records (record_id, project_id, profile_id, created_at, last_seen_at) VALUES (@p1, @p0, @p1, @p2, @p2)",
-            _project, id, Now.ToUnixTimeMilliseconds());
+        _pending.AddRecord(id, Now.ToUnixTimeMilliseconds());
         return new RecordId(id);
     }
 
-    public void TouchRecord(RecordId record) =>
-        Sql.Execute("UPDATE records SET last_seen_at = @p2 WHERE project_id = @p0 AND record_id = @p1", _project, record.Value, Now.ToUnixTimeMilliseconds());
+    public void TouchRecord(RecordId record) => _pending.Touch(record.Value, Now.ToUnixTimeMilliseconds());
 
     public void AttachIdentifier(RecordId record, Identifier identifier, string display) =>
-        Sql.Execute("INSERT INTO identifiers (project_id, type, value, display, record_id, created_at) VALUES (@p0, @p1, @p2, @p3, @p4, @p5)",
-            _project, identifier.Type, identifier.Value, display, record.Value, Now.ToUnixTimeMilliseconds());
+        _pending.AddIdentifier(new StoredIdentifier(identifier, display, record, Time(Now.ToUnixTimeMilliseconds())));
 
-    public bool DetachIdentifier(Identifier identifier) =>
-        Sql.Execute("DELETE FROM identifiers WHERE project_id = @p0 AND type = @p1 AND value = @p2", _project, identifier.Type, identifier.Value) > 0;
+    public bool DetachIdentifier(Identifier identifier)
+    {
+        WritePending();
+        return Sql.Execute("DELETE FROM identifiers WHERE project_id = @p0 AND type = @p1 AND value = @p2", _project, identifier.Type, identifier.Value) > 0;
+    }
 
     public Link AddLink(RecordId from, RecordId into, string kind, WriteOrigin origin)
     {
+        WritePending();
         var id = Next("link_id");
         Sql.Execute(
             "INSERT INTO links (link_id, project_id, from_record, into_record, kind, surface, created_at, request_id) VALUES (@p7, @p0, @p1, @p2, @p3, @p4, @p5, @p6)",
@@ -406,6 +458,7 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
 
     public IReadOnlyList<Link> RemoveLinksBetween(RecordId a, RecordId b)
     {
+        WritePending();
         var removed = new List<Link>();
         foreach (var (from, into) in new[] { (a, b), (b, a) })
         {
@@ -423,10 +476,15 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
         return removed;
     }
 
-    public void RemoveLink(LinkId link) => Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND link_id = @p1", _project, link.Value);
+    public void RemoveLink(LinkId link)
+    {
+        WritePending();
+        Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND link_id = @p1", _project, link.Value);
+    }
 
     public void SetProfile(IEnumerable<RecordId> records, ProfileId profile)
     {
+        WritePending();
         foreach (var record in records)
         {
             Sql.Execute("UPDATE records SET profile_id = @p2 WHERE project_id = @p0 AND record_id = @p1", _project, record.Value, profile.Value);
@@ -434,19 +492,21 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
     }
 
     public void SetProperty(RecordId record, string key, PropertyValue value) =>
-        Sql.Execute(
-            "INSERT INTO properties (project_id, record_id, key, type, value, updated_at, seq) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6) " +
-            "ON CONFLICT (project_id, record_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, updated_at = excluded.updated_at, seq = excluded.seq",
-            _project, record.Value, key, PropertyValue.TypeName(value.Type), value.Json, Now.ToUnixTimeMilliseconds(), NextSequence());
+        _pending.SetProperty(record.Value, key, value, Now.ToUnixTimeMilliseconds(), NextSequence());
 
     public bool HasProperty(RecordId record, string key) =>
+        _pending.HasProperty(record.Value, key) ||
         Sql.Scalar("SELECT 1 FROM properties WHERE project_id = @p0 AND record_id = @p1 AND key = @p2", _project, record.Value, key) is not null;
 
-    public bool RemoveProperty(RecordId record, string key) =>
-        Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1 AND key = @p2", _project, record.Value, key) > 0;
+    public bool RemoveProperty(RecordId record, string key)
+    {
+        WritePending();
+        return Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1 AND key = @p2", _project, record.Value, key) > 0;
+    }
 
     public void DeleteRecord(RecordId record)
     {
+        WritePending();
         Sql.Execute("DELETE FROM identifiers INDEXED BY identifiers_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM company_members INDEXED BY company_members_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);

@@ -46,6 +46,52 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
 
     public Rows Query(string sql, params ReadOnlySpan<object?> values) => new(Bind(sql, values), this);
 
+    /// <summary>
+    /// Inserts <paramref name="rows"/> with as few statements as <paramref name="insert"/> allows (up to
+    /// <see cref="SqliteMultiRowInsert.MaxRows"/> rows each); <paramref name="bind"/> binds one row's values in column order.
+    /// </summary>
+    public void InsertRows<T>(SqliteMultiRowInsert insert, string project, IReadOnlyList<T> rows, RowBinder<T> bind)
+    {
+        for (var start = 0; start < rows.Count; start += SqliteMultiRowInsert.MaxRows)
+        {
+            var count = Math.Min(SqliteMultiRowInsert.MaxRows, rows.Count - start);
+            var statement = Prepared(insert.Text(count));
+            try
+            {
+                var values = new RowValues(statement, this);
+                values.Text(project);
+                for (var i = start; i < start + count; i++)
+                {
+                    bind(ref values, rows[i]);
+                }
+                if (values.Next != 2 + count * insert.Columns)
+                {
+                    throw new InvalidOperationException($"bound {values.Next - 2} values for {count} rows of {insert.Columns} columns");
+                }
+                Check(raw.sqlite3_step(statement), raw.SQLITE_DONE);
+            }
+            finally
+            {
+                raw.sqlite3_reset(statement);
+            }
+        }
+    }
+
+    /// <summary>Binds one row's values, in column order, to a multi-row statement.</summary>
+    public delegate void RowBinder<in T>(ref RowValues values, T row);
+
+    /// <summary>The values of a multi-row statement, bound one after another (the first is the project, ?1).</summary>
+    public struct RowValues(sqlite3_stmt statement, SqliteStatements owner)
+    {
+        public int Next { get; private set; } = 1;
+
+        public void Int(long value) => owner.Check(raw.sqlite3_bind_int64(statement, Next++, value), raw.SQLITE_OK);
+
+        public void Text(string? value) => owner.Check(value is null
+            ? raw.sqlite3_bind_null(statement, Next++)
+            : raw.sqlite3_bind_text(statement, Next++, value), raw.SQLITE_OK);
+    }
+
     public void Dispose()
     {
         foreach (var (statement, _) in _statements.Values)
@@ -54,6 +100,17 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
         }
         _statements.Clear();
         Connection.Dispose();
+    }
+
+    private sqlite3_stmt Prepared(string sql)
+    {
+        if (!_statements.TryGetValue(sql, out var prepared))
+        {
+            Check(raw.sqlite3_prepare_v2(_db, sql, out var created), raw.SQLITE_OK);
+            prepared = (created, []);
+            _statements[sql] = prepared;
+        }
+        return prepared.Statement;
     }
 
     private sqlite3_stmt Bind(string sql, ReadOnlySpan<object?> values)

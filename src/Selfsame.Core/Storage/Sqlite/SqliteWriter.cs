@@ -34,7 +34,7 @@ internal sealed class SqliteWriter : GroupWriter
         {
             sql.Execute("BEGIN IMMEDIATE");
             _session.BeginUnitOfWork();
-            if (!RunGroup(group, savepoints: false))
+            if (!RunGroup(group, savepoints: false) || !TryWritePending())
             {
                 // Something threw, possibly after writing part of its work: undo the group and apply it again with a
                 // savepoint around each item, so that only the failing item is rolled back.
@@ -67,6 +67,11 @@ internal sealed class SqliteWriter : GroupWriter
     {
         foreach (var item in group)
         {
+            // Rows held back are the bound project's: write them out before the next item's project is bound.
+            if (item.Project != _session.Project && !savepoints && !TryWritePending())
+            {
+                return false;
+            }
             _session.Bind(item.Project);
             if (!item.Run(_session, _time, savepoints) && !savepoints)
             {
@@ -74,6 +79,23 @@ internal sealed class SqliteWriter : GroupWriter
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// Writes out the rows the group's items held back. Without savepoints an item's rows may be written after the item
+    /// returned; if that fails, the group is applied again with savepoints, where each item writes its own inside its own.
+    /// </summary>
+    private bool TryWritePending()
+    {
+        try
+        {
+            _session.WritePending();
+            return true;
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ArgumentException)
+        {
+            return false;
+        }
     }
 
     private void TryRollback()

@@ -1,0 +1,256 @@
+using Selfsame.Graph;
+
+namespace Selfsame.Storage.Sqlite;
+
+/// <summary>
+/// Inserts and upserts that the writer's session holds back within a transaction and then writes many rows a statement:
+/// new records, their identifiers, properties, company upserts and memberships, events, and last-seen times. A job chunk or
+/// a group of tracked events writes thousands of such rows, and one statement per row was most of the writer's time.
+/// <para>
+/// What is held back stays visible to the transaction: the session answers identifier, record, property and insert_id
+/// look-ups from here first (a held-back row is always a new key, so a look-up of any other key reads the database as it
+/// would have), and writes everything out before any other read or write (<see cref="SqliteGraphSession"/>).
+/// </para>
+/// </summary>
+internal sealed class SqlitePendingWrites
+{
+    private static readonly SqliteMultiRowInsert RecordRows = new(
+        "INSERT INTO records (project_id, record_id, profile_id, created_at, last_seen_at)", 4);
+
+    private static readonly SqliteMultiRowInsert IdentifierRows = new(
+        "INSERT INTO identifiers (project_id, type, value, display, record_id, created_at)", 5);
+
+    private static readonly SqliteMultiRowInsert PropertyRows = new(
+        "INSERT INTO properties (project_id, record_id, key, type, value, updated_at, seq)", 6,
+        "ON CONFLICT (project_id, record_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, updated_at = excluded.updated_at, seq = excluded.seq");
+
+    private static readonly SqliteMultiRowInsert CompanyRows = new(
+        "INSERT INTO companies (project_id, company_id, created_at, updated_at)", 3,
+        "ON CONFLICT (project_id, company_id) DO UPDATE SET updated_at = excluded.updated_at");
+
+    private static readonly SqliteMultiRowInsert CompanyPropertyRows = new(
+        "INSERT INTO company_properties (project_id, company_id, key, type, value, updated_at)", 5,
+        "ON CONFLICT (project_id, company_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, updated_at = excluded.updated_at");
+
+    private static readonly SqliteMultiRowInsert MemberRows = new(
+        "INSERT INTO company_members (project_id, company_id, record_id, joined_at)", 3, "ON CONFLICT DO NOTHING");
+
+    private static readonly SqliteMultiRowInsert EventRows = new(
+        "INSERT INTO events (project_id, event_id, record_id, name, time, properties, insert_id, surface, received_at)", 8);
+
+    /// <summary>New records by id, in the order they were made (ascending ids): created and last seen.</summary>
+    private readonly Dictionary<long, (long Created, long LastSeen)> _records = [];
+
+    private readonly Dictionary<Identifier, StoredIdentifier> _identifiers = [];
+    private readonly HashSet<long> _recordsWithUserId = [];
+    private readonly Dictionary<(long Record, string Key), (PropertyValue Value, long UpdatedAt, long Sequence)> _properties = [];
+    private readonly Dictionary<string, (long Created, long Updated)> _companies = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Company, string Key), (PropertyValue Value, long UpdatedAt)> _companyProperties = [];
+    private readonly Dictionary<(string Company, long Record), long> _members = [];
+    private readonly List<Events.StoredEvent> _events = [];
+    private readonly Dictionary<string, Events.StoredEvent> _eventsByInsertId = new(StringComparer.Ordinal);
+
+    /// <summary>Last-seen times of records already in the database.</summary>
+    private readonly Dictionary<long, long> _touches = [];
+
+    public bool IsEmpty { get; private set; } = true;
+
+    public void AddRecord(long record, long now)
+    {
+        _records.Add(record, (now, now));
+        IsEmpty = false;
+    }
+
+    public bool HasRecord(long record) => _records.ContainsKey(record);
+
+    public void Touch(long record, long now)
+    {
+        if (_records.TryGetValue(record, out var times))
+        {
+            _records[record] = (times.Created, now);
+        }
+        else
+        {
+            _touches[record] = now;
+        }
+        IsEmpty = false;
+    }
+
+    /// <summary>
+    /// Completes what the database says of a record with what is held back; null when the record is neither held back nor
+    /// in <paramref name="stored"/>.
+    /// </summary>
+    public RecordInfo? Record(long record, RecordInfo? stored)
+    {
+        if (_records.TryGetValue(record, out var times))
+        {
+            return new RecordInfo(new RecordId(record), new ProfileId(record), Time(times.Created), Time(times.LastSeen), _recordsWithUserId.Contains(record));
+        }
+        if (stored is null)
+        {
+            return null;
+        }
+        var lastSeen = _touches.TryGetValue(record, out var seen) ? Time(seen) : stored.LastSeenAt;
+        return stored with { LastSeenAt = lastSeen, Identified = stored.Identified || _recordsWithUserId.Contains(record) };
+    }
+
+    public void AddIdentifier(StoredIdentifier identifier)
+    {
+        _identifiers.Add(identifier.Identifier, identifier);
+        if (identifier.Identifier.Type == IdentifierTypes.UserId)
+        {
+            _recordsWithUserId.Add(identifier.Record.Value);
+        }
+        IsEmpty = false;
+    }
+
+    public StoredIdentifier? Identifier(Identifier identifier) => _identifiers.GetValueOrDefault(identifier);
+
+    public void SetProperty(long record, string key, PropertyValue value, long now, long sequence)
+    {
+        _properties[(record, key)] = (value, now, sequence);
+        IsEmpty = false;
+    }
+
+    public bool HasProperty(long record, string key) => _properties.ContainsKey((record, key));
+
+    public void UpsertCompany(string company, long now)
+    {
+        _companies[company] = _companies.TryGetValue(company, out var times) ? (times.Created, now) : (now, now);
+        IsEmpty = false;
+    }
+
+    public void SetCompanyProperty(string company, string key, PropertyValue value, long now)
+    {
+        _companyProperties[(company, key)] = (value, now);
+        IsEmpty = false;
+    }
+
+    public void AddMember(string company, long record, long now)
+    {
+        _members.TryAdd((company, record), now);
+        IsEmpty = false;
+    }
+
+    public void AddEvent(Events.StoredEvent stored)
+    {
+        _events.Add(stored);
+        if (stored.InsertId is { } insertId)
+        {
+            _eventsByInsertId.Add(insertId, stored);
+        }
+        IsEmpty = false;
+    }
+
+    public Events.StoredEvent? EventByInsertId(string insertId) => _eventsByInsertId.GetValueOrDefault(insertId);
+
+    /// <summary>Forgets everything held back (the transaction or savepoint it belonged to is rolled back).</summary>
+    public void Clear()
+    {
+        _records.Clear();
+        _identifiers.Clear();
+        _recordsWithUserId.Clear();
+        _properties.Clear();
+        _companies.Clear();
+        _companyProperties.Clear();
+        _members.Clear();
+        _events.Clear();
+        _eventsByInsertId.Clear();
+        _touches.Clear();
+        IsEmpty = true;
+    }
+
+    /// <summary>
+    /// Writes everything held back for <paramref name="project"/>, many rows a statement, then forgets it. Rows are sorted by
+    /// their keys first, so that each B-tree is walked in order rather than at random.
+    /// </summary>
+    public void WriteTo(SqliteStatements sql, string project)
+    {
+        if (IsEmpty)
+        {
+            return;
+        }
+        sql.InsertRows(RecordRows, project, _records.OrderBy(r => r.Key).ToList(), static (ref SqliteStatements.RowValues v, KeyValuePair<long, (long Created, long LastSeen)> r) =>
+        {
+            v.Int(r.Key);
+            v.Int(r.Key);
+            v.Int(r.Value.Created);
+            v.Int(r.Value.LastSeen);
+        });
+        sql.InsertRows(IdentifierRows, project,
+            _identifiers.Values.OrderBy(i => i.Identifier.Type, StringComparer.Ordinal).ThenBy(i => i.Identifier.Value, StringComparer.Ordinal).ToList(),
+            static (ref SqliteStatements.RowValues v, StoredIdentifier i) =>
+            {
+                v.Text(i.Identifier.Type);
+                v.Text(i.Identifier.Value);
+                v.Text(i.Display);
+                v.Int(i.Record.Value);
+                v.Int(i.CreatedAt.ToUnixTimeMilliseconds());
+            });
+        sql.InsertRows(PropertyRows, project,
+            _properties.OrderBy(p => p.Key.Record).ThenBy(p => p.Key.Key, StringComparer.Ordinal).ToList(),
+            static (ref SqliteStatements.RowValues v, KeyValuePair<(long Record, string Key), (PropertyValue Value, long UpdatedAt, long Sequence)> p) =>
+            {
+                v.Int(p.Key.Record);
+                v.Text(p.Key.Key);
+                v.Text(PropertyValue.TypeName(p.Value.Value.Type));
+                v.Text(p.Value.Value.Json);
+                v.Int(p.Value.UpdatedAt);
+                v.Int(p.Value.Sequence);
+            });
+        sql.InsertRows(CompanyRows, project, _companies.OrderBy(c => c.Key, StringComparer.Ordinal).ToList(),
+            static (ref SqliteStatements.RowValues v, KeyValuePair<string, (long Created, long Updated)> c) =>
+            {
+                v.Text(c.Key);
+                v.Int(c.Value.Created);
+                v.Int(c.Value.Updated);
+            });
+        sql.InsertRows(CompanyPropertyRows, project,
+            _companyProperties.OrderBy(p => p.Key.Company, StringComparer.Ordinal).ThenBy(p => p.Key.Key, StringComparer.Ordinal).ToList(),
+            static (ref SqliteStatements.RowValues v, KeyValuePair<(string Company, string Key), (PropertyValue Value, long UpdatedAt)> p) =>
+            {
+                v.Text(p.Key.Company);
+                v.Text(p.Key.Key);
+                v.Text(PropertyValue.TypeName(p.Value.Value.Type));
+                v.Text(p.Value.Value.Json);
+                v.Int(p.Value.UpdatedAt);
+            });
+        sql.InsertRows(MemberRows, project,
+            _members.OrderBy(m => m.Key.Company, StringComparer.Ordinal).ThenBy(m => m.Key.Record).ToList(),
+            static (ref SqliteStatements.RowValues v, KeyValuePair<(string Company, long Record), long> m) =>
+            {
+                v.Text(m.Key.Company);
+                v.Int(m.Key.Record);
+                v.Int(m.Value);
+            });
+        sql.InsertRows(EventRows, project, _events, static (ref SqliteStatements.RowValues v, Events.StoredEvent e) =>
+        {
+            v.Int(e.EventId);
+            v.Int(e.Record.Value);
+            v.Text(e.Name);
+            v.Int(e.Time.ToUnixTimeMilliseconds());
+            v.Text(e.PropertiesJson);
+            v.Text(e.InsertId);
+            v.Text(e.Surface);
+            v.Int(e.ReceivedAt.ToUnixTimeMilliseconds());
+        });
+        // Last-seen times of stored records: one statement per time and up to 64 records (a group mostly shares one time).
+        foreach (var byTime in _touches.GroupBy(t => t.Value))
+        {
+            foreach (var slice in byTime.Select(t => t.Key).Order().Chunk(SqliteMultiRowInsert.MaxRows))
+            {
+                sql.Execute(TouchText(slice.Length), [project, byTime.Key, .. slice.Select(r => (object?)r)]);
+            }
+        }
+        Clear();
+    }
+
+    private static readonly string?[] TouchTexts = new string?[SqliteMultiRowInsert.MaxRows + 1];
+
+    /// <summary>By record id (the rowid) alone: left to itself, SQLite reads records_by_profile for the whole project.</summary>
+    private static string TouchText(int records) => TouchTexts[records] ??=
+        "UPDATE records NOT INDEXED SET last_seen_at = @p1 WHERE project_id = @p0 AND record_id IN (" +
+        string.Join(", ", Enumerable.Range(2, records).Select(i => "@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")";
+
+    private static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
+}
