@@ -28,7 +28,10 @@ public static class JsonText
         }
         try
         {
-            EnsureReadable(document.RootElement);
+            if (!IsReadable(document.RootElement))
+            {
+                EnsureReadable(document.RootElement);
+            }
             return document;
         }
         catch
@@ -66,6 +69,58 @@ public static class JsonText
                     EnsureReadable(property.Value, path.Length == 0 ? name : $"{path}.{name}");
                 }
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Whether every string and property name in <paramref name="element"/> can be read as text, without building a path
+    /// or a string for any of them: a string is unreadable only with invalid UTF-8 or an escaped lone surrogate, so only
+    /// strings that are not valid UTF-8 or hold an escape are read. Requests and job rows go through this;
+    /// <see cref="EnsureReadable"/> then says where the bad string is.
+    /// </summary>
+    private static bool IsReadable(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return Plain(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element)) || CanRead(() => element.GetString());
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (!IsReadable(item))
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if ((!Plain(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(property)) && !CanRead(() => property.Name)) ||
+                        !IsReadable(property.Value))
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>Valid UTF-8 without an escape: readable as it stands. Anything else is read to find out.</summary>
+    private static bool Plain(ReadOnlySpan<byte> raw) => !raw.Contains((byte)'\\') && System.Text.Unicode.Utf8.IsValid(raw);
+
+    private static bool CanRead(Func<string?> read)
+    {
+        try
+        {
+            read();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 

@@ -115,14 +115,16 @@ internal static class UserpilotRows
         }
         foreach (var property in metadata.EnumerateObject())
         {
-            var key = CheckKey(property.Name, Join(path, "metadata"));
+            // Paths are built only for an error: a bulk job reads hundreds of thousands of these.
+            var name = property.Name;
+            var key = name.Length is > 0 and <= PropertyValue.MaxKeyLength ? name : CheckKey(name, Join(path, "metadata"));
             if (property.Value.ValueKind == JsonValueKind.Null)
             {
                 unset.Add(key);
             }
             else
             {
-                set[key] = Primitive(property.Value, Join(path, $"metadata.{key}"));
+                set[key] = MetadataValue(property.Value, path, key);
             }
         }
         return (set, unset);
@@ -132,6 +134,12 @@ internal static class UserpilotRows
         value.ValueKind is JsonValueKind.Object or JsonValueKind.Array
             ? throw new UserpilotInvalid(path, "only primitive values (string, number, boolean, null) are supported in metadata")
             : PropertyValue.TryFrom(value, out var error) ?? throw new UserpilotInvalid(path, error!);
+
+    /// <summary>As <see cref="Primitive"/> for metadata.<paramref name="key"/> of the row at <paramref name="path"/>; the path is built on error only.</summary>
+    private static PropertyValue MetadataValue(JsonElement value, string path, string key) =>
+        value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array) && PropertyValue.TryFrom(value, out _) is { } property
+            ? property
+            : Primitive(value, Join(path, $"metadata.{key}"));
 
     private static string CheckKey(string key, string path) =>
         key.Length is 0 or > PropertyValue.MaxKeyLength

@@ -161,8 +161,8 @@ internal sealed class SqlitePendingWrites
     }
 
     /// <summary>
-    /// Writes everything held back for <paramref name="project"/>, many rows a statement, then forgets it. Rows are sorted by
-    /// their keys first, so that each B-tree is walked in order rather than at random.
+    /// Writes everything held back for <paramref name="project"/>, many rows a statement, then forgets it. Rows with text keys
+    /// are sorted by them first, so that each B-tree is walked in order rather than at random.
     /// </summary>
     public void WriteTo(SqliteStatements sql, string project)
     {
@@ -170,7 +170,9 @@ internal sealed class SqlitePendingWrites
         {
             return;
         }
-        sql.InsertRows(RecordRows, project, _records.OrderBy(r => r.Key).ToList(), static (ref SqliteStatements.RowValues v, KeyValuePair<long, (long Created, long LastSeen)> r) =>
+        // Records and properties go in the order they were made: new records' ids ascend, so their rows already follow
+        // the keys (sorting thousands of properties cost more than it saved).
+        sql.InsertRows(RecordRows, project, _records.ToList(), static (ref SqliteStatements.RowValues v, KeyValuePair<long, (long Created, long LastSeen)> r) =>
         {
             v.Int(r.Key);
             v.Int(r.Key);
@@ -188,7 +190,7 @@ internal sealed class SqlitePendingWrites
                 v.Int(i.CreatedAt.ToUnixTimeMilliseconds());
             });
         sql.InsertRows(PropertyRows, project,
-            _properties.OrderBy(p => p.Key.Record).ThenBy(p => p.Key.Key, StringComparer.Ordinal).ToList(),
+            _properties.ToList(),
             static (ref SqliteStatements.RowValues v, KeyValuePair<(long Record, string Key), (PropertyValue Value, long UpdatedAt, long Sequence)> p) =>
             {
                 v.Int(p.Key.Record);
