@@ -157,6 +157,11 @@ public sealed class SqliteStoreTests : IDisposable
             var record = tx.CreateRecord();
             tx.AttachIdentifier(record, User("held").Identifier, "held");
             tx.SetProperty(record, "plan", new PropertyValue(PropertyType.String, "\"pro\""));
+            // Other records' documents go out in the same statement: each keeps its own.
+            foreach (var n in Enumerable.Range(0, 70))
+            {
+                tx.SetProperty(tx.CreateRecord(), "n", new PropertyValue(PropertyType.Number, n.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
             tx.UpsertCompany("acme");
             tx.SetCompanyProperty("acme", "size", new PropertyValue(PropertyType.Number, "12"));
             tx.AddCompanyMember("acme", record);
@@ -179,6 +184,8 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(seen.Record, resolved.Record);
         Assert.Equal(seen.EventId, store.Read(project, s => s.FindEventByInsertId("insert-1"))!.EventId);
         Assert.Equal([seen.Record], store.Read(project, s => s.GetCompany("acme"))!.Members);
+        var numbers = Enumerable.Range(1, 70).Select(i => store.Read(project, s => s.GetProfileProperties(new ProfileId(seen.Record.Value + i))));
+        Assert.Equal(Enumerable.Range(0, 70).Select(n => $"{n}"), numbers.Select(p => Assert.Single(p).Value.Json));
     }
 
     [Fact]
@@ -230,6 +237,32 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(outcomes[0].Value, engine.Resolve(project, User("kept-1").Identifier)!.Record);
         Assert.Equal(outcomes[2].Value, engine.Resolve(project, User("kept-2").Identifier)!.Record);
         Assert.Single(engine.Resolve(project, User("taken").Identifier)!.Records);
+    }
+
+    [Fact]
+    public async Task Migration9_MovesEachRecordsPropertiesIntoOneDocument_WithEveryColumnKept()
+    {
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_folder.Path, SqliteStore.FileName)};Pooling=False"))
+        {
+            connection.Open();
+            SqliteMigrations.Apply(connection, _time, upTo: 8);
+            using var insert = connection.CreateCommand();
+            insert.CommandText =
+                "INSERT INTO projects (project_id, name, created_at, settings) VALUES ('default', 'd', 0, '{}');" +
+                "INSERT INTO records (record_id, project_id, profile_id, created_at, last_seen_at) VALUES (1, 'default', 1, 0, 0), (2, 'default', 1, 0, 0), (3, 'default', 3, 0, 0);" +
+                "INSERT INTO properties (project_id, record_id, key, type, value, updated_at, seq) VALUES " +
+                "('default', 1, 'plan', 'string', '\"pro\"', 1000, 5), ('default', 1, 'n', 'number', '1.50', 1001, 6), " +
+                "('default', 2, 'plan', 'string', '\"fr\\u00e9e \\\"x\\\"\"', 2000, 7), ('default', 2, 'tags', 'array', '[\"a\",1]', 2000, 8);";
+            insert.ExecuteNonQuery();
+        }
+
+        await using var store = SqliteStore.Open(_folder.Path, _time);
+        var properties = store.Read(ProjectId.Default, s => s.GetProfileProperties(new ProfileId(1)))
+            .OrderBy(p => p.Sequence).Select(p => (p.Record.Value, p.Key, p.Value.Type, p.Value.Json, p.UpdatedAt.ToUnixTimeMilliseconds(), p.Sequence));
+
+        Assert.Equal([(1L, "plan", PropertyType.String, "\"pro\"", 1000L, 5L), (1L, "n", PropertyType.Number, "1.50", 1001L, 6L),
+            (2L, "plan", PropertyType.String, "\"fr\\u00e9e \\\"x\\\"\"", 2000L, 7L), (2L, "tags", PropertyType.Array, "[\"a\",1]", 2000L, 8L)], properties);
+        Assert.Empty(store.Read(ProjectId.Default, s => s.GetProfileProperties(new ProfileId(3))));
     }
 
     private async Task<SqliteStore> OpenWithProjectAsync()

@@ -186,7 +186,12 @@ public sealed class HostileInputTests(RunningServer server, ITestOutputHelper ou
     /// <summary>Row counts of every table a write can touch, read straight from the store's database.</summary>
     private string Fingerprint() => (string)server.Scalar(
         "SELECT (SELECT count(*) FROM records) || '/' || (SELECT count(*) FROM identifiers) || '/' || (SELECT count(*) FROM links) || '/' || " +
-        "(SELECT count(*) FROM properties) || '/' || (SELECT count(*) FROM events) || '/' || (SELECT count(*) FROM api_keys) || '/' || " +
+        $"{PropertyCounts} || '/' || (SELECT count(*) FROM events) || '/' || (SELECT count(*) FROM api_keys) || '/' || " +
         "(SELECT count(*) FROM companies) || '/' || (SELECT count(*) FROM company_properties) || '/' || (SELECT count(*) FROM company_members) || '/' || " +
-        "coalesce((SELECT max(settings) FROM projects), '') || '/' || coalesce((SELECT max(seq) FROM properties), 0)")!;
+        "coalesce((SELECT max(settings) FROM projects), '') || '/'")!;
+
+    /// <summary>How many properties there are and the highest sequence: a row each on PostgreSQL, one document per record on SQLite.</summary>
+    private static string PropertyCounts => RunningServer.OnPostgres
+        ? "(SELECT count(*) FROM properties) || '/' || coalesce((SELECT max(seq) FROM properties), 0)"
+        : "(SELECT count(*) FROM record_properties, json_each(document)) || '/' || coalesce((SELECT max(json_extract(value, '$[3]')) FROM record_properties, json_each(document)), 0)";
 }

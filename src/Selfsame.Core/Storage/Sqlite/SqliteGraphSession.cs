@@ -11,8 +11,14 @@ namespace Selfsame.Storage.Sqlite;
 /// joins from the other table by project_id alone, reading every row of the project on each merge; and for identifiers
 /// it preferred the primary key by project_id alone to identifiers_by_record, hence the INDEXED BY.
 /// </summary>
-internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransaction, IDisposable
+internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
 {
+    public SqliteGraphSession(SqliteStatements sql)
+    {
+        Sql = sql;
+        _readProperties = ReadProperties;
+    }
+
     private const string RecordColumns =
         "r.record_id, r.profile_id, r.created_at, r.last_seen_at, " +
         "EXISTS (SELECT 1 FROM identifiers i WHERE i.project_id = r.project_id AND i.record_id = r.record_id AND i.type = 'user_id')";
@@ -24,8 +30,9 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
     private readonly Dictionary<string, long> _counters = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirtyCounters = new(StringComparer.Ordinal);
     private readonly SqlitePendingWrites _pending = new();
+    private readonly Func<long, string?> _readProperties;
 
-    public SqliteStatements Sql { get; } = sql;
+    public SqliteStatements Sql { get; }
     public ProjectId Project { get; private set; }
     public DateTimeOffset Now { get; set; }
 
@@ -169,16 +176,13 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
     {
         WritePending();
         using var reader = Sql.Query(
-            "SELECT p.record_id, p.key, p.type, p.value, p.updated_at, p.seq FROM records r " +
-            "CROSS JOIN properties p ON p.project_id = r.project_id AND p.record_id = r.record_id " +
+            "SELECT p.record_id, p.document FROM records r CROSS JOIN record_properties p ON p.record_id = r.record_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1",
             _project, profile.Value);
         var result = new List<StoredProperty>();
         while (reader.Read())
         {
-            result.Add(new StoredProperty(new RecordId(reader.GetInt64(0)), reader.GetString(1),
-                new PropertyValue(PropertyValue.ParseTypeName(reader.GetString(2)), reader.GetString(3)),
-                Time(reader.GetInt64(4)), reader.GetInt64(5)));
+            result.AddRange(SqlitePropertyDocument.Parse(reader.GetString(1)).Properties(new RecordId(reader.GetInt64(0))));
         }
         return result;
     }
@@ -518,24 +522,31 @@ internal sealed class SqliteGraphSession(SqliteStatements sql) : ITimedTransacti
         }
     }
 
-    public void SetProperty(RecordId record, string key, PropertyValue value) =>
-        _pending.SetProperty(record.Value, key, value, Now.ToUnixTimeMilliseconds(), NextSequence());
+    public void SetProperty(RecordId record, string key, PropertyValue value)
+    {
+        Properties(record).Set(key, value, Now.ToUnixTimeMilliseconds(), NextSequence());
+        _pending.Changed();
+    }
 
-    public bool HasProperty(RecordId record, string key) =>
-        _pending.HasProperty(record.Value, key) ||
-        Sql.Scalar("SELECT 1 FROM properties WHERE project_id = @p0 AND record_id = @p1 AND key = @p2", _project, record.Value, key) is not null;
+    public bool HasProperty(RecordId record, string key) => Properties(record).Has(key);
 
     public bool RemoveProperty(RecordId record, string key)
     {
-        WritePending();
-        return Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1 AND key = @p2", _project, record.Value, key) > 0;
+        var removed = Properties(record).Remove(key);
+        _pending.Changed();
+        return removed;
     }
+
+    private SqlitePropertyDocument Properties(RecordId record) => _pending.Properties(record.Value, _readProperties);
+
+    private string? ReadProperties(long record) =>
+        Sql.Scalar("SELECT document FROM record_properties WHERE record_id = @p1 AND project_id = @p0", _project, record) as string;
 
     public void DeleteRecord(RecordId record)
     {
         WritePending();
         Sql.Execute("DELETE FROM identifiers INDEXED BY identifiers_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
-        Sql.Execute("DELETE FROM properties WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
+        Sql.Execute("DELETE FROM record_properties WHERE record_id = @p1 AND project_id = @p0", _project, record.Value);
         Sql.Execute("DELETE FROM company_members INDEXED BY company_members_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM events INDEXED BY events_by_record WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND from_record = @p1", _project, record.Value);

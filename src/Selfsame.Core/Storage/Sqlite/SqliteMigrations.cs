@@ -7,10 +7,11 @@ internal static class SqliteMigrations
 {
     public static IReadOnlyList<(int Version, string Name, string Sql)> Scripts { get; } = MigrationScripts.Load("Selfsame.Storage.Sqlite.Migrations.");
 
-    public static void Apply(SqliteConnection connection, TimeProvider time)
+    /// <summary>Applies the scripts not applied yet, up to and including <paramref name="upTo"/> (tests stop short to migrate data).</summary>
+    public static void Apply(SqliteConnection connection, TimeProvider time, int upTo = int.MaxValue)
     {
         Execute(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-        foreach (var (version, name, sql) in Scripts)
+        foreach (var (version, name, sql) in Scripts.Where(s => s.Version <= upTo))
         {
             Execute(connection, "BEGIN IMMEDIATE");
             try

@@ -4,7 +4,7 @@ namespace Selfsame.Storage.Sqlite;
 
 /// <summary>
 /// Inserts and upserts that the writer's session holds back within a transaction and then writes many rows a statement:
-/// new records, their identifiers, properties, company upserts and memberships, events, and last-seen times. A job chunk or
+/// new records, their identifiers, property documents, company upserts and memberships, events, and last-seen times. A job chunk or
 /// a group of tracked events writes thousands of such rows, and one statement per row was most of the writer's time.
 /// <para>
 /// What is held back stays visible to the transaction: the session answers identifier, record, property and insert_id
@@ -21,8 +21,8 @@ internal sealed class SqlitePendingWrites
         "INSERT INTO identifiers (project_id, type, value, display, record_id, created_at)", 5);
 
     private static readonly SqliteMultiRowInsert PropertyRows = new(
-        "INSERT INTO properties (project_id, record_id, key, type, value, updated_at, seq)", 6,
-        "ON CONFLICT (project_id, record_id, key) DO UPDATE SET type = excluded.type, value = excluded.value, updated_at = excluded.updated_at, seq = excluded.seq");
+        "INSERT INTO record_properties (project_id, record_id, document)", 2,
+        "ON CONFLICT (record_id) DO UPDATE SET document = excluded.document");
 
     private static readonly SqliteMultiRowInsert CompanyRows = new(
         "INSERT INTO companies (project_id, company_id, created_at, updated_at)", 3,
@@ -43,7 +43,8 @@ internal sealed class SqlitePendingWrites
 
     private readonly Dictionary<Identifier, StoredIdentifier> _identifiers = [];
     private readonly HashSet<long> _recordsWithUserId = [];
-    private readonly Dictionary<(long Record, string Key), (PropertyValue Value, long UpdatedAt, long Sequence)> _properties = [];
+    /// <summary>Property documents read or made in this transaction, by record; the changed ones are written out.</summary>
+    private readonly Dictionary<long, SqlitePropertyDocument> _documents = [];
     private readonly Dictionary<string, (long Created, long Updated)> _companies = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Company, string Key), (PropertyValue Value, long UpdatedAt)> _companyProperties = [];
     private readonly Dictionary<(string Company, long Record), long> _members = [];
@@ -106,13 +107,23 @@ internal sealed class SqlitePendingWrites
 
     public StoredIdentifier? Identifier(Identifier identifier) => _identifiers.GetValueOrDefault(identifier);
 
-    public void SetProperty(long record, string key, PropertyValue value, long now, long sequence)
+    /// <summary>
+    /// The properties of <paramref name="record"/> as this transaction sees them: kept from an earlier call, new and empty
+    /// for a record made in this transaction, else read with <paramref name="read"/> (null when the database has none).
+    /// Changes to the document are written out with the rest.
+    /// </summary>
+    public SqlitePropertyDocument Properties(long record, Func<long, string?> read)
     {
-        _properties[(record, key)] = (value, now, sequence);
-        IsEmpty = false;
+        if (!_documents.TryGetValue(record, out var document))
+        {
+            document = !_records.ContainsKey(record) && read(record) is { } json ? SqlitePropertyDocument.Parse(json) : SqlitePropertyDocument.Empty();
+            _documents.Add(record, document);
+        }
+        return document;
     }
 
-    public bool HasProperty(long record, string key) => _properties.ContainsKey((record, key));
+    /// <summary>Call after changing a document from <see cref="Properties"/>.</summary>
+    public void Changed() => IsEmpty = false;
 
     public void UpsertCompany(string company, long now)
     {
@@ -150,7 +161,7 @@ internal sealed class SqlitePendingWrites
         _records.Clear();
         _identifiers.Clear();
         _recordsWithUserId.Clear();
-        _properties.Clear();
+        _documents.Clear();
         _companies.Clear();
         _companyProperties.Clear();
         _members.Clear();
@@ -168,10 +179,11 @@ internal sealed class SqlitePendingWrites
     {
         if (IsEmpty)
         {
+            _documents.Clear();
             return;
         }
-        // Records and properties go in the order they were made: new records' ids ascend, so their rows already follow
-        // the keys (sorting thousands of properties cost more than it saved).
+        // Records and property documents go in the order they were made: new records' ids ascend, so their rows already
+        // follow the keys.
         sql.InsertRows(RecordRows, project, _records.ToList(), static (ref SqliteStatements.RowValues v, KeyValuePair<long, (long Created, long LastSeen)> r) =>
         {
             v.Int(r.Key);
@@ -189,17 +201,16 @@ internal sealed class SqlitePendingWrites
                 v.Int(i.Record.Value);
                 v.Int(i.CreatedAt.ToUnixTimeMilliseconds());
             });
-        sql.InsertRows(PropertyRows, project,
-            _properties.ToList(),
-            static (ref SqliteStatements.RowValues v, KeyValuePair<(long Record, string Key), (PropertyValue Value, long UpdatedAt, long Sequence)> p) =>
+        sql.InsertRows(PropertyRows, project, _documents.Where(d => d.Value is { Dirty: true, Count: > 0 }).ToList(),
+            (ref SqliteStatements.RowValues v, KeyValuePair<long, SqlitePropertyDocument> d) =>
             {
-                v.Int(p.Key.Record);
-                v.Text(p.Key.Key);
-                v.Text(PropertyValue.TypeName(p.Value.Value.Type));
-                v.Text(p.Value.Value.Json);
-                v.Int(p.Value.UpdatedAt);
-                v.Int(p.Value.Sequence);
+                v.Int(d.Key);
+                v.Utf8(Json(d.Value));
             });
+        foreach (var (record, _) in _documents.Where(d => d.Value is { Dirty: true, Count: 0, Stored: true }))
+        {
+            sql.Execute("DELETE FROM record_properties WHERE record_id = @p1 AND project_id = @p0", project, record);
+        }
         sql.InsertRows(CompanyRows, project, _companies.OrderBy(c => c.Key, StringComparer.Ordinal).ToList(),
             static (ref SqliteStatements.RowValues v, KeyValuePair<string, (long Created, long Updated)> c) =>
             {
@@ -245,6 +256,27 @@ internal sealed class SqlitePendingWrites
             }
         }
         Clear();
+    }
+
+    private readonly System.Buffers.ArrayBufferWriter<byte> _json = new(4096);
+    private System.Text.Json.Utf8JsonWriter? _jsonWriter;
+
+    /// <summary>A document's JSON in a buffer reused from one document to the next (binding copies it).</summary>
+    private ReadOnlySpan<byte> Json(SqlitePropertyDocument document)
+    {
+        _json.ResetWrittenCount();
+        if (_jsonWriter is null)
+        {
+            _jsonWriter = new System.Text.Json.Utf8JsonWriter(_json,
+                new System.Text.Json.JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        }
+        else
+        {
+            _jsonWriter.Reset(_json);
+        }
+        document.WriteTo(_jsonWriter);
+        _jsonWriter.Flush();
+        return _json.WrittenSpan;
     }
 
     private static readonly string?[] TouchTexts = new string?[SqliteMultiRowInsert.MaxRows + 1];

@@ -87,6 +87,9 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
 
         public void Int(long value) => owner.Check(raw.sqlite3_bind_int64(statement, Next++, value), raw.SQLITE_OK);
 
+        /// <summary>Text already in UTF-8; SQLite copies it, so the caller may reuse the buffer.</summary>
+        public void Utf8(ReadOnlySpan<byte> value) => owner.Check(raw.sqlite3_bind_text(statement, Next++, value), raw.SQLITE_OK);
+
         public void Text(string? value) => owner.Check(value is null
             ? raw.sqlite3_bind_null(statement, Next++)
             : raw.sqlite3_bind_text(statement, Next++, value), raw.SQLITE_OK);
