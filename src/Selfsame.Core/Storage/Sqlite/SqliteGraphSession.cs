@@ -111,11 +111,21 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         {
             return held;
         }
-        using var reader = Sql.Query("SELECT display, record_id, created_at FROM identifiers WHERE project_id = @p0 AND type = @p1 AND value = @p2",
+        // The owning record comes along: the rules read it next (GetRecord), and for a user_id it is known to be identified.
+        using var reader = Sql.Query(
+            "SELECT i.display, i.record_id, i.created_at, r.profile_id, r.created_at, r.last_seen_at FROM identifiers i " +
+            "LEFT JOIN records r ON r.record_id = i.record_id AND r.project_id = i.project_id WHERE i.project_id = @p0 AND i.type = @p1 AND i.value = @p2",
             _project, identifier.Type, identifier.Value);
-        return reader.Read()
-            ? new StoredIdentifier(identifier, reader.GetString(0), new RecordId(reader.GetInt64(1)), Time(reader.GetInt64(2)))
-            : null;
+        if (!reader.Read())
+        {
+            return null;
+        }
+        var record = new RecordId(reader.GetInt64(1));
+        if (identifier.Type == IdentifierTypes.UserId && !reader.IsDBNull(3))
+        {
+            _pending.KeepRecord(new RecordInfo(record, new ProfileId(reader.GetInt64(3)), Time(reader.GetInt64(4)), Time(reader.GetInt64(5)), Identified: true));
+        }
+        return new StoredIdentifier(identifier, reader.GetString(0), record, Time(reader.GetInt64(2)));
     }
 
     public RecordInfo? GetRecord(RecordId record)
@@ -123,6 +133,10 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         if (_pending.HasRecord(record.Value))
         {
             return _pending.Record(record.Value, null);
+        }
+        if (_pending.KeptRecord(record.Value) is { } kept)
+        {
+            return _pending.Record(record.Value, kept);
         }
         using var reader = Sql.Query($"SELECT {RecordColumns} FROM records r WHERE r.project_id = @p0 AND r.record_id = @p1", _project, record.Value);
         return _pending.Record(record.Value, reader.Read() ? ReadRecord(reader) : null);

@@ -51,6 +51,12 @@ internal sealed class SqlitePendingWrites
     private readonly List<Events.StoredEvent> _events = [];
     private readonly Dictionary<string, Events.StoredEvent> _eventsByInsertId = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Stored records as read along with one of their identifiers, for the rules' next look-up. Kept only until anything is
+    /// written out: every write that could change a stored record (a profile move, a delete) writes out first.
+    /// </summary>
+    private readonly Dictionary<long, RecordInfo> _kept = [];
+
     /// <summary>Last-seen times of records already in the database.</summary>
     private readonly Dictionary<long, long> _touches = [];
 
@@ -63,6 +69,10 @@ internal sealed class SqlitePendingWrites
     }
 
     public bool HasRecord(long record) => _records.ContainsKey(record);
+
+    public void KeepRecord(RecordInfo stored) => _kept[stored.Id.Value] = stored;
+
+    public RecordInfo? KeptRecord(long record) => _kept.GetValueOrDefault(record);
 
     public void Touch(long record, long now)
     {
@@ -159,6 +169,7 @@ internal sealed class SqlitePendingWrites
     public void Clear()
     {
         _records.Clear();
+        _kept.Clear();
         _identifiers.Clear();
         _recordsWithUserId.Clear();
         _documents.Clear();
@@ -180,6 +191,7 @@ internal sealed class SqlitePendingWrites
         if (IsEmpty)
         {
             _documents.Clear();
+            _kept.Clear();
             return;
         }
         // Records and property documents go in the order they were made: new records' ids ascend, so their rows already
