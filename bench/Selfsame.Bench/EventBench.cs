@@ -72,6 +72,7 @@ public static class EventBench
             Console.WriteLine($"newest {count} events of a profile holding {HeavyEvents(events, records):N0}: median {pageTimes[10]:F2} ms of 21 (min {pageTimes[0]:F2}, max {pageTimes[^1]:F2})");
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Console.WriteLine($"database: {new DirectoryInfo(folder).EnumerateFiles().Sum(f => f.Length) / 1024 / 1024:N0} MiB");
         Directory.Delete(folder, recursive: true);
         return 0;
     }

@@ -405,11 +405,12 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
     public UniqueUsers CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name)
     {
         WritePending();
-        // The records with events in the range, read once from the covering index into a set here: SQLite's DISTINCT
+        // The records with events in the range, read once from the covering index into a bitmap here: SQLite's DISTINCT
         // would insert every one of the range's events into a temporary B-tree. Then each of those records' profile,
         // from one walk of the records table over their id range (by rowid: NOT INDEXED keeps SQLite from reading
         // records_by_profile for the whole project instead).
-        var records = new HashSet<long>();
+        var highest = Sql.Scalar("SELECT max(record_id) FROM records") as long? ?? 0;
+        var records = new RecordIdSet(highest);
         using (var rows = Sql.Query(
             "SELECT e.record_id FROM events e INDEXED BY events_by_time WHERE e.project_id = @p0 AND e.time >= @p1 AND e.time < @p2 AND (@p3 IS NULL OR e.name = @p3)",
             _project, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), name))
@@ -423,10 +424,10 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         {
             return new UniqueUsers(0, 0);
         }
-        var profiles = new HashSet<long>();
+        var profiles = new RecordIdSet(highest);
         long raw = 0;
         using (var rows = Sql.Query("SELECT record_id, profile_id FROM records NOT INDEXED WHERE project_id = @p0 AND record_id >= @p1 AND record_id <= @p2",
-            _project, records.Min(), records.Max()))
+            _project, records.Min, records.Max))
         {
             while (rows.Read())
             {

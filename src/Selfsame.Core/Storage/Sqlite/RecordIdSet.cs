@@ -1,0 +1,43 @@
+namespace Selfsame.Storage.Sqlite;
+
+/// <summary>
+/// A set of record (or profile) ids for counting: a bitmap up to <c>maxId</c>, since ids are handed out by a counter and
+/// lie close together, with a hash set for anything beyond it. Adding ten million ids to a bitmap costs a fraction of what a
+/// hash set costs.
+/// </summary>
+internal sealed class RecordIdSet(long maxId)
+{
+    /// <summary>Above this many ids (32 MiB of bitmap) only the hash set is used.</summary>
+    private const long MaxBitmapIds = 1L << 28;
+
+    private readonly ulong[] _bits = new ulong[maxId is >= 0 and < MaxBitmapIds ? (maxId >> 6) + 1 : 0];
+    private readonly HashSet<long> _others = [];
+
+    public long Count { get; private set; }
+    public long Min { get; private set; } = long.MaxValue;
+    public long Max { get; private set; } = long.MinValue;
+
+    public void Add(long id)
+    {
+        if (id >= 0 && (id >> 6) < _bits.Length)
+        {
+            ref var word = ref _bits[id >> 6];
+            var bit = 1UL << (int)(id & 63);
+            if ((word & bit) != 0)
+            {
+                return;
+            }
+            word |= bit;
+        }
+        else if (!_others.Add(id))
+        {
+            return;
+        }
+        Count++;
+        Min = Math.Min(Min, id);
+        Max = Math.Max(Max, id);
+    }
+
+    public bool Contains(long id) =>
+        id >= 0 && (id >> 6) < _bits.Length ? (_bits[id >> 6] & (1UL << (int)(id & 63))) != 0 : _others.Contains(id);
+}
