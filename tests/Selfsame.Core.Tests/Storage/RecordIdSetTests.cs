@@ -17,5 +17,6 @@ public sealed class RecordIdSetTests
         Assert.Equal((-1L, 5000L), (set.Min, set.Max));
         Assert.All(new long[] { 5, 63, 64, 100, 101, 5000, -1 }, id => Assert.True(set.Contains(id), $"{id}"));
         Assert.All(new long[] { 0, 4, 62, 65, 99, 102, 4999 }, id => Assert.False(set.Contains(id), $"{id}"));
+        Assert.Equal([-1L, 5, 63, 64, 100, 101, 5000], set.Ids().Order());
     }
 }

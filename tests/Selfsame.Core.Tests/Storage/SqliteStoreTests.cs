@@ -265,6 +265,37 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Empty(store.Read(ProjectId.Default, s => s.GetProfileProperties(new ProfileId(3))));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(40)]
+    public async Task UniqueUsers_CountsTheProjectsOwnRecordsAndProfiles_WhereverTheirIdsLie(int otherProjectsRecordsBetween)
+    {
+        // With records of another project between this project's, the count looks each record up instead of walking the range.
+        await using var store = await OpenWithProjectAsync();
+        var other = ProjectId.Parse("other");
+        await store.Catalog.CreateProjectAsync(new Project(other, "o", _time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
+        var engine = new IdentityEngine(store);
+        var day = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+        async Task TrackAsync(ProjectId project, string user) =>
+            Assert.All(await engine.ApplyAsync(project, [new GraphOperation.TrackOp(Event("view", Identify(User(user)), day))], Origin, default), o => Assert.True(o.Succeeded));
+
+        await TrackAsync(ProjectId.Default, "a1");
+        for (var i = 0; i < otherProjectsRecordsBetween; i++)
+        {
+            await TrackAsync(other, $"b{i}");
+        }
+        await TrackAsync(ProjectId.Default, "a2");
+        await TrackAsync(ProjectId.Default, "a3");
+        await engine.LinkAsync(ProjectId.Default, Link(User("a3"), User("a2")), Origin, default);
+
+        var total = engine.UniqueUsers(ProjectId.Default, day.AddDays(-1), day.AddDays(1), "view", perDay: false).Total;
+        Assert.Equal((2L, 3L), (total.Merged, total.Raw));
+        var none = engine.UniqueUsers(ProjectId.Default, day.AddDays(1), day.AddDays(2), null, perDay: false).Total;
+        Assert.Equal((0L, 0L), (none.Merged, none.Raw));
+        var others = engine.UniqueUsers(other, day.AddDays(-1), day.AddDays(1), null, perDay: false).Total;
+        Assert.Equal((otherProjectsRecordsBetween, otherProjectsRecordsBetween), ((int)others.Merged, (int)others.Raw));
+    }
+
     private async Task<SqliteStore> OpenWithProjectAsync()
     {
         var store = SqliteStore.Open(_folder.Path, _time);

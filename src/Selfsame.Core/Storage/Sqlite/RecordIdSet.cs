@@ -38,6 +38,22 @@ internal sealed class RecordIdSet(long maxId)
         Max = Math.Max(Max, id);
     }
 
+    /// <summary>The ids in the set: the bitmap's in ascending order, then the others.</summary>
+    public IEnumerable<long> Ids()
+    {
+        for (var index = 0; index < _bits.Length; index++)
+        {
+            for (var word = _bits[index]; word != 0; word &= word - 1)
+            {
+                yield return ((long)index << 6) + System.Numerics.BitOperations.TrailingZeroCount(word);
+            }
+        }
+        foreach (var id in _others)
+        {
+            yield return id;
+        }
+    }
+
     public bool Contains(long id) =>
         id >= 0 && (id >> 6) < _bits.Length ? (_bits[id >> 6] & (1UL << (int)(id & 63))) != 0 : _others.Contains(id);
 }

@@ -190,7 +190,7 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
     {
         WritePending();
         using var reader = Sql.Query(
-            "SELECT p.record_id, p.document FROM records r CROSS JOIN record_properties p ON p.record_id = r.record_id " +
+            "SELECT p.record_id, p.document FROM records r CROSS JOIN record_properties p ON p.record_id = r.record_id AND p.project_id = r.project_id " +
             "WHERE r.project_id = @p0 AND r.profile_id = @p1",
             _project, profile.Value);
         var result = new List<StoredProperty>();
@@ -426,6 +426,19 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         }
         var profiles = new RecordIdSet(highest);
         long raw = 0;
+        if (records.Max - records.Min + 1 > 4 * records.Count)
+        {
+            // Few records spread over a wide range of ids (a small project in a large file): look each one up.
+            foreach (var id in records.Ids())
+            {
+                if (Sql.Scalar("SELECT profile_id FROM records WHERE record_id = @p1 AND project_id = @p0", _project, id) is long profile)
+                {
+                    raw++;
+                    profiles.Add(profile);
+                }
+            }
+            return new UniqueUsers(profiles.Count, raw);
+        }
         using (var rows = Sql.Query("SELECT record_id, profile_id FROM records NOT INDEXED WHERE project_id = @p0 AND record_id >= @p1 AND record_id <= @p2",
             _project, records.Min, records.Max))
         {

@@ -22,7 +22,7 @@ internal sealed class SqlitePendingWrites
 
     private static readonly SqliteMultiRowInsert PropertyRows = new(
         "INSERT INTO record_properties (project_id, record_id, document)", 2,
-        "ON CONFLICT (record_id) DO UPDATE SET document = excluded.document");
+        "ON CONFLICT (record_id) DO UPDATE SET document = excluded.document WHERE project_id = excluded.project_id");
 
     private static readonly SqliteMultiRowInsert CompanyRows = new(
         "INSERT INTO companies (project_id, company_id, created_at, updated_at)", 3,
@@ -60,6 +60,10 @@ internal sealed class SqlitePendingWrites
     /// <summary>Last-seen times of records already in the database.</summary>
     private readonly Dictionary<long, long> _touches = [];
 
+    /// <summary>
+    /// Nothing waits to be written. Kept records and unchanged documents do not count: they are copies of stored rows, and
+    /// are dropped whenever rows are written out or forgotten.
+    /// </summary>
     public bool IsEmpty { get; private set; } = true;
 
     public void AddRecord(long record, long now)
