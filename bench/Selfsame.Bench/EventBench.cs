@@ -25,6 +25,7 @@ public static class EventBench
             await new Projects(store.Catalog, TimeProvider.System).EnsureDefaultAsync(CancellationToken.None);
             var engine = new IdentityEngine(store);
             var origin = new WriteOrigin("bench", null);
+            var writtenBefore = WrittenBytes();
             var clock = Stopwatch.StartNew();
             Task<IReadOnlyList<Storage.WriteOutcome<object>>>? pending = null;
             for (long at = 0; at < events; at += 2000)
@@ -46,7 +47,8 @@ public static class EventBench
             }
             Check(await pending!);
             clock.Stop();
-            Console.WriteLine($"ingest: {clock.Elapsed.TotalSeconds:F1} s, {events / clock.Elapsed.TotalSeconds:N0} events/s");
+            Console.WriteLine($"ingest: {clock.Elapsed.TotalSeconds:F1} s, {events / clock.Elapsed.TotalSeconds:N0} events/s" +
+                (WrittenBytes() - writtenBefore is { } written ? $"; the process wrote {written / 1024.0 / 1024 / 1024:N1} GiB to storage meanwhile" : ""));
 
             var uniqueTimes = new List<double>();
             UniqueUsers total = new(0, 0);
@@ -88,5 +90,17 @@ public static class EventBench
         {
             throw error;
         }
+    }
+
+    /// <summary>Bytes this process has written to storage (Linux /proc/self/io write_bytes), or null elsewhere.</summary>
+    private static long? WrittenBytes()
+    {
+        const string file = "/proc/self/io";
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+        var line = File.ReadLines(file).FirstOrDefault(l => l.StartsWith("write_bytes:", StringComparison.Ordinal));
+        return line is null ? null : long.Parse(line["write_bytes:".Length..].Trim(), CultureInfo.InvariantCulture);
     }
 }
