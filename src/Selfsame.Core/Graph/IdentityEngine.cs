@@ -41,8 +41,21 @@ public sealed class IdentityEngine(IGraphStore store)
         Store.WriteAsync(project, tx => IdentityGraph.DeleteProfile(tx, profile, origin), cancellationToken);
 
     /// <summary>Applies the operations in one transaction and one commit; each fails or succeeds alone.</summary>
-    public Task<IReadOnlyList<WriteOutcome<object>>> ApplyAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken) =>
-        Store.WriteEachAsync(project, operations.Select(op => (Func<IGraphTransaction, object>)(tx => IdentityGraph.Apply(tx, op, origin))).ToList(), cancellationToken);
+    public Task<IReadOnlyList<WriteOutcome<object>>> ApplyAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken)
+    {
+        var work = operations.Select(op => (Func<IGraphTransaction, object>)(tx => IdentityGraph.Apply(tx, op, origin))).ToList();
+        if (work.Count > 1)
+        {
+            // The first operation reads ahead what all of them will look up (inside its own savepoint, when there is one).
+            var first = operations[0];
+            work[0] = tx =>
+            {
+                IdentityGraph.ReadAhead(tx, operations);
+                return IdentityGraph.Apply(tx, first, origin);
+            };
+        }
+        return Store.WriteEachAsync(project, work, cancellationToken);
+    }
 
     /// <summary>A page of the events of a profile (every record; an id merged away names its profile) or of one record.</summary>
     public EventPage? Events(ProjectId project, long profileOrRecord, bool recordOnly, EventQuery query) =>

@@ -296,6 +296,44 @@ public static class IdentityGraph
         return new DeleteResult(records.Select(r => r.Id).ToList(), []);
     }
 
+    /// <summary>Tells the store which identifiers and insert_ids <paramref name="operations"/> will look up.</summary>
+    public static void ReadAhead(IGraphTransaction tx, IReadOnlyList<GraphOperation> operations)
+    {
+        var identifiers = new List<Identifier>();
+        var insertIds = new List<string>();
+        foreach (var operation in operations)
+        {
+            switch (operation)
+            {
+                case GraphOperation.IdentifyOp op:
+                    Add(op.Command);
+                    break;
+                case GraphOperation.TrackOp op:
+                    Add(op.Command.Identity);
+                    if (op.Command.InsertId is { } insertId)
+                    {
+                        insertIds.Add(insertId);
+                    }
+                    break;
+                case GraphOperation.LinkOp op:
+                    identifiers.Add(op.Command.From.Identifier);
+                    identifiers.Add(op.Command.Into.Identifier);
+                    break;
+                case GraphOperation.UnlinkOp op:
+                    identifiers.Add(op.Command.From.Identifier);
+                    identifiers.Add(op.Command.Into.Identifier);
+                    break;
+            }
+        }
+        tx.ReadAhead(identifiers, insertIds);
+
+        void Add(IdentifyCommand command)
+        {
+            identifiers.Add(command.Primary.Identifier);
+            identifiers.AddRange(command.Others.Select(o => o.Identifier));
+        }
+    }
+
     public static object Apply(IGraphTransaction tx, GraphOperation operation, WriteOrigin origin) => operation switch
     {
         GraphOperation.IdentifyOp op => Identify(tx, op.Command, origin),

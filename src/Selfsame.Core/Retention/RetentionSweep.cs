@@ -16,7 +16,8 @@ public sealed record RetentionReport(
 /// <summary>
 /// Deletes the records of a project that have not been seen within its retention period, with their identifiers,
 /// properties, links and events; profiles they bridged split. Works in batches, one transaction each: a sweep stopped
-/// part-way (a restart, a kill) has deleted whole batches only, and the next sweep finds the rest.
+/// part-way (a restart, a kill) has deleted whole batches only, and the next sweep finds the rest. It goes through the
+/// records in id order, one look (<see cref="IGraphReadSession.ListRecordsNotSeenSince"/>) per transaction.
 /// </summary>
 public sealed class RetentionSweep(IGraphStore store, TimeProvider time)
 {
@@ -34,27 +35,32 @@ public sealed class RetentionSweep(IGraphStore store, TimeProvider time)
         }
         var cutoff = time.GetUtcNow().AddDays(-days);
         int records = 0, events = 0, batches = 0;
+        long after = 0, through = long.MaxValue;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (deleted, deletedEvents) = await store.WriteAsync(project, tx =>
+            var (deleted, deletedEvents, next, highest) = await store.WriteAsync(project, tx =>
             {
-                var stale = tx.ListRecordsNotSeenSince(cutoff, BatchSize);
+                var stale = tx.ListRecordsNotSeenSince(cutoff, after, through, BatchSize);
                 var eventCount = 0;
-                foreach (var record in stale)
+                foreach (var record in stale.Records)
                 {
                     eventCount += tx.CountRecordEvents(record);
                     IdentityGraph.DeleteRecord(tx, record, Origin);
                 }
-                return (stale.Count, eventCount);
+                return (stale.Records.Count, eventCount, stale.Next, stale.Through);
             }, cancellationToken);
-            if (deleted == 0)
+            if (deleted > 0)
+            {
+                records += deleted;
+                events += deletedEvents;
+                batches++;
+            }
+            if (next is not { } position)
             {
                 return new RetentionReport(project, true, days, cutoff, records, events, batches);
             }
-            records += deleted;
-            events += deletedEvents;
-            batches++;
+            (after, through) = (position, highest);
         }
     }
 }

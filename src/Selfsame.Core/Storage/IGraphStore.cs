@@ -6,6 +6,12 @@ namespace Selfsame.Storage;
 /// <summary>A record as the graph rules see it.</summary>
 public sealed record RecordInfo(RecordId Id, ProfileId Profile, DateTimeOffset CreatedAt, DateTimeOffset LastSeenAt, bool Identified);
 
+/// <summary>
+/// Stale records from one look: <see cref="Next"/> is the id to go on after, null when nothing is left to look at;
+/// <see cref="Through"/> the highest id the next looks need to reach (records made after a sweep began are not stale).
+/// </summary>
+public sealed record StaleRecords(IReadOnlyList<RecordId> Records, long? Next, long Through);
+
 /// <summary>Reads of one project's graph. Every call is scoped to <see cref="Project"/>.</summary>
 public interface IGraphReadSession
 {
@@ -29,8 +35,12 @@ public interface IGraphReadSession
 
     StoredEvent? FindEventByInsertId(string insertId);
 
-    /// <summary>Records whose last_seen_at is before <paramref name="cutoff"/>, oldest first.</summary>
-    IReadOnlyList<RecordId> ListRecordsNotSeenSince(DateTimeOffset cutoff, int limit);
+    /// <summary>
+    /// Records whose last_seen_at is before <paramref name="cutoff"/> and whose ids are above <paramref name="after"/> and
+    /// at most <paramref name="through"/>, in id order, at most <paramref name="limit"/>. A store may look at part of the
+    /// ids at a time; the answer says where to go on from and how far to go.
+    /// </summary>
+    StaleRecords ListRecordsNotSeenSince(DateTimeOffset cutoff, long after, long through, int limit);
 
     int CountRecordEvents(RecordId record);
 
@@ -72,6 +82,12 @@ public interface IGraphTransaction : IGraphReadSession
     /// (a savepoint); returns what it threw, or null.
     /// </summary>
     Exception? Attempt(Action<IGraphTransaction> work);
+
+    /// <summary>
+    /// Says which identifiers and insert_ids the coming work will look up, so that a store can read them together. Only
+    /// speed depends on it: look-ups answer the same with or without it.
+    /// </summary>
+    void ReadAhead(IEnumerable<Identifier> identifiers, IEnumerable<string> insertIds);
 
     /// <summary>Creates the company when it is new, else moves its updated time.</summary>
     void UpsertCompany(string companyId);

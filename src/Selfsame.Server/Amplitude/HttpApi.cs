@@ -106,7 +106,11 @@ public static class HttpApi
             try
             {
                 // All events in one write: the request is ingested whole or not at all.
-                await engine.WriteAsync(check.Caller!.Project, tx => commands.Select(c => IdentityGraph.Track(tx, c, origin)).ToList(), ct);
+                await engine.WriteAsync(check.Caller!.Project, tx =>
+                {
+                    IdentityGraph.ReadAhead(tx, commands.Select(c => (GraphOperation)new GraphOperation.TrackOp(c)).ToList());
+                    return commands.Select(c => IdentityGraph.Track(tx, c, origin)).ToList();
+                }, ct);
             }
             catch (Exception e) when (Problems.StoreUnavailable(e))
             {

@@ -55,6 +55,32 @@ public sealed class RetentionSweepTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_FindsStaleRecordsWhoseIdsLieFurtherApartThanOneLook()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory, new ProjectSettings { RetentionDays = 1 });
+        await h.IdentifyAsync(Identify(User("early")));
+        // Ids jump as if many records had come and gone in between: the sweep must look beyond its first window.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={((Selfsame.Storage.Sqlite.SqliteStore)h.Store).DatabasePath}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"UPDATE counters SET value = value + {3 * Selfsame.Storage.Sqlite.SqliteGraphSession.StaleRecordsWindow} WHERE name = 'record_id'";
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+        await h.IdentifyAsync(Identify(User("late")));
+        await h.IdentifyAsync(Identify(User("seen")));
+        h.Time.Advance(TimeSpan.FromDays(2));
+        await h.IdentifyAsync(Identify(User("seen")));
+
+        var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
+
+        Assert.Equal((2, 2), (report.DeletedRecords, report.Batches));
+        Assert.Null(h.Resolve(User("early")));
+        Assert.Null(h.Resolve(User("late")));
+        Assert.True(h.Resolve(User("seen"))!.Record.Value > 3 * Selfsame.Storage.Sqlite.SqliteGraphSession.StaleRecordsWindow);
+    }
+
+    [Fact]
     public async Task Run_WithRetentionOff_DeletesNothing()
     {
         await using var h = await EngineHarness.CreateAsync(_factory);

@@ -189,6 +189,101 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAhead_AnswersAsTheDatabaseDoes_BeforeAndAfterRowsAreWrittenOut()
+    {
+        await using var store = await OpenWithProjectAsync();
+        var project = ProjectId.Default;
+        var engine = new IdentityEngine(store);
+        var stored = (await engine.IdentifyAsync(project, Identify(User("stored"), Device("stored-device")), Origin, CancellationToken.None)).Record;
+        await store.WriteAsync(project, tx => tx.AddEvent(stored, "old", DateTimeOffset.UnixEpoch, "{}", "stored-insert", "test"), CancellationToken.None);
+
+        var seen = await store.WriteAsync(project, tx =>
+        {
+            tx.ReadAhead([User("stored").Identifier, Device("stored-device").Identifier, User("new").Identifier], ["stored-insert", "new-insert"]);
+            var before = (Stored: tx.FindIdentifier(User("stored").Identifier)?.Record, New: tx.FindIdentifier(User("new").Identifier),
+                Event: tx.FindEventByInsertId("stored-insert")?.Name, NewEvent: tx.FindEventByInsertId("new-insert"));
+            var record = tx.CreateRecord();
+            tx.AttachIdentifier(record, User("new").Identifier, "new");
+            tx.AddEvent(record, "fresh", DateTimeOffset.UnixEpoch, "{}", "new-insert", "test");
+            // Detaching writes everything out: what was read ahead must not outlive it.
+            Assert.True(tx.DetachIdentifier(Device("stored-device").Identifier));
+            return (before, After: (New: tx.FindIdentifier(User("new").Identifier)?.Record, Device: tx.FindIdentifier(Device("stored-device").Identifier),
+                NewEvent: tx.FindEventByInsertId("new-insert")?.Name, Record: record));
+        }, CancellationToken.None);
+
+        Assert.Equal((stored, null, "old", null), (seen.before.Stored, seen.before.New, seen.before.Event, seen.before.NewEvent));
+        Assert.Equal((seen.After.Record, null, "fresh"), (seen.After.New, seen.After.Device, seen.After.NewEvent));
+    }
+
+    [Fact]
+    public async Task Apply_ReadsAheadForTheGroup_AndEachOperationSeesTheOnesBefore()
+    {
+        await using var store = await OpenWithProjectAsync();
+        var project = ProjectId.Default;
+        var engine = new IdentityEngine(store);
+        var kept = (await engine.IdentifyAsync(project, Identify(User("kept")), Origin, CancellationToken.None)).Profile;
+
+        // The second operation merges "joining" into "kept" (rows are written out there); the third must see it merged.
+        var outcomes = await engine.ApplyAsync(project,
+        [
+            new GraphOperation.TrackOp(Event("first", Identify(User("joining")), insertId: "a")),
+            new GraphOperation.LinkOp(Link(User("joining"), User("kept"))),
+            new GraphOperation.TrackOp(Event("second", Identify(User("joining")), insertId: "b")),
+            new GraphOperation.TrackOp(Event("again", Identify(User("joining")), insertId: "a")),
+        ], Origin, CancellationToken.None);
+
+        var results = outcomes.Select(o => o.Value).ToList();
+        var first = Assert.IsType<Events.TrackResult>(results[0]);
+        var second = Assert.IsType<Events.TrackResult>(results[2]);
+        var again = Assert.IsType<Events.TrackResult>(results[3]);
+        Assert.Equal((kept, first.Record, false), (second.Profile, second.Record, second.Duplicate));
+        Assert.Equal((true, first.EventId), (again.Duplicate, again.EventId));
+        // Right on the first pass: a stale read-ahead would fail the group and have it applied again with savepoints.
+        Assert.DoesNotContain(store.PreparedSql(), sql => sql.Contains("SAVEPOINT", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Commits_AreCopiedIntoTheDatabaseFile_ByTheCheckpointThread_LongBeforeTheWriterWould()
+    {
+        await using var store = await OpenWithProjectAsync();
+        var file = new FileInfo(store.DatabasePath);
+        var before = await SettledLengthAsync(file);
+
+        // More pages than the checkpoint thread waits for (SqliteCheckpointer.Pages), fewer than the writer's own checkpoint does
+        // (SqliteCheckpointer.WriterFallbackPages).
+        await store.WriteAsync(ProjectId.Default, tx =>
+        {
+            for (var i = 0; i < 50_000; i++)
+            {
+                var record = tx.CreateRecord();
+                tx.AttachIdentifier(record, User($"bulk-{i}").Identifier, $"bulk-{i}");
+            }
+            return true;
+        }, CancellationToken.None);
+
+        Assert.True(await SettledLengthAsync(file) > before + 100 * 4096, "the WAL was not copied into the database file");
+    }
+
+    /// <summary>The file's length once it has not changed for half a second (at most ten seconds).</summary>
+    private static async Task<long> SettledLengthAsync(FileInfo file)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        file.Refresh();
+        var length = file.Length;
+        var unchangedSince = clock.Elapsed;
+        while (clock.Elapsed - unchangedSince < TimeSpan.FromMilliseconds(500) && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+            file.Refresh();
+            if (file.Length != length)
+            {
+                (length, unchangedSince) = (file.Length, clock.Elapsed);
+            }
+        }
+        return length;
+    }
+
+    [Fact]
     public async Task Attempt_ThatThrows_TakesItsHeldBackWritesWithIt()
     {
         await using var store = await OpenWithProjectAsync();

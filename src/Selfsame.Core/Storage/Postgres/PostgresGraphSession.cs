@@ -103,9 +103,16 @@ internal sealed class PostgresGraphSession(NpgsqlConnection connection, NpgsqlTr
     public StoredEvent? FindEventByInsertId(string insertId) =>
         List($"SELECT {EventColumns} FROM events e WHERE e.project_id = $1 AND e.insert_id = $2", ReadEvent, _project, insertId).FirstOrDefault();
 
-    public IReadOnlyList<RecordId> ListRecordsNotSeenSince(DateTimeOffset cutoff, int limit) =>
-        List("SELECT record_id FROM records WHERE project_id = $1 AND last_seen_at < $2 ORDER BY last_seen_at LIMIT $3",
+    /// <summary>
+    /// Oldest first through records_by_last_seen, one batch a look; the ids are not needed as a cursor, since the caller
+    /// deletes what it is given before the next look.
+    /// </summary>
+    public StaleRecords ListRecordsNotSeenSince(DateTimeOffset cutoff, long after, long through, int limit)
+    {
+        var records = List("SELECT record_id FROM records WHERE project_id = $1 AND last_seen_at < $2 ORDER BY last_seen_at LIMIT $3",
             r => new RecordId(r.GetInt64(0)), _project, cutoff.ToUnixTimeMilliseconds(), (long)limit);
+        return new StaleRecords(records, records.Count == limit ? after : null, through);
+    }
 
     public int CountRecordEvents(RecordId record) =>
         (int)(long)Scalar("SELECT count(*) FROM events WHERE project_id = $1 AND record_id = $2", _project, record.Value)!;
@@ -172,6 +179,11 @@ internal sealed class PostgresGraphSession(NpgsqlConnection connection, NpgsqlTr
 
     public bool DetachIdentifier(Identifier identifier) =>
         Execute("DELETE FROM identifiers WHERE project_id = $1 AND type = $2 AND value = $3", _project, identifier.Type, identifier.Value) > 0;
+
+    /// <summary>PostgreSQL reads each look-up when it comes.</summary>
+    public void ReadAhead(IEnumerable<Identifier> identifiers, IEnumerable<string> insertIds)
+    {
+    }
 
     public Exception? Attempt(Action<IGraphTransaction> work)
     {

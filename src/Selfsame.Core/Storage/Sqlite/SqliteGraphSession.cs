@@ -57,6 +57,11 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         {
             throw new InvalidOperationException("the session holds writes of another project; write them out before binding");
         }
+        if (project != Project)
+        {
+            // Copies of another project's rows are not this one's.
+            _pending.ForgetKept();
+        }
         Project = project;
         _project = project.Value;
     }
@@ -111,6 +116,10 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         {
             return held;
         }
+        if (_pending.KeptIdentifier(identifier, out var ahead))
+        {
+            return ahead;
+        }
         // The owning record comes along: the rules read it next (GetRecord), and for a user_id it is known to be identified.
         using var reader = Sql.Query(
             "SELECT i.display, i.record_id, i.created_at, r.profile_id, r.created_at, r.last_seen_at FROM identifiers i " +
@@ -127,6 +136,73 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         }
         return new StoredIdentifier(identifier, reader.GetString(0), record, Time(reader.GetInt64(2)));
     }
+
+    /// <summary>
+    /// Reads the identifiers and insert_ids that the coming requests will look up, up to 64 a statement in key order, and
+    /// keeps what the database holds (or that it holds nothing) until anything is written out: one statement per request
+    /// and look-up was a large part of an event's cost.
+    /// </summary>
+    public void ReadAhead(IEnumerable<Identifier> identifiers, IEnumerable<string> insertIds)
+    {
+        foreach (var byType in identifiers.Where(i => _pending.Identifier(i) is null && !_pending.KeptIdentifier(i, out _)).Distinct().GroupBy(i => i.Type))
+        {
+            foreach (var slice in byType.Select(i => i.Value).Order(StringComparer.Ordinal).Chunk(SqliteMultiRowInsert.MaxRows))
+            {
+                var found = new HashSet<string>(StringComparer.Ordinal);
+                using (var reader = Sql.Query(IdentifiersAheadText(slice.Length), [_project, byType.Key, .. slice]))
+                {
+                    while (reader.Read())
+                    {
+                        var identifier = new Identifier(byType.Key, reader.GetString(0));
+                        var record = new RecordId(reader.GetInt64(2));
+                        if (identifier.Type == IdentifierTypes.UserId && !reader.IsDBNull(4))
+                        {
+                            _pending.KeepRecord(new RecordInfo(record, new ProfileId(reader.GetInt64(4)), Time(reader.GetInt64(5)), Time(reader.GetInt64(6)), Identified: true));
+                        }
+                        _pending.KeepIdentifier(identifier, new StoredIdentifier(identifier, reader.GetString(1), record, Time(reader.GetInt64(3))));
+                        found.Add(identifier.Value);
+                    }
+                }
+                // Absent only once the whole answer is read: a look-up that failed half-way must not leave "none" behind.
+                foreach (var value in slice.Where(v => !found.Contains(v)))
+                {
+                    _pending.KeepIdentifier(new Identifier(byType.Key, value), null);
+                }
+            }
+        }
+        var wanted = insertIds.Where(id => _pending.EventByInsertId(id) is null && !_pending.KeptInsertId(id, out _)).Distinct(StringComparer.Ordinal);
+        foreach (var slice in wanted.Order(StringComparer.Ordinal).Chunk(SqliteMultiRowInsert.MaxRows))
+        {
+            var found = new HashSet<string>(StringComparer.Ordinal);
+            using (var rows = Sql.Query(InsertIdsAheadText(slice.Length), [_project, .. slice]))
+            {
+                while (rows.Read())
+                {
+                    var stored = ReadEvent(rows);
+                    _pending.KeepInsertId(stored.InsertId!, stored);
+                    found.Add(stored.InsertId!);
+                }
+            }
+            foreach (var insertId in slice.Where(id => !found.Contains(id)))
+            {
+                _pending.KeepInsertId(insertId, null);
+            }
+        }
+    }
+
+    private static readonly string?[] IdentifiersAheadTexts = new string?[SqliteMultiRowInsert.MaxRows + 1];
+    private static readonly string?[] InsertIdsAheadTexts = new string?[SqliteMultiRowInsert.MaxRows + 1];
+
+    private static string IdentifiersAheadText(int values) => IdentifiersAheadTexts[values] ??=
+        "SELECT i.value, i.display, i.record_id, i.created_at, r.profile_id, r.created_at, r.last_seen_at FROM identifiers i " +
+        "LEFT JOIN records r ON r.record_id = i.record_id AND r.project_id = i.project_id WHERE i.project_id = @p0 AND i.type = @p1 AND i.value IN (" +
+        Parameters(2, values) + ")";
+
+    private static string InsertIdsAheadText(int values) => InsertIdsAheadTexts[values] ??=
+        $"SELECT {EventColumns} FROM events e WHERE e.project_id = @p0 AND e.insert_id IN (" + Parameters(1, values) + ")";
+
+    private static string Parameters(int first, int count) =>
+        string.Join(", ", Enumerable.Range(first, count).Select(i => "@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     public RecordInfo? GetRecord(RecordId record)
     {
@@ -256,17 +332,35 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         return result;
     }
 
-    public IReadOnlyList<RecordId> ListRecordsNotSeenSince(DateTimeOffset cutoff, int limit)
+    /// <summary>How many record ids one look at stale records walks at most (a few milliseconds of the writer's time).</summary>
+    internal const long StaleRecordsWindow = 100_000;
+
+    /// <summary>
+    /// Walks the records table by id, at most <see cref="StaleRecordsWindow"/> ids a look, so that a sweep holds the writer
+    /// only briefly each time. There is no index on last_seen_at: every event would move the record's entry in it, and the
+    /// sweep, its only reader, runs rarely.
+    /// </summary>
+    public StaleRecords ListRecordsNotSeenSince(DateTimeOffset cutoff, long after, long through, int limit)
     {
         WritePending();
-        using var rows = Sql.Query("SELECT record_id FROM records INDEXED BY records_by_last_seen WHERE project_id = @p0 AND last_seen_at < @p1 ORDER BY last_seen_at LIMIT @p2",
-            _project, cutoff.ToUnixTimeMilliseconds(), limit);
+        // The first look fixes how far the sweep goes: records made after it began were seen then.
+        var highest = Math.Min(through, Sql.Scalar("SELECT max(record_id) FROM records") as long? ?? 0);
+        var end = Math.Min(after + StaleRecordsWindow, highest);
         var result = new List<RecordId>();
-        while (rows.Read())
+        using (var rows = Sql.Query(
+            "SELECT record_id FROM records NOT INDEXED WHERE record_id > @p1 AND record_id <= @p2 AND project_id = @p0 AND last_seen_at < @p3 ORDER BY record_id LIMIT @p4",
+            _project, after, end, cutoff.ToUnixTimeMilliseconds(), limit))
         {
-            result.Add(new RecordId(rows.GetInt64(0)));
+            while (rows.Read())
+            {
+                result.Add(new RecordId(rows.GetInt64(0)));
+            }
         }
-        return result;
+        if (result.Count == limit)
+        {
+            return new StaleRecords(result, result[^1].Value, highest);
+        }
+        return new StaleRecords(result, end < highest ? end : null, highest);
     }
 
     public int CountRecordEvents(RecordId record)
@@ -393,6 +487,10 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
         if (_pending.EventByInsertId(insertId) is { } held)
         {
             return held;
+        }
+        if (_pending.KeptInsertId(insertId, out var ahead))
+        {
+            return ahead;
         }
         using var rows = Sql.Query($"SELECT {EventColumns} FROM events e WHERE e.project_id = @p0 AND e.insert_id = @p1", _project, insertId);
         return rows.Read() ? ReadEvent(rows) : null;

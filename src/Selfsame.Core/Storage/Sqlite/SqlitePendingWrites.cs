@@ -57,6 +57,13 @@ internal sealed class SqlitePendingWrites
     /// </summary>
     private readonly Dictionary<long, RecordInfo> _kept = [];
 
+    /// <summary>
+    /// Identifiers and insert_ids read ahead for the requests of a group, as the database holds them (null: it holds none).
+    /// Kept, like stored records, only until anything is written out.
+    /// </summary>
+    private readonly Dictionary<Identifier, StoredIdentifier?> _identifiersAhead = [];
+    private readonly Dictionary<string, Events.StoredEvent?> _eventsAhead = new(StringComparer.Ordinal);
+
     /// <summary>Last-seen times of records already in the database.</summary>
     private readonly Dictionary<long, long> _touches = [];
 
@@ -77,6 +84,14 @@ internal sealed class SqlitePendingWrites
     public void KeepRecord(RecordInfo stored) => _kept[stored.Id.Value] = stored;
 
     public RecordInfo? KeptRecord(long record) => _kept.GetValueOrDefault(record);
+
+    public void KeepIdentifier(Identifier identifier, StoredIdentifier? stored) => _identifiersAhead[identifier] = stored;
+
+    public bool KeptIdentifier(Identifier identifier, out StoredIdentifier? stored) => _identifiersAhead.TryGetValue(identifier, out stored);
+
+    public void KeepInsertId(string insertId, Events.StoredEvent? stored) => _eventsAhead[insertId] = stored;
+
+    public bool KeptInsertId(string insertId, out Events.StoredEvent? stored) => _eventsAhead.TryGetValue(insertId, out stored);
 
     public void Touch(long record, long now)
     {
@@ -169,11 +184,19 @@ internal sealed class SqlitePendingWrites
 
     public Events.StoredEvent? EventByInsertId(string insertId) => _eventsByInsertId.GetValueOrDefault(insertId);
 
+    /// <summary>Forgets the copies of stored rows: what is written out may change them.</summary>
+    public void ForgetKept()
+    {
+        _kept.Clear();
+        _identifiersAhead.Clear();
+        _eventsAhead.Clear();
+    }
+
     /// <summary>Forgets everything held back (the transaction or savepoint it belonged to is rolled back).</summary>
     public void Clear()
     {
         _records.Clear();
-        _kept.Clear();
+        ForgetKept();
         _identifiers.Clear();
         _recordsWithUserId.Clear();
         _documents.Clear();
@@ -195,7 +218,7 @@ internal sealed class SqlitePendingWrites
         if (IsEmpty)
         {
             _documents.Clear();
-            _kept.Clear();
+            ForgetKept();
             return;
         }
         // Records and property documents go in the order they were made: new records' ids ascend, so their rows already

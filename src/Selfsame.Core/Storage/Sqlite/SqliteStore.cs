@@ -17,6 +17,15 @@ public sealed class SqliteStore : IGraphStore
     private readonly ConcurrentBag<SqliteGraphSession> _readers = [];
     private readonly SqliteWriter _writer;
 
+    static SqliteStore()
+    {
+        // Every connection here is used by one thread at a time (the writer's by its thread, a read session by whoever took
+        // it from the pool), so SQLite's own per-connection mutex is not needed: multi-thread mode leaves it out of every
+        // call. It can only be chosen before SQLite starts; if something in the process started it already, this does nothing.
+        SQLitePCL.Batteries_V2.Init();
+        SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD);
+    }
+
     private SqliteStore(string path, TimeProvider time)
     {
         // Two connection strings, so that Microsoft.Data.Sqlite pools the query-only connections apart from the others.
@@ -26,7 +35,8 @@ public sealed class SqliteStore : IGraphStore
         _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, DefaultTimeout = 30, Pooling = false }.ToString();
         var connection = Open(_connectionString, readOnly: false);
         SqliteMigrations.Apply(connection, time);
-        _writer = new SqliteWriter(new SqliteGraphSession(new SqliteStatements(connection)), time);
+        var checkpointer = new SqliteCheckpointer(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
+        _writer = new SqliteWriter(new SqliteGraphSession(new SqliteStatements(connection)), time, checkpointer);
         var catalog = new SqliteCatalog(_connectionString, _readConnectionString);
         Catalog = catalog;
         Jobs = new SqliteJobStore(catalog);
@@ -110,7 +120,8 @@ public sealed class SqliteStore : IGraphStore
         // calls: with 10,000,000 events the file is about that size, and ingest ran about 10% faster than with 256 MB.
         pragma.CommandText = readOnly
             ? "PRAGMA busy_timeout = 30000; PRAGMA query_only = ON; PRAGMA cache_size = -16384; PRAGMA mmap_size = 2147418112;"
-            : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 2147418112;";
+            : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA mmap_size = 2147418112; " +
+              $"PRAGMA wal_autocheckpoint = {SqliteCheckpointer.WriterFallbackPages};";
         pragma.ExecuteNonQuery();
         return connection;
     }

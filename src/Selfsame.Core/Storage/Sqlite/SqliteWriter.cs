@@ -11,12 +11,14 @@ internal sealed class SqliteWriter : GroupWriter
 {
     private readonly SqliteGraphSession _session;
     private readonly TimeProvider _time;
+    private readonly SqliteCheckpointer _checkpointer;
 
-    public SqliteWriter(SqliteGraphSession session, TimeProvider time)
+    public SqliteWriter(SqliteGraphSession session, TimeProvider time, SqliteCheckpointer checkpointer)
         : base("selfsame-sqlite-writer", maxGroup: 512)
     {
         _session = session;
         _time = time;
+        _checkpointer = checkpointer;
     }
 
     internal SqliteGraphSession Session => _session;
@@ -24,6 +26,7 @@ internal sealed class SqliteWriter : GroupWriter
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        _checkpointer.Dispose();
         _session.Dispose();
     }
 
@@ -56,10 +59,18 @@ internal sealed class SqliteWriter : GroupWriter
             }
             return;
         }
+        _checkpointer.Committed(WrittenPages());
         foreach (var item in group)
         {
             item.Complete();
         }
+    }
+
+    /// <summary>Pages the connection wrote to the WAL since the last call (SQLite's count of cache pages written).</summary>
+    private long WrittenPages()
+    {
+        SQLitePCL.raw.sqlite3_db_status(_session.Sql.Connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
+        return written;
     }
 
     /// <summary>Runs each item; without savepoints, stops at the first item that throws and answers false.</summary>
