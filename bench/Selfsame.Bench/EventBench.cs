@@ -25,6 +25,7 @@ public static class EventBench
             await new Projects(store.Catalog, TimeProvider.System).EnsureDefaultAsync(CancellationToken.None);
             var engine = new IdentityEngine(store);
             var origin = new WriteOrigin("bench", null);
+            WriterTimings.Reset();
             var writtenBefore = WrittenBytes();
             var clock = Stopwatch.StartNew();
             Task<IReadOnlyList<Storage.WriteOutcome<object>>>? pending = null;
@@ -49,6 +50,8 @@ public static class EventBench
             clock.Stop();
             Console.WriteLine($"ingest: {clock.Elapsed.TotalSeconds:F1} s, {events / clock.Elapsed.TotalSeconds:N0} events/s" +
                 (WrittenBytes() - writtenBefore is { } written ? $"; the process wrote {written / 1024.0 / 1024 / 1024:N1} GiB to storage meanwhile" : ""));
+
+            WriterTimings.Print(events, "event");
 
             var uniqueTimes = new List<double>();
             UniqueUsers total = new(0, 0);

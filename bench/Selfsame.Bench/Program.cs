@@ -4,7 +4,7 @@ using Selfsame.Bench;
 // dotnet run -c Release --project bench/Selfsame.Bench -- import [rows] [runs]
 // dotnet run -c Release --project bench/Selfsame.Bench -- http identify|resolve [connections] [seconds] [runs]
 // dotnet run -c Release --project bench/Selfsame.Bench -- events [events] [users]
-// dotnet run -c Release --project bench/Selfsame.Bench -- jobs [rows] [runs]
+// dotnet run -c Release --project bench/Selfsame.Bench -- jobs [rows] [runs] [without-company]
 // dotnet run -c Release --project bench/Selfsame.Bench -- micro [BenchmarkDotNet arguments]
 switch (args.FirstOrDefault())
 {
@@ -20,6 +20,6 @@ switch (args.FirstOrDefault())
         BenchmarkSwitcher.FromAssembly(typeof(EngineBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         return 0;
     default:
-        Console.Error.WriteLine("usage: import [rows] [runs] | http identify|resolve [connections] [seconds] [runs] | events [events] [users] | jobs [rows] [runs] | micro [BenchmarkDotNet arguments]");
+        Console.Error.WriteLine("usage: import [rows] [runs] | http identify|resolve [connections] [seconds] [runs] | events [events] [users] | jobs [rows] [runs] [without-company] | micro [BenchmarkDotNet arguments]");
         return 2;
 }

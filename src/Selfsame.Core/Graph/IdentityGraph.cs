@@ -303,29 +303,35 @@ public static class IdentityGraph
         var insertIds = new List<string>();
         foreach (var operation in operations)
         {
-            switch (operation)
-            {
-                case GraphOperation.IdentifyOp op:
-                    Add(op.Command);
-                    break;
-                case GraphOperation.TrackOp op:
-                    Add(op.Command.Identity);
-                    if (op.Command.InsertId is { } insertId)
-                    {
-                        insertIds.Add(insertId);
-                    }
-                    break;
-                case GraphOperation.LinkOp op:
-                    identifiers.Add(op.Command.From.Identifier);
-                    identifiers.Add(op.Command.Into.Identifier);
-                    break;
-                case GraphOperation.UnlinkOp op:
-                    identifiers.Add(op.Command.From.Identifier);
-                    identifiers.Add(op.Command.Into.Identifier);
-                    break;
-            }
+            AddLookUps(operation, identifiers, insertIds);
         }
         tx.ReadAhead(identifiers, insertIds);
+    }
+
+    /// <summary>Adds the identifiers and insert_ids that applying <paramref name="operation"/> starts by looking up.</summary>
+    public static void AddLookUps(GraphOperation operation, List<Identifier> identifiers, List<string> insertIds)
+    {
+        switch (operation)
+        {
+            case GraphOperation.IdentifyOp op:
+                Add(op.Command);
+                break;
+            case GraphOperation.TrackOp op:
+                Add(op.Command.Identity);
+                if (op.Command.InsertId is { } insertId)
+                {
+                    insertIds.Add(insertId);
+                }
+                break;
+            case GraphOperation.LinkOp op:
+                identifiers.Add(op.Command.From.Identifier);
+                identifiers.Add(op.Command.Into.Identifier);
+                break;
+            case GraphOperation.UnlinkOp op:
+                identifiers.Add(op.Command.From.Identifier);
+                identifiers.Add(op.Command.Into.Identifier);
+                break;
+        }
 
         void Add(IdentifyCommand command)
         {

@@ -16,7 +16,7 @@ public sealed class ImportJobKind : IJobKind
 
     public string Name => KindName;
 
-    public Action<IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings)
+    public JobRow Read(string line, ProjectSettings settings)
     {
         GraphOperation operation;
         try
@@ -32,6 +32,6 @@ public sealed class ImportJobKind : IJobKind
         {
             throw new JobRowException(string.Join("; ", e.Errors));
         }
-        return (tx, origin) => IdentityGraph.Apply(tx, operation, origin);
+        return JobRow.Of(operation);
     }
 }

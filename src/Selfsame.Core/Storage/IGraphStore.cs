@@ -36,9 +36,11 @@ public interface IGraphReadSession
     StoredEvent? FindEventByInsertId(string insertId);
 
     /// <summary>
-    /// Records whose last_seen_at is before <paramref name="cutoff"/> and whose ids are above <paramref name="after"/> and
-    /// at most <paramref name="through"/>, in id order, at most <paramref name="limit"/>. A store may look at part of the
-    /// ids at a time; the answer says where to go on from and how far to go.
+    /// Up to <paramref name="limit"/> records whose last_seen_at is before <paramref name="cutoff"/>, for a caller that
+    /// deletes the records it is given before it looks again (the retention sweep). A store may look at part of the ids at
+    /// a time, those above <paramref name="after"/> and at most <paramref name="through"/> (SQLite, in id order), or find
+    /// them by last_seen_at from the start each time (PostgreSQL, oldest first); the answer says where to go on from
+    /// (<see cref="StaleRecords.Next"/>, null when nothing is left) and how far to go.
     /// </summary>
     StaleRecords ListRecordsNotSeenSince(DateTimeOffset cutoff, long after, long through, int limit);
 

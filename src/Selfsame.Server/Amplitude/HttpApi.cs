@@ -203,7 +203,8 @@ public static class HttpApi
         string? insertId = null;
         if (item.TryGetProperty("insert_id", out var insertElement) && insertElement.ValueKind != JsonValueKind.Null)
         {
-            if (insertElement.ValueKind == JsonValueKind.String && insertElement.GetString()!.Length is > 0 and <= 256)
+            // NUL is refused as in every stored text, since PostgreSQL cannot keep it: both stores take the same input.
+            if (insertElement.ValueKind == JsonValueKind.String && insertElement.GetString() is { Length: > 0 and <= 256 } text && !text.Contains('\0', StringComparison.Ordinal))
             {
                 insertId = insertElement.GetString();
             }

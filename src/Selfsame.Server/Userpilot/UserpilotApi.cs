@@ -291,9 +291,9 @@ public static class UserpilotApi
         WithBodyAsync(context, MaxFileBytes, async (root, _) =>
         {
             if (!root.TryGetProperty("users", out var users) || users.ValueKind != JsonValueKind.Array || users.GetArrayLength() is 0 or > MaxRows
-                || users.EnumerateArray().Any(u => u.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(u.GetString())))
+                || users.EnumerateArray().Any(u => u.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(u.GetString()) || u.GetString()!.Contains('\0', StringComparison.Ordinal)))
             {
-                throw new UserpilotInvalid("users", $"is required: an array of 1 to {MaxRows:N0} user ids (strings)");
+                throw new UserpilotInvalid("users", $"is required: an array of 1 to {MaxRows:N0} user ids (strings without NUL)");
             }
             var payload = string.Concat(users.EnumerateArray().Select(u => u.GetRawText() + "\n"));
             var job = await runner.SubmitAsync(context.Caller().Project, UserpilotJobs.DeleteUsersKind, Surface, null, Encoding.UTF8.GetBytes(payload),

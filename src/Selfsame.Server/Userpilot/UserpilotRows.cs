@@ -197,18 +197,21 @@ public static class UserpilotJobs
     {
         public string Name => UsersKind;
 
-        public Action<IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings) =>
-            UserpilotRows.Line(line, row => UserpilotRows.User(row, "", settings)).Apply;
+        public JobRow Read(string line, ProjectSettings settings)
+        {
+            var user = UserpilotRows.Line(line, row => UserpilotRows.User(row, "", settings));
+            return new JobRow(user.Apply, user.User.Identifier);
+        }
     }
 
     public sealed class Companies : IJobKind
     {
         public string Name => CompaniesKind;
 
-        public Action<IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings)
+        public JobRow Read(string line, ProjectSettings settings)
         {
             var (company, metadata) = UserpilotRows.Line(line, row => UserpilotRows.Company(row, ""));
-            return (tx, _) => CompanyRules.Identify(tx, company, metadata);
+            return new JobRow((tx, _) => CompanyRules.Identify(tx, company, metadata));
         }
     }
 
@@ -217,17 +220,18 @@ public static class UserpilotJobs
     {
         public string Name => DeleteUsersKind;
 
-        public Action<IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings)
+        public JobRow Read(string line, ProjectSettings settings)
         {
-            var userId = UserpilotRows.Line(line, row => row.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(row.GetString())
-                ? row.GetString()!
-                : throw new UserpilotInvalid("(row)", "expected a user id (a string)"));
+            var userId = UserpilotRows.Line(line, row => row.ValueKind == JsonValueKind.String && row.GetString() is { } text && !string.IsNullOrWhiteSpace(text)
+                && !text.Contains('\0', StringComparison.Ordinal)
+                ? text
+                : throw new UserpilotInvalid("(row)", "expected a user id (a string, without NUL)"));
             var user = new Identifier(IdentifierTypes.UserId, userId);
-            return (tx, origin) =>
+            return new JobRow((tx, origin) =>
             {
                 var owner = tx.FindIdentifier(user) ?? throw new GraphException(GraphErrorKind.NotFound, "user_id", $"no user has user_id '{userId}'");
                 IdentityGraph.DeleteProfile(tx, tx.GetRecord(owner.Record)!.Profile, origin);
-            };
+            }, user);
         }
     }
 }

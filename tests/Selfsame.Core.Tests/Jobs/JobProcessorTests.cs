@@ -130,15 +130,18 @@ public sealed class JobProcessorTests : IDisposable
     {
         public string Name => "half";
 
-        public Action<Selfsame.Storage.IGraphTransaction, WriteOrigin> Read(string line, ProjectSettings settings) => (tx, origin) =>
+        public JobRow Read(string line, ProjectSettings settings)
         {
             var user = System.Text.Json.JsonSerializer.Deserialize<string>(line)!;
-            IdentityGraph.Identify(tx, Some.Identify(Some.User(user)), origin);
-            if (user == "fails")
+            return new JobRow((tx, origin) =>
             {
-                throw new GraphException(GraphErrorKind.Conflict, "row", "refused after writing");
-            }
-        };
+                IdentityGraph.Identify(tx, Some.Identify(Some.User(user)), origin);
+                if (user == "fails")
+                {
+                    throw new GraphException(GraphErrorKind.Conflict, "row", "refused after writing");
+                }
+            }, Some.User(user).Identifier);
+        }
     }
 
     /// <summary>Cancels at the first progress report, synchronously (after the first chunk committed).</summary>

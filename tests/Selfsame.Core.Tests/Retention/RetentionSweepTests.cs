@@ -6,16 +6,21 @@ using static Selfsame.Tests.Support.Some;
 
 namespace Selfsame.Tests.Retention;
 
-public sealed class RetentionSweepTests : IDisposable
+/// <summary>The sweep on each store: SQLite walks the records by id in windows, PostgreSQL reads the oldest first.</summary>
+public abstract class RetentionSweepTests(IStoreFactory factory) : IDisposable
 {
-    private readonly SqliteStoreFactory _factory = new();
+    protected IStoreFactory Factory { get; } = factory;
 
-    public void Dispose() => _factory.Dispose();
+    public void Dispose()
+    {
+        Factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task Run_DeletesRecordsNotSeenWithinThePeriod_WithTheirEvents_AndSplitsWhatTheyBridged()
     {
-        await using var h = await EngineHarness.CreateAsync(_factory, new ProjectSettings { RetentionDays = 7 });
+        await using var h = await EngineHarness.CreateAsync(Factory, new ProjectSettings { RetentionDays = 7 });
         await h.TrackAsync(Event("old-event", Identify(User("stale")), h.Time.GetUtcNow()));
         await h.LinkAsync(Device("phone"), User("stale"));
         await h.LinkAsync(Anonymous("web"), User("stale"));
@@ -40,7 +45,7 @@ public sealed class RetentionSweepTests : IDisposable
     [Fact]
     public async Task Run_ManyStaleRecords_InBatches()
     {
-        await using var h = await EngineHarness.CreateAsync(_factory, new ProjectSettings { RetentionDays = 1 });
+        await using var h = await EngineHarness.CreateAsync(Factory, new ProjectSettings { RetentionDays = 1 });
         for (var i = 0; i < 25; i++)
         {
             await h.IdentifyAsync(Identify(User($"u{i}")));
@@ -55,9 +60,25 @@ public sealed class RetentionSweepTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_WithRetentionOff_DeletesNothing()
+    {
+        await using var h = await EngineHarness.CreateAsync(Factory);
+        await h.IdentifyAsync(Identify(User("kept")));
+        h.Time.Advance(TimeSpan.FromDays(10_000));
+
+        var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
+
+        Assert.False(report.Enabled);
+        Assert.NotNull(h.Resolve(User("kept")));
+    }
+}
+
+public sealed class SqliteRetentionSweepTests() : RetentionSweepTests(new SqliteStoreFactory())
+{
+    [Fact]
     public async Task Run_FindsStaleRecordsWhoseIdsLieFurtherApartThanOneLook()
     {
-        await using var h = await EngineHarness.CreateAsync(_factory, new ProjectSettings { RetentionDays = 1 });
+        await using var h = await EngineHarness.CreateAsync(Factory, new ProjectSettings { RetentionDays = 1 });
         await h.IdentifyAsync(Identify(User("early")));
         // Ids jump as if many records had come and gone in between: the sweep must look beyond its first window.
         using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={((Selfsame.Storage.Sqlite.SqliteStore)h.Store).DatabasePath}"))
@@ -79,17 +100,6 @@ public sealed class RetentionSweepTests : IDisposable
         Assert.Null(h.Resolve(User("late")));
         Assert.True(h.Resolve(User("seen"))!.Record.Value > 3 * Selfsame.Storage.Sqlite.SqliteGraphSession.StaleRecordsWindow);
     }
-
-    [Fact]
-    public async Task Run_WithRetentionOff_DeletesNothing()
-    {
-        await using var h = await EngineHarness.CreateAsync(_factory);
-        await h.IdentifyAsync(Identify(User("kept")));
-        h.Time.Advance(TimeSpan.FromDays(10_000));
-
-        var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
-
-        Assert.False(report.Enabled);
-        Assert.NotNull(h.Resolve(User("kept")));
-    }
 }
+
+public sealed class PostgresRetentionSweepTests() : RetentionSweepTests(new PostgresStoreFactory());

@@ -46,7 +46,8 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
               {"device_id":"{{{device}}}"},
               {"device_id":"{{{device}}}","event_type":"t","time":"yesterday"},
               {"user_id":"undefined","event_type":"x"},
-              {"user_id":"abc","event_type":"short"}
+              {"user_id":"abc","event_type":"short"},
+              {"device_id":"{{{device}}}","event_type":"nul","insert_id":"a\u0000b"}
             ]}
             """);
 
@@ -55,6 +56,7 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
         Assert.Equal([1], body["events_with_missing_fields"]!["event_type"]!.AsArray().Select(i => i!.GetValue<int>()));
         Assert.Equal([2], body["events_with_invalid_fields"]!["time"]!.AsArray().Select(i => i!.GetValue<int>()));
         Assert.Equal([3], body["events_with_invalid_fields"]!["user_id"]!.AsArray().Select(i => i!.GetValue<int>()));
+        Assert.Equal([5], body["events_with_invalid_fields"]!["insert_id"]!.AsArray().Select(i => i!.GetValue<int>()));
         Assert.Equal([4], body["events_with_invalid_id_lengths"]!["user_id"]!.AsArray().Select(i => i!.GetValue<int>()));
         Assert.Equal(404, (await _native.GetJsonAsync($"/v1/resolve?type=device_id&value={device}")).Status);
     }

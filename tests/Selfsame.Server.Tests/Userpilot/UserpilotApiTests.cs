@@ -250,6 +250,11 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
         Assert.Equal((1, 1), (done["completed_rows"]!.GetValue<int>(), done["failed_rows"]!.GetValue<int>()));
         using var native = server.Client(server.ReadKey);
         Assert.Equal(404, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={gone}")).Status);
+
+        // PostgreSQL cannot keep a NUL, so no store takes one: the request is refused whole.
+        var (refused, problem) = await userpilot.SendToAsync(HttpMethod.Delete, "/users", Http.Json("""{"users":["a\u0000b"]}"""));
+        Assert.Equal(400, refused);
+        Assert.Contains("users", problem!.ToJsonString(), StringComparison.Ordinal);
     }
 
     [Fact]

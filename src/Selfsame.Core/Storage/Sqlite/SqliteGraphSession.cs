@@ -80,7 +80,17 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
     /// rows could change calls this first; the writer calls it at the end of a group, and <see cref="Attempt"/> inside its
     /// savepoint, so that a failure there is the attempt's own.
     /// </summary>
-    public void WritePending() => _pending.WriteTo(Sql, _project);
+    public void WritePending()
+    {
+        if (_pending.IsEmpty)
+        {
+            _pending.WriteTo(Sql, _project);
+            return;
+        }
+        var started = SqliteWriterTimings.Start();
+        _pending.WriteTo(Sql, _project);
+        SqliteWriterTimings.Add(SqliteWriterTimings.WriteOut, started);
+    }
 
     /// <summary>Writes back what the unit of work kept in memory; call before COMMIT.</summary>
     public void Flush()
@@ -144,6 +154,14 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
     /// </summary>
     public void ReadAhead(IEnumerable<Identifier> identifiers, IEnumerable<string> insertIds)
     {
+        var started = SqliteWriterTimings.Start();
+        ReadIdentifiersAhead(identifiers);
+        ReadInsertIdsAhead(insertIds);
+        SqliteWriterTimings.Add(SqliteWriterTimings.ReadAhead, started);
+    }
+
+    private void ReadIdentifiersAhead(IEnumerable<Identifier> identifiers)
+    {
         foreach (var byType in identifiers.Where(i => _pending.Identifier(i) is null && !_pending.KeptIdentifier(i, out _)).Distinct().GroupBy(i => i.Type))
         {
             foreach (var slice in byType.Select(i => i.Value).Order(StringComparer.Ordinal).Chunk(SqliteMultiRowInsert.MaxRows))
@@ -170,6 +188,10 @@ internal sealed class SqliteGraphSession : ITimedTransaction, IDisposable
                 }
             }
         }
+    }
+
+    private void ReadInsertIdsAhead(IEnumerable<string> insertIds)
+    {
         var wanted = insertIds.Where(id => _pending.EventByInsertId(id) is null && !_pending.KeptInsertId(id, out _)).Distinct(StringComparer.Ordinal);
         foreach (var slice in wanted.Order(StringComparer.Ordinal).Chunk(SqliteMultiRowInsert.MaxRows))
         {

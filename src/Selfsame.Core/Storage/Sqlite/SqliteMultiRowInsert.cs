@@ -17,6 +17,9 @@ internal sealed class SqliteMultiRowInsert(string head, int columns, string tail
 
     public int Columns { get; } = columns;
 
+    /// <summary>The phase its time is added to in <see cref="SqliteWriterTimings"/>: writing out, and the table (<c>INSERT INTO {table}</c>).</summary>
+    public string Phase { get; } = $"{SqliteWriterTimings.WriteOut}: {head.Split(' ', 4)[2]}";
+
     public string Text(int rows) => _texts[rows] ??= Build(rows);
 
     private string Build(int rows)

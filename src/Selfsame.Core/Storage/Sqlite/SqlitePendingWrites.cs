@@ -287,12 +287,17 @@ internal sealed class SqlitePendingWrites
             v.Int(e.ReceivedAt.ToUnixTimeMilliseconds());
         });
         // Last-seen times of stored records: one statement per time and up to 64 records (a group mostly shares one time).
+        var touching = SqliteWriterTimings.Start();
         foreach (var byTime in _touches.GroupBy(t => t.Value))
         {
             foreach (var slice in byTime.Select(t => t.Key).Order().Chunk(SqliteMultiRowInsert.MaxRows))
             {
                 sql.Execute(TouchText(slice.Length), [project, byTime.Key, .. slice.Select(r => (object?)r)]);
             }
+        }
+        if (_touches.Count > 0)
+        {
+            SqliteWriterTimings.Add(SqliteWriterTimings.LastSeen, touching);
         }
         Clear();
     }

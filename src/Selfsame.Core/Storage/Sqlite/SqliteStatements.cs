@@ -52,6 +52,11 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
     /// </summary>
     public void InsertRows<T>(SqliteMultiRowInsert insert, string project, IReadOnlyList<T> rows, RowBinder<T> bind)
     {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        var started = SqliteWriterTimings.Start();
         for (var start = 0; start < rows.Count; start += SqliteMultiRowInsert.MaxRows)
         {
             var count = Math.Min(SqliteMultiRowInsert.MaxRows, rows.Count - start);
@@ -75,6 +80,7 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
                 raw.sqlite3_reset(statement);
             }
         }
+        SqliteWriterTimings.Add(insert.Phase, started);
     }
 
     /// <summary>Binds one row's values, in column order, to a multi-row statement.</summary>

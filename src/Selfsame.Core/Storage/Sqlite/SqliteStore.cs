@@ -23,8 +23,11 @@ public sealed class SqliteStore : IGraphStore
         // it from the pool), so SQLite's own per-connection mutex is not needed: multi-thread mode leaves it out of every
         // call. It can only be chosen before SQLite starts; if something in the process started it already, this does nothing.
         SQLitePCL.Batteries_V2.Init();
-        SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD);
+        MultiThread = SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD) == SQLitePCL.raw.SQLITE_OK;
     }
+
+    /// <summary>Whether SQLite runs in multi-thread mode; false when something in the process had started SQLite before the first store (it then keeps its serialized mode, which is slower but as correct).</summary>
+    internal static bool MultiThread { get; }
 
     private SqliteStore(string path, TimeProvider time)
     {

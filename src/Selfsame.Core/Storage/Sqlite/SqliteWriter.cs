@@ -33,11 +33,15 @@ internal sealed class SqliteWriter : GroupWriter
     protected override void Commit(List<WriteItem> group)
     {
         var sql = _session.Sql;
+        var started = SqliteWriterTimings.Start();
         try
         {
             sql.Execute("BEGIN IMMEDIATE");
             _session.BeginUnitOfWork();
-            if (!RunGroup(group, savepoints: false) || !TryWritePending())
+            var requests = SqliteWriterTimings.Start();
+            var ran = RunGroup(group, savepoints: false);
+            SqliteWriterTimings.Add(SqliteWriterTimings.Requests, requests);
+            if (!ran || !TryWritePending())
             {
                 // Something threw, possibly after writing part of its work: undo the group and apply it again with a
                 // savepoint around each item, so that only the failing item is rolled back.
@@ -47,7 +51,10 @@ internal sealed class SqliteWriter : GroupWriter
                 RunGroup(group, savepoints: true);
             }
             _session.Flush();
+            var commit = SqliteWriterTimings.Start();
             sql.Execute("COMMIT");
+            SqliteWriterTimings.Add(SqliteWriterTimings.Commit, commit);
+            SqliteWriterTimings.Add(SqliteWriterTimings.Groups, started);
         }
         catch (Exception e)
         {
