@@ -21,7 +21,7 @@ public sealed record JobRow(Action<IGraphTransaction, WriteOrigin> Write, IReadO
     {
     }
 
-    /// <summary>A row that applies one graph operation (identify, track, link, unlink, delete).</summary>
+    /// <summary>A row that applies one graph operation (identify, track, link, unlink).</summary>
     public static JobRow Of(GraphOperation operation)
     {
         var identifiers = new List<Identifier>();

@@ -206,7 +206,7 @@ public static class HttpApi
             // NUL is refused as in every stored text, since PostgreSQL cannot keep it: both stores take the same input.
             if (insertElement.ValueKind == JsonValueKind.String && insertElement.GetString() is { Length: > 0 and <= 256 } text && !text.Contains('\0', StringComparison.Ordinal))
             {
-                insertId = insertElement.GetString();
+                insertId = text;
             }
             else
             {

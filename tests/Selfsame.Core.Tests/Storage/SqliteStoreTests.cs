@@ -257,27 +257,34 @@ public sealed class SqliteStoreTests : IDisposable
         {
             Assert.True(after.GetValueOrDefault(phase) > before.GetValueOrDefault(phase), phase);
         }
-        Assert.True(after[SqliteWriterTimings.Groups] >= after[SqliteWriterTimings.Commit]);
     }
 
     [Fact]
-    public async Task ReadAhead_OfKeysWithANul_AnswersAsTheirOwnLookUpsDo()
+    public async Task ReadAhead_OfKeysWithANul_FindsThemAsTheirOwnLookUpsDo()
     {
         await using var store = await OpenWithProjectAsync();
         var project = ProjectId.Default;
-        var stored = (await new IdentityEngine(store).IdentifyAsync(project, Identify(User("x")), Origin, CancellationToken.None)).Record;
-        await store.WriteAsync(project, tx => tx.AddEvent(stored, "old", DateTimeOffset.UnixEpoch, "{}", "x", "test"), CancellationToken.None);
+        // The surfaces refuse NUL; written here below them, a key with one must be found by its whole text, and read ahead
+        // under that same text (the key read ahead is the text the database answers with).
         var nul = new Identifier(IdentifierTypes.UserId, "x\0y");
-
-        // The keys are found back by the text the database answers with: one with a NUL must still match itself exactly,
-        // as its own look-up does (text is bound with its length, NUL included).
-        var (direct, ahead) = await store.WriteAsync(project, tx =>
+        var record = await store.WriteAsync(project, tx =>
         {
-            var direct = (tx.FindIdentifier(nul)?.Record, tx.FindEventByInsertId("x\0y")?.EventId);
-            tx.ReadAhead([nul], ["x\0y"]);
-            return (direct, (tx.FindIdentifier(nul)?.Record, tx.FindEventByInsertId("x\0y")?.EventId));
+            var made = tx.CreateRecord();
+            tx.AttachIdentifier(made, nul, "x\0y");
+            tx.AddEvent(made, "old", DateTimeOffset.UnixEpoch, "{}", "x\0y", "test");
+            var other = tx.CreateRecord();
+            tx.AttachIdentifier(other, User("x").Identifier, "x");
+            return made;
         }, CancellationToken.None);
 
+        var (direct, ahead) = await store.WriteAsync(project, tx =>
+        {
+            var direct = (tx.FindIdentifier(nul)?.Record, tx.FindEventByInsertId("x\0y")?.Record);
+            tx.ReadAhead([nul], ["x\0y"]);
+            return (direct, (tx.FindIdentifier(nul)?.Record, tx.FindEventByInsertId("x\0y")?.Record));
+        }, CancellationToken.None);
+
+        Assert.Equal(((RecordId?)record, (RecordId?)record), direct);
         Assert.Equal(direct, ahead);
     }
 

@@ -21,13 +21,11 @@ public sealed class SqliteStore : IGraphStore
     {
         // Every connection here is used by one thread at a time (the writer's by its thread, a read session by whoever took
         // it from the pool), so SQLite's own per-connection mutex is not needed: multi-thread mode leaves it out of every
-        // call. It can only be chosen before SQLite starts; if something in the process started it already, this does nothing.
+        // call. It can only be chosen before SQLite starts: if something in the process started it already, the call is
+        // refused and SQLite keeps its serialized mode, slower but as correct, so its answer is not needed.
         SQLitePCL.Batteries_V2.Init();
-        MultiThread = SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD) == SQLitePCL.raw.SQLITE_OK;
+        _ = SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD);
     }
-
-    /// <summary>Whether SQLite runs in multi-thread mode; false when something in the process had started SQLite before the first store (it then keeps its serialized mode, which is slower but as correct).</summary>
-    internal static bool MultiThread { get; }
 
     private SqliteStore(string path, TimeProvider time)
     {

@@ -6,8 +6,10 @@ namespace Selfsame.Storage.Sqlite;
 /// <summary>
 /// Where the SQLite writer's time goes, added up by phase since the process started (or the last <see cref="Reset"/>):
 /// whole groups, the rules' work within them, read-ahead, writing out held-back rows (by table) and the COMMIT statement.
-/// A few clock reads per group and statement, never per row, so it stays on; the benchmarks print it
-/// (bench/README.md) to say which part of a workload's cost a change moved.
+/// A few clock reads per group and per statement (so per row only where rows are written one at a time: a replay with a
+/// savepoint per request, or rules that write out after each row), so it stays on; the benchmarks print it
+/// (bench/README.md) to say which part of a workload's cost a change moved. Phases nest: requests and COMMIT within
+/// groups; read-ahead and writing out mostly within requests; each table's writing out within writing out.
 /// </summary>
 internal static class SqliteWriterTimings
 {
