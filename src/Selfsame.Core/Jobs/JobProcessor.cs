@@ -199,6 +199,12 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
         }
     }
 
+    /// <summary>
+    /// A failed row's reason as stored: a NUL it quotes from the row is written \0, since PostgreSQL cannot keep one and
+    /// the reason is stored with the chunk (a reason that could not be stored would fail every row of it).
+    /// </summary>
+    private static string Printable(string reason) => reason.Replace("\0", "\\0", StringComparison.Ordinal);
+
     private static bool Apply(IGraphTransaction tx, string jobId, string owner, List<(long Line, JobRow? Row, string? Error)> rows,
         long from, long next, DateTimeOffset leaseUntil, WriteOrigin origin, bool isolate)
     {
@@ -214,7 +220,7 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
         {
             if (row is null)
             {
-                errors.Add(new JobRowError(line, error!));
+                errors.Add(new JobRowError(line, Printable(error!)));
                 continue;
             }
             if (!isolate)
@@ -229,13 +235,13 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
                     completed++;
                     break;
                 case GraphException refused:
-                    errors.Add(new JobRowError(line, $"{refused.Field}: {refused.Message}"));
+                    errors.Add(new JobRowError(line, Printable($"{refused.Field}: {refused.Message}")));
                     break;
                 case var failure when Resumable(failure):
                     ExceptionDispatchInfo.Throw(failure);
                     break;
                 case var failure:
-                    errors.Add(new JobRowError(line, $"the row could not be applied ({failure.GetType().Name}: {failure.Message})"));
+                    errors.Add(new JobRowError(line, Printable($"the row could not be applied ({failure.GetType().Name}: {failure.Message})")));
                     break;
             }
         }

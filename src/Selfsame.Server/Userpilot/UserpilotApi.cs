@@ -133,7 +133,8 @@ public static class UserpilotApi
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Error(413, "Payload Too Large", "payload_too_large", $"the body is larger than {maxBytes ?? 0} bytes");
+            var limit = maxBytes ?? context.RequestServices.GetRequiredService<SelfsameOptions>().MaxRequestBodyBytes;
+            return Error(413, "Payload Too Large", "payload_too_large", $"the body is larger than {limit} bytes");
         }
         catch (BadHttpRequestException e)
         {
@@ -291,9 +292,9 @@ public static class UserpilotApi
         WithBodyAsync(context, MaxFileBytes, async (root, _) =>
         {
             if (!root.TryGetProperty("users", out var users) || users.ValueKind != JsonValueKind.Array || users.GetArrayLength() is 0 or > MaxRows
-                || users.EnumerateArray().Any(u => u.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(u.GetString()) || u.GetString()!.Contains('\0', StringComparison.Ordinal)))
+                || users.EnumerateArray().Any(u => UserpilotJobs.DeleteUsers.UserId(u) is null))
             {
-                throw new UserpilotInvalid("users", $"is required: an array of 1 to {MaxRows:N0} user ids (strings without NUL)");
+                throw new UserpilotInvalid("users", $"is required: an array of 1 to {MaxRows:N0} user ids (strings or numbers, as identify takes them, without NUL)");
             }
             var payload = string.Concat(users.EnumerateArray().Select(u => u.GetRawText() + "\n"));
             var job = await runner.SubmitAsync(context.Caller().Project, UserpilotJobs.DeleteUsersKind, Surface, null, Encoding.UTF8.GetBytes(payload),

@@ -117,7 +117,7 @@ internal static class UserpilotRows
         {
             // Paths are built only for an error: a bulk job reads hundreds of thousands of these.
             var name = property.Name;
-            var key = name.Length is > 0 and <= PropertyValue.MaxKeyLength ? name : CheckKey(name, Join(path, "metadata"));
+            var key = name.Length is > 0 and <= PropertyValue.MaxKeyLength && !name.Contains('\0', StringComparison.Ordinal) ? name : CheckKey(name, Join(path, "metadata"));
             if (property.Value.ValueKind == JsonValueKind.Null)
             {
                 unset.Add(key);
@@ -141,9 +141,10 @@ internal static class UserpilotRows
             ? property
             : Primitive(value, Join(path, $"metadata.{key}"));
 
+    /// <summary>A metadata key as the store keeps it: 1 to 256 characters, no NUL (which PostgreSQL cannot keep, so no store takes it).</summary>
     private static string CheckKey(string key, string path) =>
-        key.Length is 0 or > PropertyValue.MaxKeyLength
-            ? throw new UserpilotInvalid(path, $"metadata keys must be 1 to {PropertyValue.MaxKeyLength} characters")
+        key.Length is 0 or > PropertyValue.MaxKeyLength || key.Contains('\0', StringComparison.Ordinal)
+            ? throw new UserpilotInvalid(path, $"metadata keys must be 1 to {PropertyValue.MaxKeyLength} characters, without NUL")
             : key;
 
     public static string RequiredId(JsonElement row, string name, string path, int maxLength = CompanyRules.MaxIdLength)
@@ -215,18 +216,27 @@ public static class UserpilotJobs
         }
     }
 
-    /// <summary>A row is a user id (a JSON string): the profile holding it is deleted, with everything on it.</summary>
+    /// <summary>
+    /// A row is a user id, a JSON string or number as identify takes it: the profile holding it is deleted, with everything
+    /// on it.
+    /// </summary>
     public sealed class DeleteUsers : IJobKind
     {
         public string Name => DeleteUsersKind;
 
+        /// <summary>The user id an element names (a number by its text, as identify reads it), or null when it names none.</summary>
+        public static string? UserId(JsonElement element) => element.ValueKind switch
+        {
+            JsonValueKind.String when element.GetString() is { } text && !string.IsNullOrWhiteSpace(text) && !text.Contains('\0', StringComparison.Ordinal) => text,
+            JsonValueKind.Number => element.GetRawText(),
+            _ => null,
+        };
+
         public JobRow Read(string line, ProjectSettings settings)
         {
-            var userId = UserpilotRows.Line(line, row => row.ValueKind == JsonValueKind.String && row.GetString() is { } text && !string.IsNullOrWhiteSpace(text)
-                && !text.Contains('\0', StringComparison.Ordinal)
-                ? text
-                : throw new UserpilotInvalid("(row)", "expected a user id (a string, without NUL)"));
-            var user = new Identifier(IdentifierTypes.UserId, userId);
+            var userId = UserpilotRows.Line(line, row => UserId(row) ?? throw new UserpilotInvalid("(row)", "expected a user id (a string or a number, without NUL)"));
+            var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error)
+                ?? throw new JobRowException($"(row): {error}");
             return new JobRow((tx, origin) =>
             {
                 var owner = tx.FindIdentifier(user) ?? throw new GraphException(GraphErrorKind.NotFound, "user_id", $"no user has user_id '{userId}'");

@@ -125,6 +125,35 @@ public sealed class JobProcessorTests : IDisposable
         Assert.Null(h.Resolve(Some.User("fails")));
     }
 
+    [Fact]
+    public async Task Run_AReasonQuotingANul_IsStoredWithTheNulWrittenOut()
+    {
+        await using var h = await EngineHarness.CreateAsync(_factory);
+        var job = new JobRecord(Guid.NewGuid().ToString(), h.Project, "quoting", "test", JobStatuses.Queued, null, 0, 0, 0, 0, 1, h.Time.GetUtcNow(), null, null, null, null);
+        await h.Store.Jobs.AddAsync(job, Encoding.UTF8.GetBytes("\"a\\u0000b\"\n\"fine\""), CancellationToken.None);
+
+        var ended = await new JobProcessor(h.Store, h.Time, [new QuotingKind()]).RunAsync(job, ProjectSettings.Default, null, CancellationToken.None);
+
+        // PostgreSQL cannot keep a NUL: a reason holding one would fail the chunk's commit, and with it every row.
+        Assert.Equal((1L, 1L), (ended.CompletedRows, ended.FailedRows));
+        var error = Assert.Single(await h.Store.Jobs.ListErrorsAsync(h.Project, job.JobId, 0, 10, CancellationToken.None));
+        Assert.Equal((1L, "no such user: a\\0b"), (error.Line, error.Reason));
+    }
+
+    /// <summary>Refuses a row whose user id holds a NUL, quoting it; identifies the others.</summary>
+    private sealed class QuotingKind : IJobKind
+    {
+        public string Name => "quoting";
+
+        public JobRow Read(string line, ProjectSettings settings)
+        {
+            var user = System.Text.Json.JsonSerializer.Deserialize<string>(line)!;
+            return user.Contains('\0', StringComparison.Ordinal)
+                ? throw new JobRowException($"no such user: {user}")
+                : new JobRow((tx, origin) => IdentityGraph.Identify(tx, Some.Identify(Some.User(user)), origin), Some.User(user).Identifier);
+        }
+    }
+
     /// <summary>Identifies the row's user, then refuses the row when it is "fails": what it wrote must not stay.</summary>
     private sealed class HalfWritingKind : IJobKind
     {

@@ -92,6 +92,7 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
     [InlineData(true, """{"metadata":{"a":1}}""", "user_id")]
     [InlineData(true, """{"user_id":"u","company":{"name":"no id"}}""", "company.company_id")]
     [InlineData(true, """{"user_id":"u","metadata":{"nested":{"a":1}}}""", "metadata.nested")]
+    [InlineData(true, """{"user_id":"u","metadata":{"a\u0000":1}}""", "metadata keys must be 1 to 256 characters, without NUL")]
     public async Task Identify_BadRequests_400InUserpilotsShapeNamingTheField(bool withVersion, string? body, string expected)
     {
         using var userpilot = server.Userpilot(server.WriteKey, withVersion);
@@ -147,16 +148,19 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
             $$$"""{"user_id":"{{{a}}}","metadata":{"plan":"pro"}}""",
             """{"user_id": "broken", "metadata": {""",
             $$$"""{"user_id":"{{{b}}}","metadata":{"list":[1,2]}}""",
-            $$$"""{"user_id":"{{{b}}}","company_id":"{{{Names.Unique("co")}}}","metadata":{"plan":"free"}}""");
+            $$$"""{"user_id":"{{{b}}}","company_id":"{{{Names.Unique("co")}}}","metadata":{"plan":"free"}}""",
+            // A key no store can keep (PostgreSQL takes no NUL): this row fails alone, on either store.
+            $$$$"""{"user_id":"{{{{Names.Unique("file-c")}}}}","metadata":{"a\u0000":{"x":1}}}""");
 
         var (status, job) = await userpilot.SendToAsync(HttpMethod.Post, "/users/bulk_identify", UserpilotCalls.File(file, "users.ndjson"));
 
         Assert.Equal(202, status);
         Assert.Equal("users.ndjson", job!["filename"]!.GetValue<string>());
         var done = await userpilot.FinishedJobAsync(job["job_id"]!.GetValue<string>());
-        Assert.Equal((4, 2, 2), (done["total_rows"]!.GetValue<int>(), done["completed_rows"]!.GetValue<int>(), done["failed_rows"]!.GetValue<int>()));
+        Assert.Equal((5, 2, 3), (done["total_rows"]!.GetValue<int>(), done["completed_rows"]!.GetValue<int>(), done["failed_rows"]!.GetValue<int>()));
         var failed = done["failed"]!.AsArray();
-        Assert.Equal([2, 3], failed.Select(f => f!["line"]!.GetValue<int>()));
+        Assert.Equal([2, 3, 5], failed.Select(f => f!["line"]!.GetValue<int>()));
+        Assert.Contains("without NUL", failed[2]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("malformed JSON", failed[0]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("metadata.list", failed[1]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         using var native = server.Client(server.ReadKey);
@@ -197,6 +201,14 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
         }
         Assert.Equal(413, status);
         Assert.Equal("file_too_large", body!["errors"]![0]!["error_code"]!.GetValue<string>());
+
+        // identify is held to the server's own body limit (64 KiB in these tests), and says so.
+        using (var versioned = server.Userpilot(server.WriteKey))
+        {
+            (status, body) = await versioned.UserpilotAsync("/identify", $$$"""{"user_id":"big","metadata":{"a":"{{{new string('x', 70_000)}}}"}}""");
+        }
+        Assert.Equal(413, status);
+        Assert.Equal("the body is larger than 65536 bytes", body.ErrorMessage());
 
         (status, body) = await userpilot.SendToAsync(HttpMethod.Post, "/users/bulk_identify", new MultipartFormDataContent { { new StringContent("x"), "other" } });
         Assert.Equal(400, status);
@@ -250,6 +262,15 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
         Assert.Equal((1, 1), (done["completed_rows"]!.GetValue<int>(), done["failed_rows"]!.GetValue<int>()));
         using var native = server.Client(server.ReadKey);
         Assert.Equal(404, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={gone}")).Status);
+
+        // A numeric user_id, as identify takes it, is deleted by its number.
+        var number = Random.Shared.NextInt64(1_000_000_000, 9_000_000_000);
+        await userpilot.UserpilotAsync("/identify", $$"""{"user_id":{{number}}}""");
+        var (numbered, numberJob) = await userpilot.SendToAsync(HttpMethod.Delete, "/users", Http.Json($$"""{"users":[{{number}}]}"""));
+        Assert.Equal(202, numbered);
+        var numberDone = await userpilot.FinishedJobAsync(numberJob!["job_id"]!.GetValue<string>());
+        Assert.Equal((1, 0), (numberDone["completed_rows"]!.GetValue<int>(), numberDone["failed_rows"]!.GetValue<int>()));
+        Assert.Equal(404, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={number}")).Status);
 
         // PostgreSQL cannot keep a NUL, so no store takes one: the request is refused whole.
         var (refused, problem) = await userpilot.SendToAsync(HttpMethod.Delete, "/users", Http.Json("""{"users":["a\u0000b"]}"""));
