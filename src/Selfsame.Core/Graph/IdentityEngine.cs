@@ -86,9 +86,14 @@ public sealed class IdentityEngine(IGraphStore store)
                     profile = merged.Profile;
                 }
             }
-            var events = session.GetEvents(profile, record, query);
-            var next = events.Count == query.Limit ? new EventCursor(events[^1].Time.ToUnixTimeMilliseconds(), events[^1].EventId) : (EventCursor?)null;
-            return new EventPage(events, next);
+            // One more than the page, to know whether another page follows (a full last page has no next).
+            var events = session.GetEvents(profile, record, query with { Limit = query.Limit + 1 });
+            if (events.Count <= query.Limit)
+            {
+                return new EventPage(events, null);
+            }
+            var page = events.Take(query.Limit).ToList();
+            return new EventPage(page, new EventCursor(page[^1].Time.ToUnixTimeMilliseconds(), page[^1].EventId));
         });
 
     /// <summary>Distinct users with events in the range: merged (profiles) and raw (records); per UTC day too when asked.</summary>

@@ -76,6 +76,9 @@ public static class IdentityGraph
             {
                 continue;
             }
+            // Seen too: a record named by any identifier of the request, not only by the first (a device's record stays
+            // seen while the device comes with the user's id), whatever the merge rules decide below.
+            tx.TouchRecord(current.Record);
             var otherProfile = tx.GetRecord(current.Record)!.Profile;
             if (otherProfile == profile)
             {

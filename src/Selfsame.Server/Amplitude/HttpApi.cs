@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -132,6 +133,14 @@ public static class HttpApi
         }
     }
 
+    /// <summary>
+    /// A string Amplitude takes (at most 1,024 characters) that both stores can keep: at most 2,048 bytes in UTF-8, the
+    /// identifiers' limit, and no NUL, which PostgreSQL cannot keep.
+    /// </summary>
+    private static bool Storable(string text) =>
+        text.Length <= IdentifierNormalizer.MaxValueLength && Encoding.UTF8.GetByteCount(text) <= IdentifierNormalizer.MaxValueBytes
+        && !text.Contains('\0', StringComparison.Ordinal);
+
     private static TrackCommand? ReadEvent(JsonElement item, int index, int minIdLength,
         Dictionary<string, List<int>> invalidFields, Dictionary<string, List<int>> missingFields, Dictionary<string, List<int>> invalidIdLengths)
     {
@@ -149,13 +158,14 @@ public static class HttpApi
             return null;
         }
         var valid = true;
+        var tooShort = new List<string>(2);
         string? Id(string field)
         {
             if (!item.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
             {
                 return null;
             }
-            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length > IdentifierNormalizer.MaxValueLength || PlaceholderIds.Contains(value.GetString()!))
+            if (value.ValueKind != JsonValueKind.String || !Storable(value.GetString()!) || PlaceholderIds.Contains(value.GetString()!))
             {
                 Mark(invalidFields, field);
                 valid = false;
@@ -164,8 +174,8 @@ public static class HttpApi
             var text = value.GetString()!;
             if (text.Length < minIdLength)
             {
-                // Amplitude removes an id that is too short from the event; with no id left, the event is invalid.
-                Mark(invalidIdLengths, field);
+                // Amplitude removes an id that is too short from the event; only with no id left is the event invalid.
+                tooShort.Add(field);
                 return null;
             }
             return text;
@@ -174,11 +184,19 @@ public static class HttpApi
         var deviceId = Id("device_id");
         if (userId is null && deviceId is null && valid)
         {
-            Mark(missingFields, "user_id or device_id");
+            foreach (var field in tooShort)
+            {
+                Mark(invalidIdLengths, field);
+            }
+            if (tooShort.Count == 0)
+            {
+                Mark(missingFields, "user_id or device_id");
+            }
             valid = false;
         }
         string? eventType = null;
-        if (!item.TryGetProperty("event_type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String || typeElement.GetString()!.Length == 0)
+        if (!item.TryGetProperty("event_type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String || typeElement.GetString()!.Length == 0
+            || !Storable(typeElement.GetString()!))
         {
             Mark(typeElement.ValueKind == JsonValueKind.Undefined ? missingFields : invalidFields, "event_type");
             valid = false;

@@ -91,6 +91,9 @@ public abstract class EventContractTests : IDisposable
 
         Assert.Equal([6, 5, 4, 3, 2, 1, 0], first.Events.Concat(second.Events).Concat(third.Events).Select(e => (int)(e.Time - Day1).TotalMinutes));
         Assert.Null(third.Next);
+        // A last page that is exactly full has no next either.
+        var full = h.Engine.Events(h.Project, profile, false, new EventQuery(null, null, null, first.Next, 4))!;
+        Assert.Equal((4, (EventCursor?)null), (full.Events.Count, full.Next));
         Assert.Equal([6, 4, 2, 0], h.Stream(profile, query: new EventQuery("even", null, null, null, 10)).Select(e => (int)(e.Time - Day1).TotalMinutes));
         Assert.Equal([4, 3], h.Stream(profile, query: new EventQuery(null, Day1.AddMinutes(3), Day1.AddMinutes(5), null, 10)).Select(e => (int)(e.Time - Day1).TotalMinutes));
     }

@@ -43,6 +43,26 @@ public abstract class RetentionSweepTests(IStoreFactory factory) : IDisposable
     }
 
     [Fact]
+    public async Task Run_KeepsARecordThatLaterEventsNameBesideTheUsersId()
+    {
+        await using var h = await EngineHarness.CreateAsync(Factory, new ProjectSettings { RetentionDays = 7 });
+        // Amplitude's usual pattern: anonymous events from a device, then every event after login carries both ids.
+        await h.TrackAsync(Event("anonymous", Identify(Device("phone")), h.Time.GetUtcNow()));
+        h.Time.Advance(TimeSpan.FromDays(1));
+        await h.TrackAsync(Event("login", Identify(User("u"), Device("phone")), h.Time.GetUtcNow()));
+        h.Time.Advance(TimeSpan.FromDays(5));
+        await h.TrackAsync(Event("later", Identify(User("u"), Device("phone")), h.Time.GetUtcNow()));
+        h.Time.Advance(TimeSpan.FromDays(3));
+
+        var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
+
+        // The device's record was named three days ago: seen, so it stays, with its events, in the user's profile.
+        Assert.Equal(0, report.DeletedRecords);
+        Assert.Equal(h.ProfileOf(User("u")), h.ProfileOf(Device("phone")));
+        Assert.Equal(3, h.Stream(h.ProfileOf(User("u")).Value).Count);
+    }
+
+    [Fact]
     public async Task Run_ManyStaleRecords_InBatches()
     {
         await using var h = await EngineHarness.CreateAsync(Factory, new ProjectSettings { RetentionDays = 1 });

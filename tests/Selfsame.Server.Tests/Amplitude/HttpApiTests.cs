@@ -62,6 +62,45 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
     }
 
     [Fact]
+    public async Task HttpApi_ATooShortIdBesideAValidOne_IsRemoved_AndTheEventIngested()
+    {
+        var device = Names.Unique("device");
+        var (status, body) = await PostAsync($$$"""
+            {"api_key":"{{{server.WriteKey}}}","events":[{"user_id":"abc","device_id":"{{{device}}}","event_type":"short user id"}]}
+            """);
+
+        Assert.Equal((200, 1), (status, body["events_ingested"]!.GetValue<int>()));
+        var resolved = (await _native.GetJsonAsync($"/v1/resolve?type=device_id&value={device}")).Body;
+        Assert.DoesNotContain(resolved!["identifiers"]!.AsArray(), i => i!["type"]!.GetValue<string>() == "user_id");
+    }
+
+    [Theory]
+    [InlineData("\"device_id\":\"dev\\u0000ice-1\",\"event_type\":\"x", "device_id")]
+    [InlineData("\"device_id\":\"device-1\",\"event_type\":\"na\\u0000me", "event_type")]
+    public async Task HttpApi_TextNoStoreCanKeep_IsAnInvalidField_AndNothingIsStored(string fields, string field)
+    {
+        var user = Names.Unique("user");
+        var (status, body) = await PostAsync($$$"""
+            {"api_key":"{{{server.WriteKey}}}","events":[{"user_id":"{{{user}}}",{{{fields}}}"}]}
+            """);
+
+        Assert.Equal(400, status);
+        Assert.Equal([0], body["events_with_invalid_fields"]![field]!.AsArray().Select(i => i!.GetValue<int>()));
+        Assert.Equal(404, (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={user}")).Status);
+    }
+
+    [Fact]
+    public async Task HttpApi_AnEventTypeOverAmplitudesLimit_IsAnInvalidField()
+    {
+        var (status, body) = await PostAsync($$$"""
+            {"api_key":"{{{server.WriteKey}}}","events":[{"device_id":"{{{Names.Unique("d")}}}","event_type":"{{{new string('e', 1025)}}}"}]}
+            """);
+
+        Assert.Equal(400, status);
+        Assert.Equal([0], body["events_with_invalid_fields"]!["event_type"]!.AsArray().Select(i => i!.GetValue<int>()));
+    }
+
+    [Fact]
     public async Task HttpApi_AcceptedEvents_AnswerAsAmplitudeDoes_AndBatchIsTheSame()
     {
         var (user, device) = (Names.Unique("u"), Names.Unique("d"));
