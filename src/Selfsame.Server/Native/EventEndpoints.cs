@@ -102,8 +102,9 @@ public static class EventEndpoints
                 {
                     return Problems.Invalid("from", "must be before 'to'");
                 }
-                var (total, days) = engine.UniqueUsers(context.Caller().Project, start, end, @event, per_day ?? false);
-                return Results.Ok(new UniqueUsersResponse(start, end, @event, total.Merged, total.Raw,
+                var name = Given(@event);
+                var (total, days) = engine.UniqueUsers(context.Caller().Project, start, end, name, per_day ?? false);
+                return Results.Ok(new UniqueUsersResponse(start, end, name, total.Merged, total.Raw,
                     days.Select(d => new UniqueUsersDayDto(d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), d.Merged, d.Raw)).ToList()));
             })
             .RequireKey(Roles.Read).Produces<UniqueUsersResponse>()
@@ -115,7 +116,7 @@ public static class EventEndpoints
     private static IResult Stream(HttpContext context, IdentityEngine engine, long id, bool recordOnly, string? name, string? from, string? to, int? limit, string? cursor)
     {
         var errors = new List<FieldError>();
-        var query = new EventQuery(name, ParseTime(from, "from", errors), ParseTime(to, "to", errors), null, limit ?? 100);
+        var query = new EventQuery(Given(name), ParseTime(from, "from", errors), ParseTime(to, "to", errors), null, limit ?? 100);
         if (limit is < 1 or > MaxPage)
         {
             errors.Add(new FieldError("limit", $"must be between 1 and {MaxPage}"));
@@ -141,9 +142,12 @@ public static class EventEndpoints
             : Results.Ok(new EventsResponse(page.Events.Select(EventDto.Of).ToList(), page.Next?.ToString()));
     }
 
+    /// <summary>A query value as given, or null when it is absent or empty (<c>?event=</c> filters nothing).</summary>
+    private static string? Given(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
     private static DateTimeOffset? ParseTime(string? text, string field, List<FieldError> errors)
     {
-        if (text is null)
+        if (Given(text) is null)
         {
             return null;
         }

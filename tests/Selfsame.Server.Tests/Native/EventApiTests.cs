@@ -53,6 +53,15 @@ public sealed class EventApiTests(RunningServer server) : IClassFixture<RunningS
         Assert.Equal(200, status);
         Assert.Equal((1, 2), (body.Value<int>("merged"), body.Value<int>("raw")));
         Assert.Equal(["2030-01-01", "2030-01-02"], body!["days"]!.AsArray().Select(d => d!["day"]!.GetValue<string>()));
+
+        // Empty values, as in ?from=&to=&event=, are absent ones: the last 30 days, and every event.
+        Assert.Equal(200, (await _read.GetJsonAsync("/v1/stats/unique-users?from=&to=&event=")).Status);
+        (status, body) = await _read.GetJsonAsync("/v1/stats/unique-users?from=2030-01-01T00:00:00Z&to=2030-01-03T00:00:00Z&event=");
+        Assert.Equal(200, status);
+        Assert.Null(body!["event"]);
+        var (_, unfiltered) = await _read.GetJsonAsync("/v1/stats/unique-users?from=2030-01-01T00:00:00Z&to=2030-01-03T00:00:00Z");
+        Assert.True(body.Value<int>("raw") >= 2);
+        Assert.Equal((unfiltered.Value<int>("merged"), unfiltered.Value<int>("raw")), (body.Value<int>("merged"), body.Value<int>("raw")));
     }
 
     [Theory]
