@@ -76,12 +76,13 @@ public static class IdentityGraph
             {
                 continue;
             }
-            // Seen too: a record named by any identifier of the request, not only by the first (a device's record stays
-            // seen while the device comes with the user's id), whatever the merge rules decide below.
-            tx.TouchRecord(current.Record);
+            // Seen too, when it is or becomes this user's: a record named by any identifier of the request, not only by the
+            // first (a device's record stays seen while the device comes with the user's id). A record that merge
+            // protection keeps apart is another person's, and is not.
             var otherProfile = tx.GetRecord(current.Record)!.Profile;
             if (otherProfile == profile)
             {
+                tx.TouchRecord(current.Record);
                 continue;
             }
             var reason = ImplicitMergeRefusal(tx, profile, otherProfile);
@@ -91,6 +92,7 @@ public static class IdentityGraph
                 continue;
             }
             var link = tx.AddLink(current.Record, record, linkKind, origin);
+            tx.TouchRecord(current.Record);
             merged.Add(new MergeNote(otherProfile, current.Record, identifier, link.Id));
             var before = profile;
             profile = Join(tx, profile, otherProfile);

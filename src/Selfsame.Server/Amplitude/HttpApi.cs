@@ -165,7 +165,7 @@ public static class HttpApi
             {
                 return null;
             }
-            if (value.ValueKind != JsonValueKind.String || !Storable(value.GetString()!) || PlaceholderIds.Contains(value.GetString()!))
+            if (value.ValueKind != JsonValueKind.String || PlaceholderIds.Contains(value.GetString()!))
             {
                 Mark(invalidFields, field);
                 valid = false;
@@ -176,6 +176,12 @@ public static class HttpApi
             {
                 // Amplitude removes an id that is too short from the event; only with no id left is the event invalid.
                 tooShort.Add(field);
+                return null;
+            }
+            if (!Storable(text))
+            {
+                Mark(invalidFields, field);
+                valid = false;
                 return null;
             }
             return text;

@@ -121,9 +121,9 @@ public static class EventEndpoints
         {
             errors.Add(new FieldError("limit", $"must be between 1 and {MaxPage}"));
         }
-        if (cursor is not null)
+        if (Given(cursor) is not null)
         {
-            if (EventCursor.TryParse(cursor, out var before))
+            if (EventCursor.TryParse(cursor!, out var before))
             {
                 query = query with { Before = before };
             }

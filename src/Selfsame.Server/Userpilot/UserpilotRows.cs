@@ -227,7 +227,8 @@ public static class UserpilotJobs
         /// <summary>The user id an element names (a number by its text, as identify reads it), or null when it names none.</summary>
         public static string? UserId(JsonElement element) => element.ValueKind switch
         {
-            JsonValueKind.String when element.GetString() is { } text && !string.IsNullOrWhiteSpace(text) && !text.Contains('\0', StringComparison.Ordinal) => text,
+            JsonValueKind.String when element.GetString() is { } text && !string.IsNullOrWhiteSpace(text) && text.Length <= IdentifierNormalizer.MaxValueLength
+                && !text.Contains('\0', StringComparison.Ordinal) => text,
             JsonValueKind.Number => element.GetRawText(),
             _ => null,
         };

@@ -63,6 +63,23 @@ public abstract class RetentionSweepTests(IStoreFactory factory) : IDisposable
     }
 
     [Fact]
+    public async Task Run_ARecordMergeProtectionKeptApart_IsNotSeenByTheOtherUsersEvents()
+    {
+        await using var h = await EngineHarness.CreateAsync(Factory, new ProjectSettings { RetentionDays = 7 });
+        await h.TrackAsync(Event("first", Identify(User("u1"), Device("shared")), h.Time.GetUtcNow()));
+        h.Time.Advance(TimeSpan.FromDays(5));
+        // u2 names the same device: two user_ids, so merge protection refuses the join; u1 was not seen by it.
+        await h.TrackAsync(Event("other", Identify(User("u2"), Device("shared")), h.Time.GetUtcNow()));
+        h.Time.Advance(TimeSpan.FromDays(3));
+
+        var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
+
+        Assert.Equal(1, report.DeletedRecords);
+        Assert.Null(h.Resolve(User("u1")));
+        Assert.NotNull(h.Resolve(User("u2")));
+    }
+
+    [Fact]
     public async Task Run_ManyStaleRecords_InBatches()
     {
         await using var h = await EngineHarness.CreateAsync(Factory, new ProjectSettings { RetentionDays = 1 });

@@ -90,14 +90,19 @@ public sealed class HttpApiTests(RunningServer server) : IClassFixture<RunningSe
     }
 
     [Fact]
-    public async Task HttpApi_AnEventTypeOverAmplitudesLimit_IsAnInvalidField()
+    public async Task HttpApi_TextOverItsLimits_IsAnInvalidField()
     {
+        // An event_type over Amplitude's 1,024 characters; a device id under them but over 2,048 bytes in UTF-8.
         var (status, body) = await PostAsync($$$"""
-            {"api_key":"{{{server.WriteKey}}}","events":[{"device_id":"{{{Names.Unique("d")}}}","event_type":"{{{new string('e', 1025)}}}"}]}
+            {"api_key":"{{{server.WriteKey}}}","events":[
+              {"device_id":"{{{Names.Unique("d")}}}","event_type":"{{{new string('e', 1025)}}}"},
+              {"device_id":"{{{new string('€', 700)}}}","event_type":"wide"}
+            ]}
             """);
 
         Assert.Equal(400, status);
         Assert.Equal([0], body["events_with_invalid_fields"]!["event_type"]!.AsArray().Select(i => i!.GetValue<int>()));
+        Assert.Equal([1], body["events_with_invalid_fields"]!["device_id"]!.AsArray().Select(i => i!.GetValue<int>()));
     }
 
     [Fact]

@@ -62,6 +62,10 @@ public sealed class EventApiTests(RunningServer server) : IClassFixture<RunningS
         var (_, unfiltered) = await _read.GetJsonAsync("/v1/stats/unique-users?from=2030-01-01T00:00:00Z&to=2030-01-03T00:00:00Z");
         Assert.True(body.Value<int>("raw") >= 2);
         Assert.Equal((unfiltered.Value<int>("merged"), unfiltered.Value<int>("raw")), (body.Value<int>("merged"), body.Value<int>("raw")));
+        var profile = (await _read.GetJsonAsync($"/v1/resolve?type=user_id&value={a}")).Body.Value<long>("profile_id");
+        var (streamStatus, stream) = await _read.GetJsonAsync($"/v1/profiles/{profile}/events?event=&from=&to=&cursor=");
+        Assert.Equal(200, streamStatus);
+        Assert.Equal(3, stream!["events"]!.AsArray().Count);
     }
 
     [Theory]

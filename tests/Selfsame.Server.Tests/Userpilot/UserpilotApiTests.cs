@@ -150,7 +150,7 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
             $$$"""{"user_id":"{{{b}}}","metadata":{"list":[1,2]}}""",
             $$$"""{"user_id":"{{{b}}}","company_id":"{{{Names.Unique("co")}}}","metadata":{"plan":"free"}}""",
             // A key no store can keep (PostgreSQL takes no NUL): this row fails alone, on either store.
-            $$$$"""{"user_id":"{{{{Names.Unique("file-c")}}}}","metadata":{"a\u0000":{"x":1}}}""");
+            $$$"""{"user_id":"{{{Names.Unique("file-c")}}}","metadata":{"a\u0000":1}}""");
 
         var (status, job) = await userpilot.SendToAsync(HttpMethod.Post, "/users/bulk_identify", UserpilotCalls.File(file, "users.ndjson"));
 
