@@ -494,6 +494,70 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal((otherProjectsRecordsBetween, otherProjectsRecordsBetween), ((int)others.Merged, (int)others.Raw));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task UniqueUsers_ReadInTwoHalvesAtOnce_SeeOneSnapshot_WhateverIsCommittedMeanwhile(bool inHalves)
+    {
+        await using var store = await OpenWithProjectAsync();
+        store.ReadInHalves = inHalves;
+        var engine = new IdentityEngine(store);
+        var day = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        async Task TrackAsync(string user, int hour) =>
+            Assert.All(await engine.ApplyAsync(ProjectId.Default, [new GraphOperation.TrackOp(Event("view", Identify(User(user)), day.AddHours(hour)))], Origin, default),
+                o => Assert.True(o.Succeeded));
+        // Ten users an hour apart, so that each half of the events' times holds five of them; u1 and u2 are one person.
+        for (var hour = 0; hour < 10; hour++)
+        {
+            await TrackAsync($"u{hour}", hour);
+        }
+        await engine.LinkAsync(ProjectId.Default, Link(User("u2"), User("u1")), Origin, default);
+
+        var (before, during) = store.Read(ProjectId.Default, session =>
+        {
+            var first = session.CountUniqueUsers(day, day.AddDays(1), null);
+            // Committed after this read began: a new user late in the day (the second half), a merge across the halves.
+            TrackAsync("late", 9).GetAwaiter().GetResult();
+            engine.LinkAsync(ProjectId.Default, Link(User("u8"), User("u3")), Origin, default).GetAwaiter().GetResult();
+            return (first, session.CountUniqueUsers(day, day.AddDays(1), null));
+        });
+
+        Assert.Equal(new Events.UniqueUsers(9, 10), before);
+        Assert.Equal(before, during);
+        Assert.Equal(inHalves ? 4L : 0L, store.SharedSnapshots);
+        Assert.Equal(new Events.UniqueUsers(9, 11), engine.UniqueUsers(ProjectId.Default, day, day.AddDays(1), null, perDay: false).Total);
+        // Events of one time (the second half is empty), and a name whose events lie among others'.
+        Assert.All(await engine.ApplyAsync(ProjectId.Default, [new GraphOperation.TrackOp(Event("buy", Identify(User("u5")), day.AddHours(5))),
+            new GraphOperation.TrackOp(Event("buy", Identify(User("u6")), day.AddHours(5)))], Origin, default), o => Assert.True(o.Succeeded));
+        Assert.Equal(new Events.UniqueUsers(2, 2), engine.UniqueUsers(ProjectId.Default, day, day.AddDays(1), "buy", perDay: false).Total);
+    }
+
+    [Fact]
+    public async Task UniqueUsers_RightAfterTheStoreOpens_CountsInOneWalk_UntilTheFirstWrite()
+    {
+        var day = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        await using (var store = await OpenWithProjectAsync())
+        {
+            var engine = new IdentityEngine(store);
+            for (var hour = 0; hour < 4; hour++)
+            {
+                Assert.All(await engine.ApplyAsync(ProjectId.Default, [new GraphOperation.TrackOp(Event("view", Identify(User($"u{hour}")), day.AddHours(hour)))], Origin, default),
+                    o => Assert.True(o.Succeeded));
+            }
+        }
+        SqliteConnection.ClearAllPools();
+
+        // Closing the store checkpointed and removed the WAL: SQLite takes no snapshot of a WAL without a commit.
+        await using var reopened = SqliteStore.Open(_folder.Path, _time);
+        reopened.ReadInHalves = true;
+        var again = new IdentityEngine(reopened);
+        Assert.Equal(new Events.UniqueUsers(4, 4), again.UniqueUsers(ProjectId.Default, day, day.AddDays(1), null, perDay: false).Total);
+        Assert.Equal(0, reopened.SharedSnapshots);
+        await again.IdentifyAsync(ProjectId.Default, Identify(User("u9")), Origin, default);
+        Assert.Equal(new Events.UniqueUsers(4, 4), again.UniqueUsers(ProjectId.Default, day, day.AddDays(1), null, perDay: false).Total);
+        Assert.Equal(2, reopened.SharedSnapshots);
+    }
+
     private async Task<SqliteStore> OpenWithProjectAsync()
     {
         var store = SqliteStore.Open(_folder.Path, _time);

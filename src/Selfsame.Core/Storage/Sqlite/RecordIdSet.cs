@@ -56,4 +56,27 @@ internal sealed class RecordIdSet(long maxId)
 
     public bool Contains(long id) =>
         id >= 0 && (id >> 6) < _bits.Length ? (_bits[id >> 6] & (1UL << (int)(id & 63))) != 0 : _others.Contains(id);
+
+    /// <summary>Adds every id of <paramref name="other"/>, a set made for the same highest id; returns this set.</summary>
+    public RecordIdSet UnionWith(RecordIdSet other)
+    {
+        if (other._bits.Length != _bits.Length)
+        {
+            throw new ArgumentException("the sets were made for different highest ids", nameof(other));
+        }
+        long count = 0;
+        for (var index = 0; index < _bits.Length; index++)
+        {
+            _bits[index] |= other._bits[index];
+            count += System.Numerics.BitOperations.PopCount(_bits[index]);
+        }
+        _others.UnionWith(other._others);
+        Count = count + _others.Count;
+        if (other.Count > 0)
+        {
+            Min = Math.Min(Min, other.Min);
+            Max = Math.Max(Max, other.Max);
+        }
+        return this;
+    }
 }

@@ -8,7 +8,7 @@ namespace Selfsame.Storage.Sqlite;
 /// The embedded store: one SQLite file (WAL) in the data folder. Writes go through one <see cref="SqliteWriter"/>;
 /// reads use a pool of query-only connections.
 /// </summary>
-public sealed class SqliteStore : IGraphStore
+public sealed class SqliteStore : IGraphStore, ISqliteReaders
 {
     public const string FileName = "selfsame.db";
 
@@ -63,22 +63,43 @@ public sealed class SqliteStore : IGraphStore
     public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
         _writer.WriteEachAsync(project, work, cancellationToken);
 
-    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
+    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read) => WithReader(session =>
+    {
+        // One read transaction for the whole read: every query sees the same committed snapshot (a merge committed
+        // between two of them cannot tear the answer), and SQLite takes its WAL read lock once instead of per query.
+        session.Sql.Execute("BEGIN");
+        session.BeginUnitOfWork();
+        session.Bind(project);
+        var result = read(session);
+        session.Sql.Execute("COMMIT");
+        return result;
+    });
+
+    /// <summary>Whether a long read (unique users) is cut in halves read at once; on by default with more than one core.</summary>
+    internal bool ReadInHalves { get; set; } = Environment.ProcessorCount > 1;
+
+    bool ISqliteReaders.ReadInHalves => ReadInHalves;
+
+    private long _sharedSnapshots;
+
+    /// <summary>Halves read by a second session on another's snapshot, so far.</summary>
+    internal long SharedSnapshots => Interlocked.Read(ref _sharedSnapshots);
+
+    void ISqliteReaders.SharedSnapshot() => Interlocked.Increment(ref _sharedSnapshots);
+
+    T ISqliteReaders.WithReader<T>(Func<SqliteGraphSession, T> use) => WithReader(use);
+
+    /// <summary>Runs <paramref name="use"/> with a pooled read session (a new one if none is free) and puts it back.</summary>
+    private T WithReader<T>(Func<SqliteGraphSession, T> use)
     {
         if (!_readers.TryTake(out var session))
         {
-            session = new SqliteGraphSession(new SqliteStatements(Open(_readConnectionString, readOnly: true)));
+            session = new SqliteGraphSession(new SqliteStatements(Open(_readConnectionString, readOnly: true))) { Readers = this };
         }
-        // One read transaction for the whole read: every query sees the same committed snapshot (a merge committed
-        // between two of them cannot tear the answer), and SQLite takes its WAL read lock once instead of per query.
         T result;
         try
         {
-            session.Sql.Execute("BEGIN");
-            session.BeginUnitOfWork();
-            session.Bind(project);
-            result = read(session);
-            session.Sql.Execute("COMMIT");
+            result = use(session);
         }
         catch
         {
@@ -86,7 +107,10 @@ public sealed class SqliteStore : IGraphStore
             // close it if not. Either way the read's own exception goes on.
             try
             {
-                session.Sql.Execute("ROLLBACK");
+                if (SQLitePCL.raw.sqlite3_get_autocommit(session.Sql.Connection.Handle!) == 0)
+                {
+                    session.Sql.Execute("ROLLBACK");
+                }
                 _readers.Add(session);
             }
             catch (SqliteException)
