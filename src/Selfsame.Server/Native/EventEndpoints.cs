@@ -117,6 +117,10 @@ public static class EventEndpoints
     {
         var errors = new List<FieldError>();
         var query = new EventQuery(Given(name), ParseTime(from, "from", errors), ParseTime(to, "to", errors), null, limit ?? 100);
+        if (query.From >= query.To)
+        {
+            errors.Add(new FieldError("from", "must be before 'to'"));
+        }
         if (limit is < 1 or > MaxPage)
         {
             errors.Add(new FieldError("limit", $"must be between 1 and {MaxPage}"));

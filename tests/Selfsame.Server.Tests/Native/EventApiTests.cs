@@ -90,6 +90,8 @@ public sealed class EventApiTests(RunningServer server) : IClassFixture<RunningS
     [InlineData("/v1/profiles/1/events?cursor=abc", "cursor")]
     [InlineData("/v1/profiles/1/events?from=soon", "from")]
     [InlineData("/v1/stats/unique-users?from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", "from")]
+    [InlineData("/v1/profiles/1/events?from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", "from")]
+    [InlineData("/v1/records/1/events?from=2030-01-01T00:00:00Z&to=2030-01-01T00:00:00Z", "from")]
     public async Task Reads_BadQuery_Are400(string path, string field)
     {
         var (status, problem) = await _read.GetJsonAsync(path);
