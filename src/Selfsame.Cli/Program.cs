@@ -4,9 +4,9 @@ try
 {
     return await SelfsameCommands.Build().Parse(args).InvokeAsync();
 }
-catch (InvalidOperationException e) when (e.Message.Contains("SELFSAME_CONFIG", StringComparison.Ordinal) || e.Message.Contains(".json", StringComparison.Ordinal))
+catch (Selfsame.ConfigurationException e)
 {
-    // A config file that cannot be read: say which and why, without a stack trace.
+    // A setting that cannot be used (a config file that cannot be read...): say which and why, without a stack trace.
     Console.Error.WriteLine(e.Message);
     return 1;
 }

@@ -48,7 +48,10 @@ public static class SelfsameCommands
 
         public Option<string?> Connection { get; } = ConnectionOption();
 
-        public Selfsame.Storage.IGraphStore Open(ParseResult result) => OpenStore(result.GetValue(Store)!, result.GetValue(Data)!, result.GetValue(Connection));
+        /// <summary>The core services over the store the options name, as the server composes them (the store opens on first use).</summary>
+        public ServiceProvider Core(ParseResult result) => new ServiceCollection()
+            .AddSelfsameCore(new StoreLocation(result.GetValue(Store)!, result.GetValue(Data)!, result.GetValue(Connection)), TimeProvider.System)
+            .BuildServiceProvider();
     }
 
     private static Option<string> StoreOption()
@@ -67,12 +70,6 @@ public static class SelfsameCommands
         Description = "The PostgreSQL connection string, such as \"Host=db;Database=selfsame;Username=selfsame;Password=...\". Environment: SELFSAME_CONNECTION.",
         DefaultValueFactory = _ => Settings.Get("CONNECTION"),
     };
-
-    private static Selfsame.Storage.IGraphStore OpenStore(string store, string dataFolder, string? connection) => store == "postgres"
-        ? Selfsame.Storage.Postgres.PostgresStore.Open(
-            string.IsNullOrWhiteSpace(connection) ? throw new ArgumentException("--store postgres needs --connection (or SELFSAME_CONNECTION)") : connection,
-            TimeProvider.System)
-        : SqliteStore.Open(dataFolder, TimeProvider.System);
 
     private static Option<string> ProjectOption() => new("--project")
     {
@@ -177,8 +174,9 @@ public static class SelfsameCommands
             {
                 return Fail($"'{result.GetValue(name)}' is not a project id: use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit");
             }
-            await using var store = data.Open(result);
-            var projects = new Projects(store.Catalog, TimeProvider.System);
+            await using var core = data.Core(result);
+            var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
+            var projects = core.GetRequiredService<Projects>();
             if (!await projects.CreateAsync(id, null, ct))
             {
                 return Fail($"a project '{id}' exists already");
@@ -189,7 +187,8 @@ public static class SelfsameCommands
         var list = new Command("list", "List the projects.") { data.Data, data.Store, data.Connection };
         list.SetAction(async (result, ct) =>
         {
-            await using var store = data.Open(result);
+            await using var core = data.Core(result);
+            var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
             foreach (var project in await store.Catalog.ListProjectsAsync(ct))
             {
                 Console.WriteLine($"{project.Id}\t{project.Name}");
@@ -210,18 +209,19 @@ public static class SelfsameCommands
         {
             Description = "Limit the key to a named permission (repeatable), such as users.alias.new; without it the key holds every permission of its role.",
         };
-        permissions.AcceptOnlyFromAmong([.. KeyPermissions.Known]);
+        permissions.AcceptOnlyFromAmong([.. SelfsameServer.KnownPermissions()]);
         var create = new Command("create", "Create an API key; it is printed once, as the last line.") { data.Data, data.Store, data.Connection, project, role, name, permissions };
         create.SetAction(async (result, ct) =>
         {
-            await using var store = data.Open(result);
-            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            await using var core = data.Core(result);
+            var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
+            var id = await RequireProjectAsync(core, result.GetValue(project)!, ct);
             if (id is null)
             {
                 return 1;
             }
             var limited = result.GetValue(permissions) is { Length: > 0 } list ? list : null;
-            var key = await new ApiKeys(store.Catalog, TimeProvider.System).CreateAsync(id.Value, result.GetValue(role)!, result.GetValue(name), Cli, ct, limited);
+            var key = await core.GetRequiredService<ApiKeys>().CreateAsync(id.Value, result.GetValue(role)!, result.GetValue(name), Cli, ct, limited);
             var holds = limited is null ? "" : $" holding only {string.Join(", ", key.Record.Permissions!)}";
             Console.WriteLine($"created key {key.Record.KeyId} ({key.Record.Role}){holds} for project {id}; it is shown only now:");
             Console.WriteLine(key.Key);
@@ -231,13 +231,14 @@ public static class SelfsameCommands
         var revoke = new Command("revoke", "Revoke an API key.") { data.Data, data.Store, data.Connection, project, keyId };
         revoke.SetAction(async (result, ct) =>
         {
-            await using var store = data.Open(result);
-            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            await using var core = data.Core(result);
+            var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
+            var id = await RequireProjectAsync(core, result.GetValue(project)!, ct);
             if (id is null)
             {
                 return 1;
             }
-            if (!await new ApiKeys(store.Catalog, TimeProvider.System).RevokeAsync(id.Value, result.GetValue(keyId)!, Cli, ct))
+            if (!await core.GetRequiredService<ApiKeys>().RevokeAsync(id.Value, result.GetValue(keyId)!, Cli, ct))
             {
                 return Fail($"project {id} has no key '{result.GetValue(keyId)}'");
             }
@@ -257,13 +258,14 @@ public static class SelfsameCommands
             {
                 return Fail($"--grace-minutes must be from 0 to {ApiKeys.MaxGraceMinutes}");
             }
-            await using var store = rotateData.Open(result);
-            var id = await RequireProjectAsync(store, result.GetValue(rotateProject)!, ct);
+            await using var core = rotateData.Core(result);
+            var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
+            var id = await RequireProjectAsync(core, result.GetValue(rotateProject)!, ct);
             if (id is null)
             {
                 return 1;
             }
-            var key = await new ApiKeys(store.Catalog, TimeProvider.System).RotateAsync(id.Value, result.GetValue(rotateId)!, TimeSpan.FromMinutes(minutes), Cli, ct);
+            var key = await core.GetRequiredService<ApiKeys>().RotateAsync(id.Value, result.GetValue(rotateId)!, TimeSpan.FromMinutes(minutes), Cli, ct);
             if (key is null)
             {
                 return Fail($"project {id} has no live key '{result.GetValue(rotateId)}'");
@@ -284,8 +286,9 @@ public static class SelfsameCommands
         var command = new Command("resolve", "Print the profile an identifier belongs to, as JSON.") { data.Data, data.Store, data.Connection, project, type, value };
         command.SetAction(async (result, ct) =>
         {
-            await using var store = data.Open(result);
-            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            await using var core = data.Core(result);
+            var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
+            var id = await RequireProjectAsync(core, result.GetValue(project)!, ct);
             if (id is null)
             {
                 return 1;
@@ -305,7 +308,7 @@ public static class SelfsameCommands
             {
                 return Fail(e.Message);
             }
-            var resolution = new IdentityEngine(store).Resolve(id.Value, input.Identifier);
+            var resolution = core.GetRequiredService<IdentityEngine>().Resolve(id.Value, input.Identifier);
             if (resolution is null)
             {
                 return Fail($"no record holds the identifier {input.Identifier}");
@@ -329,8 +332,9 @@ public static class SelfsameCommands
             {
                 return Fail($"no file {path.FullName}");
             }
-            await using var store = data.Open(result);
-            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            await using var core = data.Core(result);
+            var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
+            var id = await RequireProjectAsync(core, result.GetValue(project)!, ct);
             if (id is null)
             {
                 return 1;
@@ -357,7 +361,7 @@ public static class SelfsameCommands
                 }
             }
             job ??= await JobProcessor.SubmitAsync(store.Jobs, id.Value, ImportJobKind.KindName, "cli", path.Name, payload, null, TimeProvider.System, ct);
-            var processor = new JobProcessor(store, TimeProvider.System, [new ImportJobKind()]);
+            var processor = core.GetRequiredService<JobProcessor>();
             var started = TimeProvider.System.GetTimestamp();
             JobRecord ended = job;
             try
@@ -407,8 +411,9 @@ public static class SelfsameCommands
         var command = new Command("export", "Write every profile of a project as NDJSON, one profile a line.") { data.Data, data.Store, data.Connection, project, output };
         command.SetAction(async (result, ct) =>
         {
-            await using var store = data.Open(result);
-            var id = await RequireProjectAsync(store, result.GetValue(project)!, ct);
+            await using var core = data.Core(result);
+            var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
+            var id = await RequireProjectAsync(core, result.GetValue(project)!, ct);
             if (id is null)
             {
                 return 1;
@@ -417,7 +422,7 @@ public static class SelfsameCommands
             await using var stream = target is null ? Console.OpenStandardOutput() : target.Create();
             await using var writer = new StreamWriter(stream);
             var count = 0;
-            await foreach (var view in new IdentityEngine(store).ExportAsync(id.Value, ct))
+            await foreach (var view in core.GetRequiredService<IdentityEngine>().ExportAsync(id.Value, ct))
             {
                 await writer.WriteLineAsync(JsonSerializer.Serialize(ProfileResponse.Of(view), JsonDefaults.Options));
                 count++;
@@ -432,15 +437,16 @@ public static class SelfsameCommands
         return command;
     }
 
-    private static async Task<ProjectId?> RequireProjectAsync(Selfsame.Storage.IGraphStore store, string text, CancellationToken ct)
+    private static async Task<ProjectId?> RequireProjectAsync(IServiceProvider core, string text, CancellationToken ct)
     {
+        var store = core.GetRequiredService<Selfsame.Storage.IGraphStore>();
         if (!ProjectId.TryParse(text, out var id))
         {
             Fail($"'{text}' is not a project id");
             return null;
         }
         // A data folder that no server has opened yet gets its 'default' project here, as 'serve' would make it.
-        await new Projects(store.Catalog, TimeProvider.System).EnsureDefaultAsync(ct);
+        await core.GetRequiredService<Projects>().EnsureDefaultAsync(ct);
         if (await store.Catalog.GetProjectAsync(id, ct) is null)
         {
             var known = (await store.Catalog.ListProjectsAsync(ct)).Select(p => p.Id.Value).ToList();

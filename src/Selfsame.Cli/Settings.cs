@@ -22,7 +22,7 @@ public static class Settings
         if (!System.IO.File.Exists(path))
         {
             return Environment.GetEnvironmentVariable("SELFSAME_CONFIG") is { Length: > 0 }
-                ? throw new InvalidOperationException($"SELFSAME_CONFIG names {path}, which does not exist")
+                ? throw new ConfigurationException($"SELFSAME_CONFIG names {path}, which does not exist")
                 : [];
         }
         try
@@ -30,7 +30,7 @@ public static class Settings
             using var document = JsonDocument.Parse(System.IO.File.ReadAllText(path));
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                throw new InvalidOperationException($"{path}: expected a JSON object of settings, such as {{\"store\": \"postgres\", \"connection\": \"Host=...\"}}");
+                throw new ConfigurationException($"{path}: expected a JSON object of settings, such as {{\"store\": \"postgres\", \"connection\": \"Host=...\"}}");
             }
             return document.RootElement.EnumerateObject().ToDictionary(
                 p => p.Name,
@@ -39,13 +39,13 @@ public static class Settings
                     JsonValueKind.String => p.Value.GetString()!,
                     JsonValueKind.Number => p.Value.GetRawText(),
                     JsonValueKind.Array => string.Join(',', p.Value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText())),
-                    _ => throw new InvalidOperationException($"{path}: '{p.Name}' must be a string, a number or an array"),
+                    _ => throw new ConfigurationException($"{path}: '{p.Name}' must be a string, a number or an array"),
                 },
                 StringComparer.Ordinal);
         }
         catch (JsonException e)
         {
-            throw new InvalidOperationException($"{path} is not valid JSON: {e.Message}");
+            throw new ConfigurationException($"{path} is not valid JSON: {e.Message}");
         }
     }
 }

@@ -2,10 +2,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Retention;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
 using Selfsame.Storage;
 
 namespace Selfsame.Server.Admin;
@@ -58,21 +60,21 @@ public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/v1/admin").WithTags("Admin").AddEndpointFilter(RequestErrors.Filter);
+        var admin = app.MapSurface("/v1/admin", NativeErrors.Surface).WithTags("Admin");
 
         admin.MapGet("/project", async (HttpContext context, Projects projects, CancellationToken ct) =>
                 Results.Ok(ProjectResponse.Of((await projects.GetAsync(context.Caller().Project, ct))!)))
-            .RequireKey(Roles.Admin).Produces<ProjectResponse>()
+            .Needs(Roles.Admin).Produces<ProjectResponse>()
             .WithSummary("The caller's project and its settings.");
 
         admin.MapPut("/project/settings", async (HttpContext context, Projects projects, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                using var body = await JsonBody.ReadAsync(context.Request, ct);
+                var body = await context.Surface().JsonAsync();
                 ProjectSettings? settings;
                 try
                 {
-                    settings = body.RootElement.Deserialize<ProjectSettings>(new JsonSerializerOptions { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow, RespectNullableAnnotations = true });
+                    settings = body.Deserialize<ProjectSettings>(new JsonSerializerOptions { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow, RespectNullableAnnotations = true });
                 }
                 catch (JsonException e)
                 {
@@ -86,16 +88,16 @@ public static class AdminApi
                 {
                     return Problems.Invalid(error.Split(' ')[0].TrimEnd(':'), error);
                 }
-                await projects.UpdateSettingsAsync(caller.Project, settings, context.NativeOrigin(), ct);
+                await projects.UpdateSettingsAsync(caller.Project, settings, context.Surface().Origin, ct);
                 return Results.Ok(ProjectResponse.Of((await projects.GetAsync(caller.Project, ct))!));
             })
-            .RequireKey(Roles.Admin).Accepts<ProjectSettings>("application/json").Produces<ProjectResponse>()
+            .Needs(Roles.Admin).Accepts<ProjectSettings>("application/json").Produces<ProjectResponse>()
             .WithSummary("Replace the project's settings: merge protection, identifier types, phone region.");
 
         admin.MapPost("/projects", async (HttpContext context, Projects projects, ApiKeys keys, IProjectCatalog catalog, TimeProvider time, CancellationToken ct) =>
             {
-                using var body = await JsonBody.ReadAsync(context.Request, ct);
-                var root = body.RootElement;
+                var body = await context.Surface().JsonAsync();
+                var root = body;
                 if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.String)
                 {
                     return Problems.Invalid("id", "is required: the new project's id, such as \"acme\"");
@@ -114,18 +116,18 @@ public static class AdminApi
                 {
                     return Problems.Invalid("id", $"a project '{id}' exists already", StatusCodes.Status409Conflict);
                 }
-                await catalog.AddAuditAsync(id, time.GetUtcNow(), "project.create", context.NativeOrigin(),
+                await catalog.AddAuditAsync(id, time.GetUtcNow(), "project.create", context.Surface().Origin,
                     new { by_project = context.Caller().Project.Value, first_key_id = key.Record.KeyId }, ct);
                 return Results.Created($"/v1/admin/project", new CreateProjectResponse(
                     ProjectResponse.Of((await projects.GetAsync(id, ct))!),
                     new KeyCreatedResponse(key.Key, key.Record.KeyId, id.Value, key.Record.Role, key.Record.Name)));
             })
-            .RequireKey(Roles.Admin).Accepts<CreateProjectRequest>("application/json").Produces<CreateProjectResponse>(201)
+            .Needs(Roles.Admin).Accepts<CreateProjectRequest>("application/json").Produces<CreateProjectResponse>(201)
             .WithSummary("Create a project; the answer holds its first admin key, shown once.");
 
         admin.MapPost("/retention/run", async (HttpContext context, RetentionSweep sweep, CancellationToken ct) =>
                 Results.Ok(RetentionResponse.Of(await sweep.RunAsync(context.Caller().Project, ct))))
-            .RequireKey(Roles.Admin).Produces<RetentionResponse>()
+            .Needs(Roles.Admin).Produces<RetentionResponse>()
             .WithSummary("Run the retention sweep of the project now: delete the records not seen within retention_days.");
 
         admin.MapGet("/audit", async (HttpContext context, IProjectCatalog catalog, long? before, int? limit, CancellationToken ct) =>
@@ -137,19 +139,19 @@ public static class AdminApi
                 var entries = await catalog.ListAuditAsync(context.Caller().Project, before, limit ?? 100, ct);
                 return Results.Ok(new AuditResponse(entries.Select(AuditDto.Of).ToList(), entries.Count == (limit ?? 100) ? entries[^1].Id : null));
             })
-            .RequireKey(Roles.Admin).Produces<AuditResponse>()
+            .Needs(Roles.Admin).Produces<AuditResponse>()
             .WithSummary("The project's audit log, newest first: merges, unlinks, deletes and admin actions, with surface, request and key id.");
 
         admin.MapGet("/keys", async (HttpContext context, IProjectCatalog catalog, CancellationToken ct) =>
                 Results.Ok((await catalog.ListKeysAsync(context.Caller().Project, ct)).Select(KeyResponse.Of).ToList()))
-            .RequireKey(Roles.Admin).Produces<List<KeyResponse>>()
+            .Needs(Roles.Admin).Produces<List<KeyResponse>>()
             .WithSummary("The project's keys (never their secrets).");
 
         admin.MapPost("/keys", async (HttpContext context, ApiKeys keys, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                using var body = await JsonBody.ReadAsync(context.Request, ct);
-                var root = body.RootElement;
+                var body = await context.Surface().JsonAsync();
+                var root = body;
                 if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String
                     || !Roles.All.Contains(roleElement.GetString()))
                 {
@@ -168,16 +170,16 @@ public static class AdminApi
                         return Problems.Invalid("permissions", "expected a non-empty array of permission names, or no field for every permission of the role");
                     }
                     permissions = p.EnumerateArray().Select(e => e.GetString()!).ToList();
-                    if (KeyPermissions.FirstUnknown(permissions) is { } unknown)
+                    if (context.RequestServices.GetRequiredService<KeyPermissions>().FirstUnknown(permissions) is { } unknown)
                     {
-                        return Problems.Invalid("permissions", $"'{unknown}' is not a permission; known ones are {string.Join(", ", KeyPermissions.Known)}");
+                        return Problems.Invalid("permissions", $"'{unknown}' is not a permission; known ones are {string.Join(", ", context.RequestServices.GetRequiredService<KeyPermissions>().Known)}");
                     }
                 }
-                var key = await keys.CreateAsync(caller.Project, roleElement.GetString()!, name, context.NativeOrigin(), ct, permissions);
+                var key = await keys.CreateAsync(caller.Project, roleElement.GetString()!, name, context.Surface().Origin, ct, permissions);
                 return Results.Created($"/v1/admin/keys/{key.Record.KeyId}",
                     new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, name, key.Record.Permissions));
             })
-            .RequireKey(Roles.Admin).Accepts<CreateKeyRequest>("application/json").Produces<KeyCreatedResponse>(201)
+            .Needs(Roles.Admin).Accepts<CreateKeyRequest>("application/json").Produces<KeyCreatedResponse>(201)
             .WithSummary("Create a key of the project; the key is in the answer once and never again.");
 
         admin.MapPost("/keys/{keyId}/rotate", async (HttpContext context, ApiKeys keys, IProjectCatalog catalog, KeyAuthentication auth, string keyId, CancellationToken ct) =>
@@ -186,8 +188,8 @@ public static class AdminApi
                 var grace = 60;
                 if (context.Request.ContentLength > 0 || context.Request.HasJsonContentType())
                 {
-                    using var body = await JsonBody.ReadAsync(context.Request, ct);
-                    if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("grace_minutes", out var g) && g.ValueKind != JsonValueKind.Null)
+                    var body = await context.Surface().JsonAsync();
+                    if (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("grace_minutes", out var g) && g.ValueKind != JsonValueKind.Null)
                     {
                         if (g.ValueKind != JsonValueKind.Number || !g.TryGetInt32(out grace) || grace is < 0 or > ApiKeys.MaxGraceMinutes)
                         {
@@ -195,7 +197,7 @@ public static class AdminApi
                         }
                     }
                 }
-                var key = await keys.RotateAsync(caller.Project, keyId, TimeSpan.FromMinutes(grace), context.NativeOrigin(), ct);
+                var key = await keys.RotateAsync(caller.Project, keyId, TimeSpan.FromMinutes(grace), context.Surface().Origin, ct);
                 if (key is null)
                 {
                     return Results.Problem(statusCode: 404, title: "Not found", detail: $"keyId: this project has no live key '{keyId}'");
@@ -205,20 +207,20 @@ public static class AdminApi
                 return Results.Ok(new KeyRotatedResponse(new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, key.Record.Name, key.Record.Permissions),
                     keyId, old.ExpiresAt!.Value));
             })
-            .RequireKey(Roles.Admin).Accepts<RotateKeyRequest>("application/json").Produces<KeyRotatedResponse>()
+            .Needs(Roles.Admin).Accepts<RotateKeyRequest>("application/json").Produces<KeyRotatedResponse>()
             .WithSummary("Replace a key: a new key of the same role (shown once), the old one working for grace_minutes more (default 60).");
 
         admin.MapDelete("/keys/{keyId}", async (HttpContext context, ApiKeys keys, KeyAuthentication auth, string keyId, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                if (!await keys.RevokeAsync(caller.Project, keyId, context.NativeOrigin(), ct))
+                if (!await keys.RevokeAsync(caller.Project, keyId, context.Surface().Origin, ct))
                 {
                     return Results.Problem(statusCode: 404, title: "Not found", detail: $"keyId: this project has no key '{keyId}'");
                 }
                 auth.Forget(keyId);
                 return Results.NoContent();
             })
-            .RequireKey(Roles.Admin)
+            .Needs(Roles.Admin)
             .WithSummary("Revoke a key of the project at once.");
 
         return app;

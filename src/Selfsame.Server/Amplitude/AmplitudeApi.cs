@@ -8,6 +8,9 @@ using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Selfsame.Server.Amplitude;
 
@@ -18,80 +21,62 @@ namespace Selfsame.Server.Amplitude;
 /// </summary>
 public static class AmplitudeApi
 {
-    public const string Surface = "amplitude";
     public const int MaxMappings = 2000;
-    public const int MaxRequestBytes = 1024 * 1024;
     public const int MaxLookupIds = 100;
 
     public static IEndpointRouteBuilder MapAmplitudeApi(this IEndpointRouteBuilder app)
     {
-        var amplitude = app.MapGroup("/amplitude").WithTags("Amplitude").ExcludeFromDescription();
-        amplitude.MapMethods("/usermap", ["GET", "POST"], MapUsersAsync);
-        amplitude.MapMethods("/api/2/usermap", ["GET", "POST"], LookupAsync);
-        amplitude.MapPost("/2/httpapi", HttpApi.IngestAsync);
-        amplitude.MapPost("/batch", HttpApi.IngestAsync);
+        var mappingsPerWindow = app.ServiceProvider.GetRequiredService<SelfsameOptions>().AmplitudeMappingsPerWindow;
+        app.MapSurface("/amplitude", AmplitudeSurface.Mapping).WithTags("Amplitude").ExcludeFromDescription()
+            .MapMethods("/usermap", ["GET", "POST"], MapUsersAsync)
+            .Needs(new EndpointNeeds(Roles.Write, Limit: AmplitudeSurface.MappingFamily(mappingsPerWindow)) { LimitCountsItems = true });
+        app.MapSurface("/amplitude", AmplitudeSurface.Lookup).WithTags("Amplitude").ExcludeFromDescription()
+            .MapMethods("/api/2/usermap", ["GET", "POST"], LookupAsync).Needs(Roles.Read);
+        var ingestion = app.MapSurface("/amplitude", AmplitudeSurface.Ingestion).WithTags("Amplitude").ExcludeFromDescription();
+        ingestion.MapPost("/2/httpapi", HttpApi.IngestAsync).Needs(Roles.Write);
+        ingestion.MapPost("/batch", HttpApi.IngestAsync).Needs(Roles.Write);
         return app;
     }
 
-    private static async Task<IResult> MapUsersAsync(HttpContext context, KeyAuthentication keys, IdentityEngine engine, MappingWindow window, CancellationToken ct)
+    /// <summary>Amplitude's clients send up to 1 MB of mappings in the query string: Kestrel's request line must hold it.</summary>
+    public static IServiceCollection AddAmplitude(this IServiceCollection services) =>
+        services.Configure<KestrelServerOptions>(k =>
+        {
+            k.Limits.MaxRequestLineSize = AmplitudeSurface.MaxRequestBytes + 64 * 1024;
+            k.Limits.MaxRequestBufferSize = Math.Max(k.Limits.MaxRequestBufferSize ?? 0, k.Limits.MaxRequestLineSize + 64 * 1024);
+        });
+
+    private static async Task<IResult> MapUsersAsync(HttpContext context, IdentityEngine engine, CancellationToken ct)
     {
-        if (context.Request.ContentLength > MaxRequestBytes)
-        {
-            return Answer(413, new() { ["error"] = "Payload too large" });
-        }
-        var (form, formFailure) = await ReadFormAsync(context.Request, ct);
-        if (formFailure is not null)
-        {
-            return formFailure;
-        }
-        var apiKey = Value(context.Request.Query, form, "api_key");
-        var check = await keys.CheckAsync(apiKey, Roles.Write, ct);
-        switch (check.Result)
-        {
-            case KeyCheckResult.Missing:
-                return Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "api_key" });
-            case KeyCheckResult.Invalid:
-                return Answer(400, new() { ["error"] = "Invalid API key" });
-            case KeyCheckResult.Forbidden:
-                return Answer(403, new() { ["error"] = $"Forbidden: {check.Why(Roles.Write)}" });
-        }
-        var project = check.Caller!.Project;
+        var request = context.Surface();
+        var form = await request.FormAsync();
         var mappingText = Value(context.Request.Query, form, "mapping");
         if (string.IsNullOrEmpty(mappingText))
         {
-            return Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "mapping" });
+            return AmplitudeSurface.Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "mapping" });
         }
-        if (Encoding.UTF8.GetByteCount(mappingText) > MaxRequestBytes)
+        if (Encoding.UTF8.GetByteCount(mappingText) > AmplitudeSurface.MaxRequestBytes)
         {
-            return Answer(413, new() { ["error"] = "Payload too large" });
+            throw new RequestBodyException(BodyFault.TooLarge, new FieldError("mapping", $"larger than {AmplitudeSurface.MaxRequestBytes} bytes"));
         }
         List<Mapping> mappings;
         try
         {
             mappings = ReadMappings(mappingText);
         }
-        catch (RequestValidationException e)
-        {
-            return Answer(400, new() { ["error"] = $"Invalid mapping: {e.Message}", ["field"] = e.Errors[0].Field });
-        }
         catch (JsonException e)
         {
-            return Answer(400, new() { ["error"] = $"Invalid mapping: not JSON ({e.Message})", ["field"] = "mapping" });
+            throw RequestValidationException.Of("mapping", $"not JSON ({e.Message})");
         }
         if (mappings.Count > MaxMappings)
         {
-            return Answer(413, new() { ["error"] = $"Payload too large: {mappings.Count} mappings; at most {MaxMappings} in one request" });
+            return AmplitudeSurface.Answer(413, new() { ["error"] = $"Payload too large: {mappings.Count} mappings; at most {MaxMappings} in one request" });
         }
-        var admitted = window.TryAdmit(project, mappings.Count, out var retryAfter);
-        window.Decision(project, admitted).WriteHeaders(context.Response, window.Now);
-        if (!admitted)
-        {
-            return Answer(429, new() { ["error"] = $"Too many requests: this project mapped {window.Limit} or more user ids in the last 30 seconds; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s" });
-        }
+        request.Admit(mappings.Count);
 
-        var origin = new WriteOrigin(Surface, context.RequestId(), check.Caller.KeyId);
+        var origin = request.Origin;
         var work = mappings.Select(m => (Func<Storage.IGraphTransaction, string>)(tx => Apply(tx, m, origin))).ToList();
-        var outcomes = await engine.ApplyEachAsync(project, work, ct);
+        var outcomes = await engine.ApplyEachAsync(request.Project, work, ct);
         var refused = new List<object>();
         int mapped = 0, unmapped = 0;
         for (var i = 0; i < outcomes.Count; i++)
@@ -106,7 +91,7 @@ public static class AmplitudeApi
                 refused.Add(new { index = i, user_id = mappings[i].UserId, reason = outcomes[i].Error is GraphException g ? g.Message : "the mapping could not be applied" });
             }
         }
-        return Answer(200, new() { ["success"] = refused.Count == 0, ["mapped"] = mapped, ["unmapped"] = unmapped, ["refused"] = refused });
+        return AmplitudeSurface.Answer(200, new() { ["success"] = refused.Count == 0, ["mapped"] = mapped, ["unmapped"] = unmapped, ["refused"] = refused });
     }
 
     private static string Apply(Storage.IGraphTransaction tx, Mapping mapping, WriteOrigin origin)
@@ -124,37 +109,10 @@ public static class AmplitudeApi
         return "mapped";
     }
 
-    private static async Task<IResult> LookupAsync(HttpContext context, KeyAuthentication keys, IdentityEngine engine, CancellationToken ct)
+    private static async Task<IResult> LookupAsync(HttpContext context, IdentityEngine engine, CancellationToken ct)
     {
-        var (apiKey, secretKey) = BasicCredentials(context.Request);
-        if (apiKey is null)
-        {
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"amplitude\"";
-            return Answer(401, new() { ["error"] = "Missing HTTP Basic credentials: send api_key:secret_key" });
-        }
-        // The pair, as Amplitude has it: the api_key names the project (any live key of it, even a write-only one handed to
-        // clients); the secret_key must be a live key of the same project that may read. They may be one key.
-        var project = await keys.CheckAsync(apiKey, Roles.Read, ct);
-        var secret = await keys.CheckAsync(secretKey, Roles.Read, ct);
-        if (project.Result is KeyCheckResult.Missing or KeyCheckResult.Invalid || secret.Result is KeyCheckResult.Missing or KeyCheckResult.Invalid
-            || project.Caller!.Project != secret.Caller!.Project)
-        {
-            return Answer(401, new() { ["error"] = "Invalid API key or secret key" });
-        }
-        if (project.Result == KeyCheckResult.Forbidden && project.MissingPermission is not null)
-        {
-            return Answer(403, new() { ["error"] = $"Forbidden: the api key: {project.Why(Roles.Read)}" });
-        }
-        if (secret.Result == KeyCheckResult.Forbidden)
-        {
-            return Answer(403, new() { ["error"] = $"Forbidden: the secret key: {secret.Why(Roles.Read)}" });
-        }
-        var check = secret;
-        var (form, formFailure) = await ReadFormAsync(context.Request, ct);
-        if (formFailure is not null)
-        {
-            return formFailure;
-        }
+        var request = context.Surface();
+        var form = await request.FormAsync();
         var userIds = new List<string>();
         foreach (var value in context.Request.Query["user_ids"].Concat(form.TryGetValue("user_ids", out var fromBody) ? fromBody : StringValues.Empty))
         {
@@ -170,7 +128,7 @@ public static class AmplitudeApi
                 }
                 catch (JsonException)
                 {
-                    return Answer(400, new() { ["error"] = "user_ids: expected a user id, repeated, or a JSON array of strings" });
+                    throw RequestValidationException.Of("user_ids", "expected a user id, repeated, or a JSON array of strings");
                 }
             }
             else
@@ -181,13 +139,13 @@ public static class AmplitudeApi
         userIds = userIds.Distinct(StringComparer.Ordinal).ToList();
         if (userIds.Count is 0 or > MaxLookupIds)
         {
-            return Answer(400, new() { ["error"] = $"user_ids: between 1 and {MaxLookupIds} user ids are required, got {userIds.Count}" });
+            throw RequestValidationException.Of("user_ids", $"between 1 and {MaxLookupIds} user ids are required, got {userIds.Count}");
         }
         if (userIds.FirstOrDefault(u => u.Length is 0 or > IdentifierNormalizer.MaxValueLength || u.Contains('\0', StringComparison.Ordinal)) is { } bad)
         {
-            return Answer(400, new() { ["error"] = $"user_ids: '{bad}' is not a user id (1 to {IdentifierNormalizer.MaxValueLength} characters)" });
+            throw RequestValidationException.Of("user_ids", $"'{bad}' is not a user id (1 to {IdentifierNormalizer.MaxValueLength} characters)");
         }
-        var found = engine.DirectLinksOf(check.Caller!.Project, userIds.Select(u => new Identifier(IdentifierTypes.UserId, u)).ToList(), LinkKinds.Map);
+        var found = engine.DirectLinksOf(request.Project, userIds.Select(u => new Identifier(IdentifierTypes.UserId, u)).ToList(), LinkKinds.Map);
         var body = new Dictionary<string, object?>();
         for (var i = 0; i < userIds.Count; i++)
         {
@@ -201,7 +159,7 @@ public static class AmplitudeApi
                     mapped_to = links.Into.Select(Other).ToList(),
                 };
         }
-        return Answer(200, body);
+        return AmplitudeSurface.Answer(200, body);
 
         static object Other((RecordId Record, IReadOnlyList<StoredIdentifier> Identifiers) other) => new
         {
@@ -281,67 +239,5 @@ public static class AmplitudeApi
     {
         var fromQuery = query[name].ToString();
         return fromQuery.Length > 0 ? fromQuery : form.TryGetValue(name, out var fromForm) ? fromForm.ToString() : null;
-    }
-
-    /// <summary>The form body when there is one (url-encoded or multipart), else an empty form; or the answer for a body that cannot be read.</summary>
-    private static async Task<(IFormCollection Form, IResult? Failure)> ReadFormAsync(HttpRequest request, CancellationToken ct)
-    {
-        if (!request.HasFormContentType)
-        {
-            return (FormCollection.Empty, null);
-        }
-        try
-        {
-            return (await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions
-            {
-                ValueLengthLimit = MaxRequestBytes,
-                MultipartBodyLengthLimit = MaxRequestBytes,
-                BufferBodyLengthLimit = MaxRequestBytes,
-            }, ct), null);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (FormCollection.Empty, Answer(413, new() { ["error"] = "Payload too large" }));
-        }
-        catch (InvalidDataException e)
-        {
-            return (FormCollection.Empty, e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
-                ? Answer(413, new() { ["error"] = "Payload too large" })
-                : Answer(400, new() { ["error"] = $"Invalid form body: {e.Message}" }));
-        }
-        catch (IOException e)
-        {
-            return (FormCollection.Empty, Answer(400, new() { ["error"] = $"Invalid form body: {e.Message}" }));
-        }
-    }
-
-    private static (string? User, string? Password) BasicCredentials(HttpRequest request)
-    {
-        var header = request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, null);
-        }
-        try
-        {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
-            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            return colon < 0 ? (decoded, null) : (decoded[..colon], decoded[(colon + 1)..]);
-        }
-        catch (FormatException)
-        {
-            return (null, null);
-        }
-    }
-
-    /// <summary>A JSON answer with "code" equal to the HTTP status.</summary>
-    internal static IResult Answer(int status, Dictionary<string, object?> body)
-    {
-        var withCode = new Dictionary<string, object?> { ["code"] = status };
-        foreach (var (key, value) in body)
-        {
-            withCode[key] = value;
-        }
-        return Results.Json(withCode, statusCode: status);
     }
 }

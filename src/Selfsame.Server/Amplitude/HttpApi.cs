@@ -7,6 +7,7 @@ using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
 
 namespace Selfsame.Server.Amplitude;
 
@@ -25,56 +26,20 @@ public static class HttpApi
         "anonymous", "nil", "none", "null", "n/a", "na", "undefined", "unknown", "", "00000000-0000-0000-0000-000000000000", "{}", "lmy47d", "0", "-1",
     };
 
-    public static async Task<IResult> IngestAsync(HttpContext context, KeyAuthentication keys, IdentityEngine engine, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> IngestAsync(HttpContext context, IdentityEngine engine, TimeProvider time, CancellationToken ct)
     {
-        if (context.Request.ContentLength > AmplitudeApi.MaxRequestBytes)
+        var request = context.Surface();
+        // The pipeline read the body for its api_key: a JSON object within the size limit.
+        var root = await request.JsonAsync(anyContentType: true);
+        var size = (await request.BytesAsync()).Length;
         {
-            return AmplitudeApi.Answer(413, new() { ["error"] = "Payload too large" });
-        }
-        JsonDocument document;
-        int size;
-        try
-        {
-            var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer, ct);
-            size = (int)buffer.Length;
-            if (size == 0)
-            {
-                return AmplitudeApi.Answer(400, new() { ["error"] = "Missing request body" });
-            }
-            document = JsonText.Parse(buffer.GetBuffer().AsMemory(0, size), maxDepth: 40);
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return AmplitudeApi.Answer(413, new() { ["error"] = "Payload too large" });
-        }
-        catch (Exception e) when (e is JsonException or RequestValidationException)
-        {
-            return AmplitudeApi.Answer(400, new() { ["error"] = "Invalid JSON request body" });
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return AmplitudeApi.Answer(400, new() { ["error"] = "Invalid JSON request body" });
-            }
-            if (!root.TryGetProperty("api_key", out var keyElement) || keyElement.ValueKind != JsonValueKind.String)
-            {
-                return AmplitudeApi.Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "api_key" });
-            }
-            var check = await keys.CheckAsync(keyElement.GetString(), Roles.Write, ct);
-            if (check.Result != KeyCheckResult.Allowed)
-            {
-                return AmplitudeApi.Answer(400, new() { ["error"] = "Invalid API key" });
-            }
             if (!root.TryGetProperty("events", out var events) || events.ValueKind != JsonValueKind.Array)
             {
-                return AmplitudeApi.Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "events" });
+                return AmplitudeSurface.Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "events" });
             }
             if (events.GetArrayLength() > MaxEvents)
             {
-                return AmplitudeApi.Answer(413, new() { ["error"] = "Payload too large" });
+                return AmplitudeSurface.Answer(413, new() { ["error"] = "Payload too large" });
             }
             var minIdLength = root.TryGetProperty("options", out var options) && options.ValueKind == JsonValueKind.Object &&
                               options.TryGetProperty("min_id_length", out var min) && min.ValueKind == JsonValueKind.Number && min.TryGetInt32(out var m) && m >= 1 ? m : DefaultMinIdLength;
@@ -95,7 +60,7 @@ public static class HttpApi
             }
             if (invalidFields.Count + missingFields.Count + invalidIdLengths.Count > 0)
             {
-                return AmplitudeApi.Answer(400, new()
+                return AmplitudeSurface.Answer(400, new()
                 {
                     ["error"] = missingFields.Count > 0 && invalidFields.Count == 0 ? "Request missing required field" : "Invalid field values on some events",
                     ["events_with_invalid_fields"] = invalidFields,
@@ -103,28 +68,14 @@ public static class HttpApi
                     ["events_with_invalid_id_lengths"] = invalidIdLengths,
                 });
             }
-            var origin = new WriteOrigin(AmplitudeApi.Surface, context.RequestId(), check.Caller!.KeyId);
-            try
+            var origin = request.Origin;
+            // All events in one write: the request is ingested whole or not at all.
+            await engine.WriteAsync(request.Project, tx =>
             {
-                // All events in one write: the request is ingested whole or not at all.
-                await engine.WriteAsync(check.Caller!.Project, tx =>
-                {
-                    IdentityGraph.ReadAhead(tx, commands.Select(c => (GraphOperation)new GraphOperation.TrackOp(c)).ToList());
-                    return commands.Select(c => IdentityGraph.Track(tx, c, origin)).ToList();
-                }, ct);
-            }
-            catch (Exception e) when (Problems.StoreUnavailable(e))
-            {
-                // The database cannot be reached: 503, which Amplitude's SDKs retry.
-                context.Response.Headers.RetryAfter = "1";
-                return AmplitudeApi.Answer(503, new() { ["error"] = "the events could not be stored now (the database cannot be reached); retry" });
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // Events were validated above, so only the store itself fails here; the SDK retries a 500.
-                return AmplitudeApi.Answer(500, new() { ["error"] = "the events could not be stored; none of them was ingested" });
-            }
-            return AmplitudeApi.Answer(200, new()
+                IdentityGraph.ReadAhead(tx, commands.Select(c => (GraphOperation)new GraphOperation.TrackOp(c)).ToList());
+                return commands.Select(c => IdentityGraph.Track(tx, c, origin)).ToList();
+            }, ct);
+            return AmplitudeSurface.Answer(200, new()
             {
                 ["events_ingested"] = commands.Count,
                 ["payload_size_bytes"] = size,

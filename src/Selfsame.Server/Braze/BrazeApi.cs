@@ -7,6 +7,7 @@ using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
 using Selfsame.Storage;
 
 namespace Selfsame.Server.Braze;
@@ -18,117 +19,35 @@ namespace Selfsame.Server.Braze;
 /// </summary>
 public static class BrazeApi
 {
-    public const string Surface = "braze";
-
-    public static IReadOnlyList<string> Permissions { get; } =
-    [
-        "users.track", "users.alias.new", "users.alias.update", "users.identify", "users.merge", "users.delete",
-        "users.export.ids", "users.external_ids.rename",
-    ];
-
-    /// <summary>Braze's documented limits, per project: the shared /users/* family, track, export by ids, and external id rename.</summary>
-    public static readonly RateLimitRule UsersFamily = new("braze.users", 20_000, TimeSpan.FromMinutes(1));
-    public static readonly RateLimitRule TrackFamily = new("braze.track", 3_000, TimeSpan.FromSeconds(3));
-    public static readonly RateLimitRule ExportFamily = new("braze.export", 250, TimeSpan.FromMinutes(1));
-    public static readonly RateLimitRule RenameFamily = new("braze.external_ids", 1_000, TimeSpan.FromMinutes(1));
-
     private const string TooManyIds = "The max number of external_ids and aliases per request was exceeded";
     private const string TooManyDeleteIds = "The max number of ids per request was exceeded";
 
+    /// <summary>Braze's named permissions, which keys may be limited to.</summary>
+    public static IServiceCollection AddBraze(this IServiceCollection services) =>
+        services.AddSingleton(new SurfacePermissions(BrazeSurface.Name, BrazeSurface.Permissions));
+
     public static IEndpointRouteBuilder MapBrazeApi(this IEndpointRouteBuilder app)
     {
-        var braze = app.MapGroup("/braze").WithTags("Braze").ExcludeFromDescription();
-        braze.MapPost("/users/alias/new", NewAliasesAsync).Braze("users.alias.new", Roles.Write, UsersFamily);
-        braze.MapPost("/users/identify", IdentifyAsync).Braze("users.identify", Roles.Write, UsersFamily);
-        braze.MapPost("/users/merge", MergeAsync).Braze("users.merge", Roles.Write, UsersFamily);
-        braze.MapPost("/users/alias/update", UpdateAliasesAsync).Braze("users.alias.update", Roles.Write, UsersFamily);
-        braze.MapPost("/users/delete", DeleteAsync).Braze("users.delete", Roles.Write, UsersFamily);
-        braze.MapPost("/users/external_ids/rename", RenameAsync).Braze("users.external_ids.rename", Roles.Write, RenameFamily);
-        braze.MapPost("/users/export/ids", ExportAsync).Braze("users.export.ids", Roles.Read, ExportFamily);
-        braze.MapPost("/users/track", TrackAsync).Braze("users.track", Roles.Write, TrackFamily);
-        braze.Map("/{**path}", (HttpContext context) =>
-            Answer(404, $"Not Found: Selfsame's Braze surface has no {context.Request.Method} {context.Request.Path}"));
+        var braze = app.MapSurface("/braze", BrazeSurface.Description).WithTags("Braze").ExcludeFromDescription();
+        braze.MapPost("/users/alias/new", NewAliasesAsync).Needs(Roles.Write, "users.alias.new", BrazeSurface.UsersFamily);
+        braze.MapPost("/users/identify", IdentifyAsync).Needs(Roles.Write, "users.identify", BrazeSurface.UsersFamily);
+        braze.MapPost("/users/merge", MergeAsync).Needs(Roles.Write, "users.merge", BrazeSurface.UsersFamily);
+        braze.MapPost("/users/alias/update", UpdateAliasesAsync).Needs(Roles.Write, "users.alias.update", BrazeSurface.UsersFamily);
+        braze.MapPost("/users/delete", DeleteAsync).Needs(Roles.Write, "users.delete", BrazeSurface.UsersFamily);
+        braze.MapPost("/users/external_ids/rename", RenameAsync).Needs(Roles.Write, "users.external_ids.rename", BrazeSurface.RenameFamily);
+        braze.MapPost("/users/export/ids", ExportAsync).Needs(Roles.Read, "users.export.ids", BrazeSurface.ExportFamily);
+        braze.MapPost("/users/track", TrackAsync).Needs(Roles.Write, "users.track", BrazeSurface.TrackFamily);
+        app.Map("/braze/{**path}", (HttpContext context) =>
+            BrazeSurface.Answer(404, $"Not Found: Selfsame's Braze surface has no {context.Request.Method} {context.Request.Path}")).ExcludeFromDescription();
         return app;
     }
 
-    /// <summary>Checks the Bearer key (role and permission) and the family's rate limit, answering failures in Braze's shape.</summary>
-    private static RouteHandlerBuilder Braze(this RouteHandlerBuilder builder, string permission, string role, RateLimitRule family) =>
-        builder.AddEndpointFilter(async (context, next) =>
-        {
-            var http = context.HttpContext;
-            var header = http.Request.Headers.Authorization.ToString();
-            if (header.Length == 0)
-            {
-                return Answer(401, "Unauthorized: send 'Authorization: Bearer YOUR_REST_API_KEY'");
-            }
-            var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..] : null;
-            var check = await http.RequestServices.GetRequiredService<KeyAuthentication>().CheckAsync(presented, role, http.RequestAborted, permission);
-            switch (check.Result)
-            {
-                case KeyCheckResult.Missing or KeyCheckResult.Invalid:
-                    return Answer(401, "Invalid API key: expected 'Authorization: Bearer KEY' with a live Selfsame key (ss_..., without quotes)");
-                case KeyCheckResult.Forbidden:
-                    return Answer(403, $"Access Denied: {check.Why(role)}");
-            }
-            var caller = check.Caller!;
-            var time = http.RequestServices.GetRequiredService<TimeProvider>();
-            var decision = http.RequestServices.GetRequiredService<RateLimits>().Acquire(caller.Project, family);
-            decision.WriteHeaders(http.Response, time.GetUtcNow());
-            if (!decision.Admitted)
-            {
-                return Answer(429, $"Rate Limited: this project made {decision.Limit} requests to the {family.Family} family in this window; " +
-                                   $"retry after {decision.RetryAfterSeconds(time.GetUtcNow())} s");
-            }
-            http.Items[KeyAuthentication.ItemKey] = caller;
-            return await next(context);
-        });
-
-    /// <summary>A Braze JSON answer: the fields given, "message", and "errors" when some objects failed.</summary>
-    private static IResult Answer(int status, string message, Dictionary<string, object?>? fields = null, IReadOnlyList<object>? errors = null)
-    {
-        var body = fields ?? [];
-        body["message"] = message;
-        if (errors is { Count: > 0 })
-        {
-            body["errors"] = errors;
-        }
-        return Results.Json(body, statusCode: status);
-    }
-
-    /// <summary>
-    /// Reads the body and runs <paramref name="handle"/>; a malformed body gets Braze's 400 (or 413, 415) with a message
-    /// naming the field, and nothing is written.
-    /// </summary>
+    /// <summary>Runs <paramref name="handle"/> on the request's JSON object, with a reader of the project's settings and the write's origin.</summary>
     private static async Task<IResult> HandleAsync(HttpContext context, Func<JsonElement, BrazeReader, WriteOrigin, ProjectId, Task<IResult>> handle)
     {
-        var caller = context.Caller();
-        var project = await context.RequestServices.GetRequiredService<Projects>().GetAsync(caller.Project, context.RequestAborted);
-        var origin = new WriteOrigin(Surface, context.RequestId(), caller.KeyId);
-        try
-        {
-            using var body = await JsonBody.ReadAsync(context.Request, context.RequestAborted);
-            if (body.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return Answer(400, "Bad Request: the body must be a JSON object");
-            }
-            return await handle(body.RootElement, new BrazeReader(project!.Settings), origin, caller.Project);
-        }
-        catch (BrazeInvalid e)
-        {
-            return Answer(400, e.Message);
-        }
-        catch (RequestValidationException e)
-        {
-            return Answer(400, $"Bad Request: {e.Errors[0].Field} {e.Errors[0].Message}");
-        }
-        catch (JsonException e)
-        {
-            return Answer(400, $"Bad Request: the body is not valid JSON ({e.Message})");
-        }
-        catch (BadHttpRequestException e)
-        {
-            return Answer(e.StatusCode, $"Bad Request: {e.Message}");
-        }
+        var request = context.Surface();
+        var root = await request.JsonObjectAsync("the body must be a JSON object");
+        return await handle(root, new BrazeReader(request.Settings), request.Origin, request.Project);
     }
 
     /// <summary>Counts the objects that succeeded and lists, in Braze's shape, those the graph refused (each rolled back alone).</summary>
@@ -162,7 +81,7 @@ public static class BrazeApi
                 work.Add(tx => BrazeUsers.NewAlias(tx, user, aliasRef, path, origin));
             }
             var (processed, errors) = Collect(await engine.ApplyEachAsync(project, work, context.RequestAborted), Positions("user_aliases", items.Count));
-            return Answer(201, "success", new() { ["aliases_processed"] = processed }, errors);
+            return BrazeSurface.Answer(201, "success", new() { ["aliases_processed"] = processed }, errors);
         });
 
     private static Task<IResult> IdentifyAsync(HttpContext context, IdentityEngine engine) =>
@@ -171,7 +90,7 @@ public static class BrazeApi
             if (root.TryGetProperty("merge_behavior", out var behavior) && behavior.ValueKind != JsonValueKind.Null
                 && (behavior.ValueKind != JsonValueKind.String || behavior.GetString() is not ("none" or "merge")))
             {
-                throw new BrazeInvalid("merge_behavior must be \"none\" or \"merge\" (every identify merges, as in Braze since 2023)");
+                throw BrazeSurface.Invalid("merge_behavior must be \"none\" or \"merge\" (every identify merges, as in Braze since 2023)");
             }
             var arrays = new (string Name, string Kind)[] { ("aliases_to_identify", UserRef.UserAlias), ("emails_to_identify", UserRef.Email), ("phone_numbers_to_identify", UserRef.Phone) };
             var work = new List<Func<IGraphTransaction, string>>();
@@ -190,7 +109,7 @@ public static class BrazeApi
                     var path = $"{name}[{i}]";
                     var external = BrazeReader.RequiredString(items[i], "external_id", path);
                     var user = new UserRef(UserRef.ExternalId, reader.ExternalId(external, $"{path}.external_id"), external, null, []);
-                    var anonymous = reader.User(items[i], path, [kind]) ?? throw new BrazeInvalid($"{path}.{kind} is required");
+                    var anonymous = reader.User(items[i], path, [kind]) ?? throw BrazeSurface.Invalid($"{path}.{kind} is required");
                     if (kind != UserRef.UserAlias)
                     {
                         anonymous = anonymous with { Prioritization = BrazeReader.Prioritization(items[i], path, required: true) };
@@ -201,11 +120,11 @@ public static class BrazeApi
             }
             if (sent.Count == 0)
             {
-                throw new BrazeInvalid("the request needs one of 'aliases_to_identify', 'emails_to_identify' or 'phone_numbers_to_identify'");
+                throw BrazeSurface.Invalid("the request needs one of 'aliases_to_identify', 'emails_to_identify' or 'phone_numbers_to_identify'");
             }
             if (work.Count > BrazeReader.MaxPerRequest)
             {
-                throw new BrazeInvalid(TooManyIds);
+                throw BrazeSurface.Invalid(TooManyIds);
             }
             var outcomes = await engine.ApplyEachAsync(project, work, context.RequestAborted);
             var (_, errors) = Collect(outcomes, positions);
@@ -218,7 +137,7 @@ public static class BrazeApi
                     fields[counted] = positions.Where((p, i) => p.Item1 == name && outcomes[i].Succeeded).Count();
                 }
             }
-            return Answer(201, "success", fields, errors);
+            return BrazeSurface.Answer(201, "success", fields, errors);
         });
 
     private static readonly string[] MergeKinds = [UserRef.ExternalId, UserRef.UserAlias, UserRef.Email, UserRef.Phone];
@@ -230,11 +149,11 @@ public static class BrazeApi
             if (!root.TryGetProperty("merge_updates", out var updates) || updates.ValueKind != JsonValueKind.Array
                 || updates.EnumerateArray().Any(u => u.ValueKind != JsonValueKind.Object))
             {
-                throw new BrazeInvalid("'merge_updates' must be an array of objects");
+                throw BrazeSurface.Invalid("'merge_updates' must be an array of objects");
             }
             if (updates.GetArrayLength() > BrazeReader.MaxPerRequest)
             {
-                throw new BrazeInvalid("a single request may not contain more than 50 merge updates");
+                throw BrazeSurface.Invalid("a single request may not contain more than 50 merge updates");
             }
             var work = new List<Func<IGraphTransaction, string>>();
             var i = 0;
@@ -243,31 +162,31 @@ public static class BrazeApi
                 var path = $"merge_updates[{i++}]";
                 if (update.EnumerateObject().Any(p => p.Name is not ("identifier_to_merge" or "identifier_to_keep")))
                 {
-                    throw new BrazeInvalid("'merge_updates' must only have 'identifier_to_merge' and 'identifier_to_keep'");
+                    throw BrazeSurface.Invalid("'merge_updates' must only have 'identifier_to_merge' and 'identifier_to_keep'");
                 }
                 var merge = MergeIdentifier(update, "identifier_to_merge", path, reader);
                 var keep = MergeIdentifier(update, "identifier_to_keep", path, reader);
                 if (merge.Kind != keep.Kind)
                 {
-                    throw new BrazeInvalid("identifiers must be objects of the same type");
+                    throw BrazeSurface.Invalid("identifiers must be objects of the same type");
                 }
                 work.Add(tx => BrazeUsers.Merge(tx, merge, keep, path, origin));
             }
             var (_, errors) = Collect(await engine.ApplyEachAsync(project, work, context.RequestAborted), Positions("merge_updates", work.Count));
-            return Answer(202, "success", null, errors);
+            return BrazeSurface.Answer(202, "success", null, errors);
         });
 
     private static UserRef MergeIdentifier(JsonElement update, string name, string path, BrazeReader reader)
     {
         if (!update.TryGetProperty(name, out var identifier) || identifier.ValueKind != JsonValueKind.Object)
         {
-            throw new BrazeInvalid(MergeIdentifierShape);
+            throw BrazeSurface.Invalid(MergeIdentifierShape);
         }
         var kinds = identifier.EnumerateObject().Select(p => p.Name).Where(n => n != "prioritization").ToList();
         if (kinds.Count != 1 || !MergeKinds.Contains(kinds[0])
             || (kinds[0] == UserRef.UserAlias ? identifier.GetProperty(kinds[0]).ValueKind != JsonValueKind.Object : identifier.GetProperty(kinds[0]).ValueKind != JsonValueKind.String))
         {
-            throw new BrazeInvalid(MergeIdentifierShape);
+            throw BrazeSurface.Invalid(MergeIdentifierShape);
         }
         return reader.User(identifier, $"{path}.{name}", kinds)!;
     }
@@ -286,10 +205,10 @@ public static class BrazeApi
                 work.Add(tx => IdentityGraph.ReplaceIdentifier(tx, before, after, origin));
             }
             var (_, errors) = Collect(await engine.ApplyEachAsync(project, work, context.RequestAborted), Positions("alias_updates", items.Count));
-            return Answer(201, "success", null, errors);
+            return BrazeSurface.Answer(201, "success", null, errors);
 
             static IdentifierInput Alias(string label, string name, string field) =>
-                new(IdentifierNormalizer.TryNormalizeAlias(label, name, out var error) ?? throw new BrazeInvalid($"{field}: {error}"), name, field);
+                new(IdentifierNormalizer.TryNormalizeAlias(label, name, out var error) ?? throw BrazeSurface.Invalid($"{field}: {error}"), name, field);
         });
 
     private static Task<IResult> RenameAsync(HttpContext context, IdentityEngine engine) =>
@@ -310,7 +229,7 @@ public static class BrazeApi
             }
             var outcomes = await engine.ApplyEachAsync(project, work, context.RequestAborted);
             outcomes.ThrowUnexpected();
-            return Answer(201, "success", new()
+            return BrazeSurface.Answer(201, "success", new()
             {
                 ["external_ids"] = current.Where((_, i) => outcomes[i].Succeeded).ToList(),
                 ["rename_errors"] = current.Select((id, i) => (id, outcomes[i].Error)).Where(x => x.Error is not null)
@@ -325,7 +244,7 @@ public static class BrazeApi
             var work = users.Select(u => (Func<IGraphTransaction, bool>)(tx => BrazeUsers.Delete(tx, u.User, origin))).ToList();
             var outcomes = await engine.ApplyEachAsync(project, work, context.RequestAborted);
             var (_, errors) = Collect(outcomes, users.Select(u => (u.Array, u.Index)).ToList());
-            return Answer(201, "success", new() { ["deleted"] = outcomes.Count(o => o.Succeeded && o.Value) }, errors);
+            return BrazeSurface.Answer(201, "success", new() { ["deleted"] = outcomes.Count(o => o.Succeeded && o.Value) }, errors);
         });
 
     private static Task<IResult> ExportAsync(HttpContext context, IdentityEngine engine) =>
@@ -337,7 +256,7 @@ public static class BrazeApi
             {
                 if (requested.ValueKind != JsonValueKind.Array || requested.EnumerateArray().Any(f => f.ValueKind != JsonValueKind.String || !BrazeExport.Fields.Contains(f.GetString())))
                 {
-                    throw new BrazeInvalid($"fields_to_export must be an array of field names: {string.Join(", ", BrazeExport.Fields)}");
+                    throw BrazeSurface.Invalid($"fields_to_export must be an array of field names: {string.Join(", ", BrazeExport.Fields)}");
                 }
                 fields = requested.EnumerateArray().Select(f => f.GetString()!).Distinct().ToList();
             }
@@ -361,7 +280,7 @@ public static class BrazeApi
                 }
                 return (exported, notFound);
             });
-            return Task.FromResult(Answer(201, "success", new() { ["users"] = found, ["invalid_user_ids"] = invalid }));
+            return Task.FromResult(BrazeSurface.Answer(201, "success", new() { ["users"] = found, ["invalid_user_ids"] = invalid }));
         });
 
     /// <summary>
@@ -375,7 +294,7 @@ public static class BrazeApi
         var singles = present.Where(n => n is "device_id" or "braze_id" or "email_address" or "phone").ToList();
         if (present.Count == 0 || (exactlyOne && present.Count > 1) || (singles.Count > 0 && present.Count > 1))
         {
-            throw new BrazeInvalid(exactlyOne
+            throw BrazeSurface.Invalid(exactlyOne
                 ? $"the request needs exactly one of {string.Join(", ", names)}"
                 : "the request needs external_ids and/or user_aliases, or exactly one of device_id, braze_id, email_address, phone");
         }
@@ -385,17 +304,17 @@ public static class BrazeApi
             var value = root.GetProperty(name);
             if (name is "device_id" or "braze_id" or "email_address" or "phone")
             {
-                var text = value.ValueKind == JsonValueKind.String ? value.GetString()! : throw new BrazeInvalid($"{name} must be a string");
+                var text = value.ValueKind == JsonValueKind.String ? value.GetString()! : throw BrazeSurface.Invalid($"{name} must be a string");
                 users.Add((Single(name, text, name), name, 0, text));
                 continue;
             }
             if (value.ValueKind != JsonValueKind.Array)
             {
-                throw new BrazeInvalid($"{name} must be an array");
+                throw BrazeSurface.Invalid($"{name} must be an array");
             }
             if (value.GetArrayLength() > BrazeReader.MaxPerRequest)
             {
-                throw new BrazeInvalid(tooMany);
+                throw BrazeSurface.Invalid(tooMany);
             }
             var i = 0;
             foreach (var item in value.EnumerateArray())
@@ -414,11 +333,11 @@ public static class BrazeApi
                 else if (item.ValueKind == JsonValueKind.Object && name is "email_addresses" or "phone_numbers")
                 {
                     var kind = name == "email_addresses" ? UserRef.Email : UserRef.Phone;
-                    user = reader.User(item, path, [kind]) ?? throw new BrazeInvalid($"{path}.{kind} is required");
+                    user = reader.User(item, path, [kind]) ?? throw BrazeSurface.Invalid($"{path}.{kind} is required");
                 }
                 else
                 {
-                    throw new BrazeInvalid($"{path} must be a string");
+                    throw BrazeSurface.Invalid($"{path} must be a string");
                 }
                 users.Add((user, name, i, item.ValueKind == JsonValueKind.String ? item.GetString()! : item.Clone()));
                 i++;
@@ -430,14 +349,14 @@ public static class BrazeApi
         {
             if (string.IsNullOrWhiteSpace(text) || text.Length > IdentifierNormalizer.MaxValueLength || text.Contains('\0', StringComparison.Ordinal))
             {
-                throw new BrazeInvalid($"{path} must be 1 to {IdentifierNormalizer.MaxValueLength} characters, not blank, without NUL");
+                throw BrazeSurface.Invalid($"{path} must be 1 to {IdentifierNormalizer.MaxValueLength} characters, not blank, without NUL");
             }
             return name switch
             {
                 "external_ids" => new UserRef(UserRef.ExternalId, reader.ExternalId(text, path), text, null, []),
                 "braze_ids" or "braze_id" => long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0
                     ? new UserRef(UserRef.BrazeIdKind, null, text, id, [])
-                    : throw new BrazeInvalid($"{path} must be the braze_id of a user (Selfsame's profile id, digits)"),
+                    : throw BrazeSurface.Invalid($"{path} must be the braze_id of a user (Selfsame's profile id, digits)"),
                 "email_addresses" or "email_address" => new UserRef(UserRef.Email, reader.Email(text, path), text, null, []),
                 "device_id" => new UserRef(IdentifierTypes.DeviceId, new Identifier(IdentifierTypes.DeviceId, text), text, null, []),
                 _ => new UserRef(UserRef.Phone, reader.Phone(text, path), text, null, []),
@@ -460,7 +379,7 @@ public static class BrazeApi
                     fields[$"{array}_processed"] = items.Where((item, i) => item.Array == array && outcomes[i].Succeeded).Count();
                 }
             }
-            return Answer(201, "success", fields, errors);
+            return BrazeSurface.Answer(201, "success", fields, errors);
         });
 
     private static List<(string, int)> Positions(string array, int count) => Enumerable.Range(0, count).Select(i => (array, i)).ToList();

@@ -3,9 +3,6 @@ using Selfsame.Graph;
 
 namespace Selfsame.Server.Braze;
 
-/// <summary>A request Braze would refuse whole: answered 400 with <see cref="Exception.Message"/> as the envelope's message.</summary>
-internal sealed class BrazeInvalid(string message) : Exception(message);
-
 /// <summary>How a Braze request names a user: by external_id, user_alias, braze_id, email or phone.</summary>
 internal sealed record UserRef(string Kind, Identifier? Identifier, string Display, long? BrazeId, IReadOnlyList<string> Prioritization)
 {
@@ -27,7 +24,7 @@ internal sealed record UserRef(string Kind, Identifier? Identifier, string Displ
 
 /// <summary>
 /// Reads Braze request bodies. A malformed body (a wrong type, a missing field, too many objects) throws
-/// <see cref="BrazeInvalid"/> naming the field, before anything is written.
+/// a field error (<see cref="BrazeSurface.Invalid"/>) naming the field, before anything is written.
 /// </summary>
 internal sealed class BrazeReader(ProjectSettings settings)
 {
@@ -40,15 +37,15 @@ internal sealed class BrazeReader(ProjectSettings settings)
     {
         if (!root.TryGetProperty(name, out var array) || array.ValueKind == JsonValueKind.Null)
         {
-            return required ? throw new BrazeInvalid($"'{name}' is required: an array of objects") : null;
+            return required ? throw BrazeSurface.Invalid($"'{name}' is required: an array of objects") : null;
         }
         if (array.ValueKind != JsonValueKind.Array || array.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Object))
         {
-            throw new BrazeInvalid($"'{name}' must be an array of objects");
+            throw BrazeSurface.Invalid($"'{name}' must be an array of objects");
         }
         if (array.GetArrayLength() > max)
         {
-            throw new BrazeInvalid(tooMany);
+            throw BrazeSurface.Invalid(tooMany);
         }
         return [.. array.EnumerateArray()];
     }
@@ -57,7 +54,7 @@ internal sealed class BrazeReader(ProjectSettings settings)
     {
         if (!item.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.String)
         {
-            throw new BrazeInvalid($"{path}.{name} is required: a string");
+            throw BrazeSurface.Invalid($"{path}.{name} is required: a string");
         }
         return CheckText(element.GetString()!, $"{path}.{name}", maxLength);
     }
@@ -70,7 +67,7 @@ internal sealed class BrazeReader(ProjectSettings settings)
         }
         return element.ValueKind == JsonValueKind.String
             ? CheckText(element.GetString()!, $"{path}.{name}", IdentifierNormalizer.MaxValueLength)
-            : throw new BrazeInvalid($"{path}.{name} must be a string");
+            : throw BrazeSurface.Invalid($"{path}.{name} must be a string");
     }
 
     public static bool? OptionalBool(JsonElement item, string name, string path) =>
@@ -79,14 +76,14 @@ internal sealed class BrazeReader(ProjectSettings settings)
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            _ => throw new BrazeInvalid($"{path}.{name} must be true or false"),
+            _ => throw BrazeSurface.Invalid($"{path}.{name} must be true or false"),
         };
 
     private static string CheckText(string value, string path, int maxLength)
     {
         if (string.IsNullOrWhiteSpace(value) || value.Length > maxLength || value.Contains('\0', StringComparison.Ordinal))
         {
-            throw new BrazeInvalid($"{path} must be 1 to {maxLength} characters, not blank, without NUL");
+            throw BrazeSurface.Invalid($"{path} must be 1 to {maxLength} characters, not blank, without NUL");
         }
         return value;
     }
@@ -95,21 +92,21 @@ internal sealed class BrazeReader(ProjectSettings settings)
     {
         if (alias.ValueKind != JsonValueKind.Object)
         {
-            throw new BrazeInvalid($"{path} must be an object with alias_name and alias_label");
+            throw BrazeSurface.Invalid($"{path} must be an object with alias_name and alias_label");
         }
         var name = RequiredString(alias, "alias_name", path);
         var label = RequiredString(alias, "alias_label", path);
-        return IdentifierNormalizer.TryNormalizeAlias(label, name, out var error) ?? throw new BrazeInvalid($"{path}: {error}");
+        return IdentifierNormalizer.TryNormalizeAlias(label, name, out var error) ?? throw BrazeSurface.Invalid($"{path}: {error}");
     }
 
     public Identifier ExternalId(string value, string path) =>
-        IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, value, settings, out var error) ?? throw new BrazeInvalid($"{path}: {error}");
+        IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, value, settings, out var error) ?? throw BrazeSurface.Invalid($"{path}: {error}");
 
     public Identifier Email(string value, string path) =>
-        IdentifierNormalizer.TryNormalize(IdentifierTypes.Email, value, settings, out var error) ?? throw new BrazeInvalid($"{path}: {error}");
+        IdentifierNormalizer.TryNormalize(IdentifierTypes.Email, value, settings, out var error) ?? throw BrazeSurface.Invalid($"{path}: {error}");
 
     public Identifier Phone(string value, string path) =>
-        IdentifierNormalizer.TryNormalize(IdentifierTypes.Phone, value, settings, out var error) ?? throw new BrazeInvalid($"{path}: {error}");
+        IdentifierNormalizer.TryNormalize(IdentifierTypes.Phone, value, settings, out var error) ?? throw BrazeSurface.Invalid($"{path}: {error}");
 
     /// <summary>
     /// The user an object names, by the first of <paramref name="kinds"/> that it carries (Braze's precedence: external_id,
@@ -132,7 +129,7 @@ internal sealed class BrazeReader(ProjectSettings settings)
                     var text = RequiredString(item, kind, path);
                     return long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0
                         ? new UserRef(kind, null, text, id, [])
-                        : throw new BrazeInvalid($"{path}.braze_id must be the braze_id of a user (Selfsame's profile id, digits)");
+                        : throw BrazeSurface.Invalid($"{path}.braze_id must be the braze_id of a user (Selfsame's profile id, digits)");
                 default:
                     var value = RequiredString(item, kind, path);
                     var identifier = kind switch
@@ -153,16 +150,16 @@ internal sealed class BrazeReader(ProjectSettings settings)
     {
         if (!item.TryGetProperty("prioritization", out var element) || element.ValueKind == JsonValueKind.Null)
         {
-            return required ? throw new BrazeInvalid($"{path}.prioritization is required: an array of {string.Join(", ", Prioritizations)}") : [];
+            return required ? throw BrazeSurface.Invalid($"{path}.prioritization is required: an array of {string.Join(", ", Prioritizations)}") : [];
         }
         if (element.ValueKind != JsonValueKind.Array || element.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String || !Prioritizations.Contains(e.GetString())))
         {
-            throw new BrazeInvalid($"{path}.prioritization must be an array of {string.Join(", ", Prioritizations)}");
+            throw BrazeSurface.Invalid($"{path}.prioritization must be an array of {string.Join(", ", Prioritizations)}");
         }
         var values = element.EnumerateArray().Select(e => e.GetString()!).ToList();
         if (values.Contains("identified") && values.Contains("unidentified"))
         {
-            throw new BrazeInvalid($"{path}.prioritization may not hold both identified and unidentified");
+            throw BrazeSurface.Invalid($"{path}.prioritization may not hold both identified and unidentified");
         }
         return values;
     }
@@ -172,7 +169,7 @@ internal sealed class BrazeReader(ProjectSettings settings)
         var text = RequiredString(item, "time", path, 64);
         return DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time)
             ? time
-            : throw new BrazeInvalid($"{path}.time must be an ISO 8601 date-time, such as 2026-11-25T10:00:00Z");
+            : throw BrazeSurface.Invalid($"{path}.time must be an ISO 8601 date-time, such as 2026-11-25T10:00:00Z");
     }
 
     /// <summary>An object's <c>properties</c> as JSON text ("{}" when absent).</summary>
@@ -182,6 +179,6 @@ internal sealed class BrazeReader(ProjectSettings settings)
         {
             return "{}";
         }
-        return element.ValueKind == JsonValueKind.Object ? element.GetRawText() : throw new BrazeInvalid($"{path}.properties must be an object");
+        return element.ValueKind == JsonValueKind.Object ? element.GetRawText() : throw BrazeSurface.Invalid($"{path}.properties must be an object");
     }
 }

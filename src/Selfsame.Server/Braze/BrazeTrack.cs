@@ -37,7 +37,7 @@ internal static class BrazeTrack
         var purchases = BrazeReader.Objects(root, "purchases", BrazeReader.MaxTrackObjects, tooMany) ?? [];
         if (!root.TryGetProperty("attributes", out _) && !root.TryGetProperty("events", out _) && !root.TryGetProperty("purchases", out _))
         {
-            throw new BrazeInvalid("the request needs at least one of 'attributes', 'events' or 'purchases'");
+            throw BrazeSurface.Invalid("the request needs at least one of 'attributes', 'events' or 'purchases'");
         }
         var items = new List<Item>();
         for (var i = 0; i < attributes.Count; i++)
@@ -58,7 +58,7 @@ internal static class BrazeTrack
     private static (UserRef User, bool MayCreate) ReadUser(JsonElement item, string path, BrazeReader reader)
     {
         var user = reader.User(item, path, UserKinds, readPrioritization: false)
-            ?? throw new BrazeInvalid($"{path} needs one of external_id, user_alias, braze_id, email or phone");
+            ?? throw BrazeSurface.Invalid($"{path} needs one of external_id, user_alias, braze_id, email or phone");
         // Braze: with a user_alias the object updates existing users only unless told otherwise; a braze_id names a user that exists.
         var updateExistingOnly = BrazeReader.OptionalBool(item, "_update_existing_only", path) ?? user.Kind == UserRef.UserAlias;
         return (user, !updateExistingOnly && user.Kind != UserRef.BrazeIdKind);
@@ -83,11 +83,11 @@ internal static class BrazeTrack
             }
             if (key is UserRef.ExternalId or UserRef.UserAlias or UserRef.BrazeIdKind)
             {
-                throw new BrazeInvalid($"{path}.{key}: an object names its user once (here by {user.Kind}); add aliases with /users/alias/new, identify with /users/identify");
+                throw BrazeSurface.Invalid($"{path}.{key}: an object names its user once (here by {user.Kind}); add aliases with /users/alias/new, identify with /users/identify");
             }
             if (key.Length is 0 or > PropertyValue.MaxKeyLength)
             {
-                throw new BrazeInvalid($"{path}: attribute names must be 1 to {PropertyValue.MaxKeyLength} characters");
+                throw BrazeSurface.Invalid($"{path}: attribute names must be 1 to {PropertyValue.MaxKeyLength} characters");
             }
             changes.Add(ReadChange(key, property.Value, $"{path}.{key}"));
         }
@@ -116,7 +116,7 @@ internal static class BrazeTrack
             {
                 return inc.Value.ValueKind == JsonValueKind.Number && inc.Value.TryGetDecimal(out var by)
                     ? new Increment(key, by)
-                    : throw new BrazeInvalid($"{path}.inc must be a number");
+                    : throw BrazeSurface.Invalid($"{path}.inc must be a number");
             }
             if (fields.Count > 0 && fields.All(f => f.Name is "add" or "remove"))
             {
@@ -124,10 +124,10 @@ internal static class BrazeTrack
                 var remove = fields.Where(f => f.Name == "remove").SelectMany(f => ArrayValues(f.Value, $"{path}.remove")).ToList();
                 return new ArrayChange(key, add, remove);
             }
-            throw new BrazeInvalid($"{path}: nested attributes are not supported; an object value must be {{\"inc\": n}}, {{\"add\": [...]}} or {{\"remove\": [...]}}");
+            throw BrazeSurface.Invalid($"{path}: nested attributes are not supported; an object value must be {{\"inc\": n}}, {{\"add\": [...]}} or {{\"remove\": [...]}}");
         }
         var property = PropertyValue.TryFrom(value, allowArrays: true, out var error)
-            ?? throw new BrazeInvalid($"{path}: {error}");
+            ?? throw BrazeSurface.Invalid($"{path}: {error}");
         return new SetValue(key, property.Type == PropertyType.Array ? Unique(value) : property);
     }
 
@@ -135,7 +135,7 @@ internal static class BrazeTrack
     {
         if (array.ValueKind != JsonValueKind.Array || PropertyValue.TryFrom(array, allowArrays: true, out var error) is null)
         {
-            throw new BrazeInvalid($"{path} must be an array of strings, numbers or booleans");
+            throw BrazeSurface.Invalid($"{path} must be an array of strings, numbers or booleans");
         }
         return array.EnumerateArray().Select(e => e.Clone()).ToList();
     }
@@ -225,18 +225,18 @@ internal static class BrazeTrack
         var currency = BrazeReader.RequiredString(item, "currency", path, 3);
         if (currency.Length != 3 || !currency.All(char.IsAsciiLetter))
         {
-            throw new BrazeInvalid($"{path}.currency must be a three-letter ISO 4217 code such as USD");
+            throw BrazeSurface.Invalid($"{path}.currency must be a three-letter ISO 4217 code such as USD");
         }
         if (!item.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Number || !price.TryGetDecimal(out var amount)
             || Math.Abs(amount) > MaxPrice)
         {
-            throw new BrazeInvalid($"{path}.price is required: a number from -{MaxPrice} to {MaxPrice}");
+            throw BrazeSurface.Invalid($"{path}.price is required: a number from -{MaxPrice} to {MaxPrice}");
         }
         var quantity = 1;
         if (item.TryGetProperty("quantity", out var q) && q.ValueKind != JsonValueKind.Null
             && (q.ValueKind != JsonValueKind.Number || !q.TryGetInt32(out quantity) || quantity is < 1 or > 100))
         {
-            throw new BrazeInvalid($"{path}.quantity must be a whole number from 1 to 100");
+            throw BrazeSurface.Invalid($"{path}.quantity must be a whole number from 1 to 100");
         }
         var time = Clamp(BrazeReader.Time(item, path), now);
         using var properties = JsonDocument.Parse(BrazeReader.Properties(item, path));

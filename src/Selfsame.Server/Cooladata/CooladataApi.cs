@@ -10,6 +10,7 @@ using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
 
 namespace Selfsame.Server.Cooladata;
 
@@ -19,31 +20,21 @@ namespace Selfsame.Server.Cooladata;
 /// </summary>
 public static class CooladataApi
 {
-    public const string Surface = "cooladata";
 
     /// <summary>The alias label under which alternative user ids are kept in the graph.</summary>
     public const string AlternativeIdLabel = "alternative_user_id";
 
     public static IEndpointRouteBuilder MapCooladataApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/cooladata/api/v2/projects/{projectId}/users/identities", MatchAsync).WithTags("Cooladata").ExcludeFromDescription();
-        app.MapPost("/cooladata/v3/{appKey}/track", TrackAsync).WithTags("Cooladata").ExcludeFromDescription();
+        app.MapSurface("/cooladata", CooladataSurface.Identities).WithTags("Cooladata").ExcludeFromDescription()
+            .MapPost("/api/v2/projects/{projectId}/users/identities", MatchAsync)
+            .Needs(new EndpointNeeds(Roles.Admin) { ProjectRouteValue = "projectId" });
+        app.MapSurface("/cooladata", CooladataSurface.Tracker).WithTags("Cooladata").ExcludeFromDescription()
+            .MapPost("/v3/{appKey}/track", TrackAsync).Needs(Roles.Write);
         return app;
     }
 
     public const int MaxEventsPerCall = 300;
-
-    /// <summary>Journey Analytics documents no limit; one applies when configured (--rate-limit cooladata=N/SECONDS), answered in its plain-text way.</summary>
-    private static IResult? Throttled(HttpContext context, CallerKey caller)
-    {
-        if (context.RequestServices.GetRequiredService<RateLimits>().AcquireIfConfigured(caller.Project, "cooladata") is not { } decision)
-        {
-            return null;
-        }
-        var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-        decision.WriteHeaders(context.Response, now);
-        return decision.Admitted ? null : Results.Text($"Too many requests: retry after {decision.RetryAfterSeconds(now)} s", statusCode: 429);
-    }
 
     private static readonly string[] DateFormats =
         ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.FFF", "yyyy-MM-dd", "yyyy/MM/dd", "dd/MM/yyyy", "dd-MM-yyyy"];
@@ -54,32 +45,10 @@ public static class CooladataApi
     /// new); an event that also carries <c>user_alternative_id</c> (or <c>alternative_user_id</c>) matches the two ids exactly
     /// as the identities call does. Like the vendor, the call answers 200; events that cannot be stored are listed, with why.
     /// </summary>
-    private static async Task<IResult> TrackAsync(HttpContext context, string appKey, KeyAuthentication keys, IdentityEngine engine, SelfsameOptions options, CancellationToken ct)
+    private static async Task<IResult> TrackAsync(HttpContext context, IdentityEngine engine, CancellationToken ct)
     {
-        var check = await keys.CheckAsync(appKey, Roles.Write, ct);
-        if (check.Result != KeyCheckResult.Allowed)
-        {
-            return Results.Text("the app key in the path is not a valid write key of a project", statusCode: 401);
-        }
-        if (Throttled(context, check.Caller!) is { } throttled)
-        {
-            return throttled;
-        }
-        if (context.Request.ContentLength > options.MaxRequestBodyBytes)
-        {
-            return Results.Text($"Payload too large: at most {options.MaxRequestBodyBytes} bytes", statusCode: 413);
-        }
-        string text;
-        using (var reader = new StreamReader(context.Request.Body))
-        {
-            var buffer = new char[options.MaxRequestBodyBytes + 1];
-            var read = await reader.ReadBlockAsync(buffer.AsMemory(), ct);
-            if (read > options.MaxRequestBodyBytes)
-            {
-                return Results.Text($"Payload too large: at most {options.MaxRequestBodyBytes} bytes", statusCode: 413);
-            }
-            text = new string(buffer, 0, read);
-        }
+        var request = context.Surface();
+        var text = System.Text.Encoding.UTF8.GetString((await request.BytesAsync()).Span);
         if (context.Request.HasFormContentType)
         {
             var form = QueryHelpers.ParseQuery(text);
@@ -88,20 +57,7 @@ public static class CooladataApi
                 : Uri.UnescapeDataString(text.Replace('+', ' '));
         }
         List<JsonElement> items;
-        JsonDocument document;
-        try
-        {
-            document = JsonText.Parse(text, maxDepth: 8);
-        }
-        catch (JsonException e)
-        {
-            return Fail($"Invalid JSON payload: {e.Message}");
-        }
-        catch (RequestValidationException e)
-        {
-            return Fail(e.Message);
-        }
-        using (document)
+        using (var document = JsonText.Parse(text, maxDepth: 8))
         {
             var root = document.RootElement;
             var list = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("events", out var wrapped) ? wrapped : root;
@@ -121,7 +77,7 @@ public static class CooladataApi
             return Results.Text($"Payload too large: {items.Count} events; at most {MaxEventsPerCall} in one call", statusCode: 413);
         }
 
-        var origin = new WriteOrigin(Surface, context.RequestId(), check.Caller!.KeyId);
+        var origin = request.Origin;
         var invalid = new List<InvalidEvent>();
         var work = new List<Func<Storage.IGraphTransaction, long>>();
         var indexes = new List<int>();
@@ -143,7 +99,7 @@ public static class CooladataApi
                 return tracked.EventId;
             });
         }
-        var outcomes = await engine.ApplyEachAsync(check.Caller!.Project, work, ct);
+        var outcomes = await engine.ApplyEachAsync(request.Project, work, ct);
         for (var i = 0; i < outcomes.Count; i++)
         {
             if (!outcomes[i].Succeeded)
@@ -245,74 +201,26 @@ public static class CooladataApi
             : null;
     }
 
-    private static async Task<IResult> MatchAsync(HttpContext context, string projectId, KeyAuthentication keys, IdentityEngine engine, SelfsameOptions options, CancellationToken ct)
+    private static async Task<IResult> MatchAsync(HttpContext context, string projectId, IdentityEngine engine, CancellationToken ct)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        var token = header.StartsWith("Token ", StringComparison.OrdinalIgnoreCase) ? header[6..] : null;
-        var check = await keys.CheckAsync(token, Roles.Read, ct);
-        if (check.Result is KeyCheckResult.Missing or KeyCheckResult.Invalid)
-        {
-            context.Response.Headers.WWWAuthenticate = "Token";
-            return Results.Text("Authorization: send 'Authorization: Token <API token>' with a valid token", statusCode: 401);
-        }
-        // A key of another project, or one without the admin role, has no admin permission on this project; the answer
-        // is the same in both cases, so it says nothing about whether the project exists.
-        if (check.Result != KeyCheckResult.Allowed || check.Caller!.Project.Value != projectId || check.Caller.Role != Roles.Admin)
-        {
-            return Fail($"Operation requires admin permissions on project {projectId}");
-        }
-        if (Throttled(context, check.Caller) is { } throttled)
-        {
-            return throttled;
-        }
-        if (context.Request.ContentLength > options.MaxRequestBodyBytes)
-        {
-            return Results.Text($"Payload too large: at most {options.MaxRequestBodyBytes} bytes", statusCode: 413);
-        }
-        string customerUserId, alternativeUserId;
-        try
-        {
-            using var body = await JsonBody.ReadAsync(context.Request, ct);
-            if (body.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return Fail("The payload must be a JSON object {\"customer_user_id\": ..., \"alternative_user_id\": ...}");
-            }
-            customerUserId = RequiredId(body.RootElement, "customer_user_id");
-            alternativeUserId = RequiredId(body.RootElement, "alternative_user_id");
-        }
-        catch (RequestValidationException e)
-        {
-            return Fail(e.Message);
-        }
-        catch (JsonException e)
-        {
-            return Fail($"Invalid JSON payload: {e.Message}");
-        }
-        catch (BadHttpRequestException e)
-        {
-            return Results.Text(e.Message, statusCode: e.StatusCode);
-        }
-
+        var request = context.Surface();
+        var body = await request.JsonObjectAsync();
+        var customerUserId = RequiredId(body, "customer_user_id");
+        var alternativeUserId = RequiredId(body, "alternative_user_id");
         var customer = new IdentifierInput(new Identifier(IdentifierTypes.UserId, customerUserId), customerUserId, "customer_user_id");
         var alternative = new IdentifierInput(Identifier.Alias(AlternativeIdLabel, alternativeUserId), alternativeUserId, "alternative_user_id");
-        try
+        var origin = request.Origin;
+        var updated = await engine.WriteAsync(request.Project, tx =>
         {
-            var updated = await engine.WriteAsync(check.Caller.Project, tx =>
+            // Only users that exist (on any surface) can be matched.
+            if (tx.FindIdentifier(customer.Identifier) is null)
             {
-                // Only users that exist (on any surface) can be matched.
-                if (tx.FindIdentifier(customer.Identifier) is null)
-                {
-                    throw new GraphException(GraphErrorKind.NotFound, "customer_user_id", $"No customer user id {customerUserId} for project {projectId}");
-                }
-                var result = IdentityGraph.Link(tx, new LinkCommand(alternative, customer, LinkKinds.Match), new WriteOrigin(Surface, context.RequestId(), check.Caller.KeyId));
-                return result.AlreadyJoined ? 0 : 1;
-            }, ct);
-            return Results.Json(updated);
-        }
-        catch (GraphException e)
-        {
-            return Fail(e.Message);
-        }
+                throw new GraphException(GraphErrorKind.NotFound, "customer_user_id", $"No customer user id {customerUserId} for project {projectId}");
+            }
+            var result = IdentityGraph.Link(tx, new LinkCommand(alternative, customer, LinkKinds.Match), origin);
+            return result.AlreadyJoined ? 0 : 1;
+        }, ct);
+        return Results.Json(updated);
     }
 
     private static string RequiredId(JsonElement body, string name)

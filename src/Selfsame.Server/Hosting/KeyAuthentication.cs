@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Storage;
@@ -42,8 +39,6 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, (ApiKeyRecord Key, DateTimeOffset Until)> _valid = new(StringComparer.Ordinal);
-
-    public const string ItemKey = "selfsame.caller";
 
     /// <summary>The missing permission reported when a permission-limited key calls an endpoint that names no permission.</summary>
     public const string LimitedKey = "(an unlimited key: this key is limited to named permissions)";
@@ -93,25 +88,6 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
             : new KeyCheck(KeyCheckResult.Forbidden, caller, permission ?? LimitedKey);
     }
 
-    /// <summary>The native API's check: <c>Authorization: Bearer KEY</c>, failures as problem details.</summary>
-    public async Task<(CallerKey? Caller, IResult? Failure)> AuthenticateAsync(HttpContext context, string neededRole)
-    {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (header.Length > 0 && !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return (null, Unauthorized("the Authorization header is not 'Bearer KEY' with a Selfsame key (ss_...)"));
-        }
-        var check = await CheckAsync(header.Length > 0 ? header[7..] : null, neededRole, context.RequestAborted);
-        return check.Result switch
-        {
-            KeyCheckResult.Allowed => (check.Caller, null),
-            KeyCheckResult.Missing => (null, Unauthorized("this endpoint needs an API key: send 'Authorization: Bearer KEY' (create one with 'selfsame key create')")),
-            KeyCheckResult.Forbidden => (null, Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
-                detail: $"Authorization: {check.Why(neededRole)}")),
-            _ => (null, Unauthorized("the API key is not valid (unknown, revoked or mistyped)")),
-        };
-    }
-
     public void Forget(string keyId) => _valid.TryRemove(keyId, out _);
 
     private static readonly TimeSpan UseResolution = TimeSpan.FromMinutes(1);
@@ -136,51 +112,5 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
                 _lastWritten.TryRemove(keyId, out _);
             }
         });
-    }
-
-    private static IResult Unauthorized(string detail) =>
-        Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: $"Authorization: {detail}");
-}
-
-public static class KeyAuthenticationExtensions
-{
-    /// <summary>Requires a key with at least <paramref name="role"/>; the endpoint reads it with <see cref="Caller"/>.</summary>
-    public static TBuilder RequireKey<TBuilder>(this TBuilder builder, string role) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(async (context, next) =>
-        {
-            var auth = context.HttpContext.RequestServices.GetRequiredService<KeyAuthentication>();
-            var (caller, failure) = await auth.AuthenticateAsync(context.HttpContext, role);
-            if (failure is not null)
-            {
-                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-                return failure;
-            }
-            context.HttpContext.Items[KeyAuthentication.ItemKey] = caller;
-            // The native API has no vendor limit; one applies when configured (--rate-limit native=N/SECONDS).
-            var http = context.HttpContext;
-            if (http.RequestServices.GetRequiredService<RateLimits>().AcquireIfConfigured(caller!.Project, "native") is { } decision)
-            {
-                var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-                decision.WriteHeaders(http.Response, now);
-                if (!decision.Admitted)
-                {
-                    return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
-                        detail: $"rate limit: this project made {decision.Limit} native requests in the current window; retry after {decision.RetryAfterSeconds(now)} s");
-                }
-            }
-            return await next(context);
-        });
-
-    public static CallerKey Caller(this HttpContext context) =>
-        context.Items[KeyAuthentication.ItemKey] as CallerKey ?? throw new InvalidOperationException("endpoint has no RequireKey filter");
-
-    /// <summary>The origin of a native write: the request id and the caller's key id.</summary>
-    public static WriteOrigin NativeOrigin(this HttpContext context) => WriteOrigin.Native(context.RequestId(), context.Caller().KeyId);
-
-    /// <summary>The request id recorded on links: the client's X-Request-Id when it sent one, else the server's trace id.</summary>
-    public static string RequestId(this HttpContext context)
-    {
-        var sent = context.Request.Headers["X-Request-Id"].ToString();
-        return sent.Length is > 0 and <= 128 ? sent : context.TraceIdentifier;
     }
 }

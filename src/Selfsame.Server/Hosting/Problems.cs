@@ -1,7 +1,7 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Selfsame.Graph;
 using Selfsame.Operations;
+using Selfsame.Server.Hosting.Surfaces;
 
 namespace Selfsame.Server.Hosting;
 
@@ -27,41 +27,63 @@ public static class Problems
         _ => Invalid(e.Field, e.Message),
     };
 
-    /// <summary>The problem for an exception that a request's own content caused; null for anything else.</summary>
-    public static IResult? ForRequestError(Exception e) => e switch
-    {
-        RequestValidationException v => Invalid(v.Errors),
-        GraphException g => From(g),
-        JsonException j => Invalid("(body)", $"malformed JSON: {j.Message}"),
-        BadHttpRequestException b => Results.Problem(statusCode: b.StatusCode, detail: b.Message),
-        _ when StoreUnavailable(e) => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Store unavailable",
-            detail: "store: the database cannot be reached; retry shortly (a write whose commit was under way when the connection broke may have been applied: send an insert_id with events)",
-            extensions: new Dictionary<string, object?> { ["retry_after_seconds"] = 1 }),
-        _ when Storage.Postgres.PostgresStore.IsDataError(e) => Invalid("(value)", "a value the store cannot keep (too long or malformed for its index)"),
-        _ => null,
-    };
-
-    /// <summary>
-    /// Whether an error means the database could not be reached (a PostgreSQL server down or restarting, a connection that
-    /// broke, a timeout): answered 503 so that clients retry, rather than 500.
-    /// </summary>
-    public static bool StoreUnavailable(Exception e) => e switch
-    {
-        Npgsql.NpgsqlException { IsTransient: true } => true,
-        Npgsql.PostgresException p => p.SqlState.StartsWith("57P", StringComparison.Ordinal) || p.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || p.SqlState is "55P03" or "40P01" or "40001" || p.SqlState.StartsWith("53", StringComparison.Ordinal),
-        Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException } => true,
-        TimeoutException => true,
-        AggregateException a => a.InnerExceptions.Any(StoreUnavailable),
-        _ => e.InnerException is { } inner && StoreUnavailable(inner),
-    };
-
-    /// <summary>The same problem as an object, for a result inside a batch response.</summary>
+    /// <summary>The problem as an object, for one result inside a batch response.</summary>
     public static object ForBatch(Exception e) => e switch
     {
         RequestValidationException v => new { status = 400, detail = v.Message, errors = v.Errors.Select(x => new { field = x.Field, message = x.Message }) },
         GraphException g => new { status = g.Kind switch { GraphErrorKind.NotFound => 404, GraphErrorKind.Conflict => 409, _ => 400 }, detail = $"{g.Field}: {g.Message}", errors = new[] { new { field = g.Field, message = g.Message } } },
-        _ when StoreUnavailable(e) => new { status = 503, detail = "store: the database cannot be reached; retry shortly", errors = Array.Empty<object>() },
+        Storage.StoreValueRejectedException => new { status = 400, detail = "(value): a value the store cannot keep (too long or malformed for its index)", errors = new[] { new { field = "(value)", message = "a value the store cannot keep" } } },
+        _ when StoreErrors.Unavailable(e) => new { status = 503, detail = "store: the database cannot be reached; retry shortly", errors = Array.Empty<object>() },
         _ => new { status = 500, detail = "the operation failed inside the server; it was not applied", errors = Array.Empty<object>() },
     };
+}
+
+/// <summary>The native API's answers: problem details (RFC 9457) for every failure, the field at fault in <c>errors</c>.</summary>
+public sealed class NativeErrors : SurfaceErrors
+{
+    public static NativeErrors Instance { get; } = new();
+
+    /// <summary>The native surface: Bearer keys, problem details, a limit only when configured (<c>--rate-limit native=N/SECONDS</c>).</summary>
+    public static SurfaceDescription Surface { get; } = new()
+    {
+        Name = "native",
+        Credentials = new Credentials.Header("Bearer"),
+        Errors = Instance,
+        ConfiguredLimitFamily = "native",
+    };
+
+    public override IResult Denied(HttpContext context, Denial denial)
+    {
+        if (denial.Kind == DenialKind.Forbidden)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: $"Authorization: {denial.Detail}");
+        }
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        var detail = denial.Kind == DenialKind.Missing ? $"{denial.Detail} (create one with 'selfsame key create')" : denial.Detail;
+        return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: detail);
+    }
+
+    public override IResult RateLimited(HttpContext context, RateLimitRefusal refusal) =>
+        Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
+            detail: $"rate limit: this project made {refusal.Limit} {refusal.Family} requests in the current window; retry after {refusal.RetryAfterSeconds} s");
+
+    public override IResult Invalid(HttpContext context, IReadOnlyList<FieldError> errors) => Problems.Invalid(errors);
+
+    public override IResult BadBody(HttpContext context, BodyFault fault, FieldError error) => fault switch
+    {
+        BodyFault.TooLarge => Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, detail: error.ToString()),
+        BodyFault.UnsupportedMediaType => Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, detail: error.ToString()),
+        _ => Problems.Invalid([error]),
+    };
+
+    public override IResult Refused(HttpContext context, GraphException refusal) => Problems.From(refusal);
+
+    public override IResult StoreUnavailable(HttpContext context) =>
+        Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Store unavailable",
+            detail: "store: the database cannot be reached; retry shortly (a write whose commit was under way when the connection broke may have been applied: send an insert_id with events)",
+            extensions: new Dictionary<string, object?> { ["retry_after_seconds"] = 1 });
+
+    public override IResult Internal(HttpContext context) =>
+        Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Internal error",
+            detail: "the server could not complete the request; nothing of it was acknowledged");
 }

@@ -7,10 +7,16 @@ using Selfsame.Graph;
 namespace Selfsame.Server.Hosting;
 
 /// <summary>
-/// A rate limit: at most <see cref="Permits"/> requests per <see cref="Window"/>, per project, shared by every endpoint
-/// of the <see cref="Family"/> (Braze's /users/* endpoints share one, as its documents say).
+/// A rate limit: at most <see cref="Permits"/> per <see cref="Window"/>, per project, shared by every endpoint of the
+/// <see cref="Family"/> (Braze's /users/* endpoints share one, as its documents say). A permit is a request, or an item
+/// where the endpoint counts items (Amplitude's mappings).
 /// </summary>
-public sealed record RateLimitRule(string Family, int Permits, TimeSpan Window)
+/// <param name="Sliding">
+/// Counted over a sliding window of one-thirtieth buckets, admitting a request while the window is below the limit even if
+/// its own permits take it over, then refusing every request until the window falls below it again (Amplitude's mapping
+/// limit); otherwise a fixed window aligned to the clock (a one-minute window resets at the top of each minute).
+/// </param>
+public sealed record RateLimitRule(string Family, int Permits, TimeSpan Window, bool Sliding = false)
 {
     /// <summary>Reads <c>family=permits/seconds</c>, for instance <c>braze.users=20000/60</c>; null with an error when malformed.</summary>
     public static RateLimitRule? TryParse(string text, out string? error)
@@ -48,62 +54,195 @@ public readonly record struct RateLimitDecision(bool Admitted, int Limit, int Re
 }
 
 /// <summary>
-/// Rate limits per project and family, in fixed windows aligned to the clock (a one-minute window resets at the top of
-/// each minute). Each (project, family) has a <see cref="FixedWindowRateLimiter"/> that counts the permits; windows are
-/// advanced from <see cref="TimeProvider"/> rather than the limiter's own timer, so that tests move time instead of sleeping.
-/// A rule's defaults come from its surface; <see cref="SelfsameOptions.RateLimits"/> overrides them by family.
+/// The rate limits of every surface: one <see cref="PartitionedRateLimiter{TResource}"/> per family, partitioned by
+/// project. Windows advance from <see cref="TimeProvider"/> rather than a limiter's own timer, so that tests move time
+/// instead of sleeping. A rule's defaults come from its surface; <see cref="SelfsameOptions.RateLimits"/> overrides them by family.
 /// </summary>
 public sealed class RateLimits(TimeProvider time, SelfsameOptions options) : IDisposable
 {
-    private readonly ConcurrentDictionary<(ProjectId Project, string Family), Window> _windows = new();
+    private readonly ConcurrentDictionary<string, PartitionedRateLimiter<ProjectId>> _families = new(StringComparer.Ordinal);
+
+    public DateTimeOffset Now => time.GetUtcNow();
 
     /// <summary>The rule in force for a family: the configured one, else the surface's default.</summary>
     public RateLimitRule RuleFor(RateLimitRule defaults) =>
-        options.RateLimits.TryGetValue(defaults.Family, out var configured) ? configured : defaults;
+        options.RateLimits.TryGetValue(defaults.Family, out var configured) ? configured with { Sliding = defaults.Sliding } : defaults;
 
-    /// <summary>For a family with no documented limit (native, cooladata): a decision only when one is configured.</summary>
-    public RateLimitDecision? AcquireIfConfigured(ProjectId project, string family) =>
-        options.RateLimits.TryGetValue(family, out var configured) ? Acquire(project, configured) : null;
+    /// <summary>The configured rule of a family with no documented limit (native, cooladata), or null.</summary>
+    public RateLimitRule? Configured(string family) => options.RateLimits.GetValueOrDefault(family);
 
-    public RateLimitDecision Acquire(ProjectId project, RateLimitRule defaults)
+    /// <summary>Takes <paramref name="permits"/> of the project's allowance in the family.</summary>
+    public RateLimitDecision Acquire(ProjectId project, RateLimitRule defaults, int permits = 1)
     {
         var rule = RuleFor(defaults);
-        var window = _windows.GetOrAdd((project, rule.Family), _ => new Window(rule));
-        var now = time.GetUtcNow();
-        lock (window)
-        {
-            if (now >= window.End)
-            {
-                window.Limiter.TryReplenish();
-                var windowTicks = rule.Window.Ticks;
-                window.End = new DateTimeOffset((now.UtcTicks / windowTicks + 1) * windowTicks, TimeSpan.Zero);
-            }
-            using var lease = window.Limiter.AttemptAcquire(1);
-            var remaining = (int)(window.Limiter.GetStatistics()?.CurrentAvailablePermits ?? 0);
-            return new RateLimitDecision(lease.IsAcquired, rule.Permits, remaining, window.End);
-        }
+        var limiter = _families.GetOrAdd(rule.Family, _ => PartitionedRateLimiter.Create<ProjectId, ProjectId>(project =>
+            RateLimitPartition.Get(project, _ => rule.Sliding ? new SlidingWindowLimiter(time, rule) : new ClockWindowLimiter(time, rule))));
+        using var lease = limiter.AttemptAcquire(project, permits);
+        return lease.TryGetMetadata(DecisionLease.Name, out var decision) && decision is { } known
+            ? known
+            : new RateLimitDecision(lease.IsAcquired, rule.Permits, 0, Now);
     }
 
     public void Dispose()
     {
-        foreach (var window in _windows.Values)
+        foreach (var limiter in _families.Values)
         {
-            window.Limiter.Dispose();
+            limiter.Dispose();
         }
     }
 
-    private sealed class Window(RateLimitRule rule)
+    /// <summary>A lease that carries what the headers say.</summary>
+    private sealed class DecisionLease(RateLimitDecision decision) : RateLimitLease
     {
-        // Manual replenishment with the shortest window the limiter takes (one tick of its own stopwatch): every
-        // TryReplenish refills the permits, and this class decides when from the TimeProvider.
-        public FixedWindowRateLimiter Limiter { get; } = new(new FixedWindowRateLimiterOptions
+        public static readonly MetadataName<RateLimitDecision?> Name = new("selfsame.decision");
+
+        public override bool IsAcquired => decision.Admitted;
+
+        public override IEnumerable<string> MetadataNames => [Name.Name];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = metadataName == Name.Name ? decision : null;
+            return metadata is not null;
+        }
+    }
+
+    /// <summary>
+    /// A fixed window aligned to the clock, counting with the library's <see cref="FixedWindowRateLimiter"/> under manual
+    /// replenishment (its shortest window, one tick of its own stopwatch): every TryReplenish refills the permits, and
+    /// this class decides when from the <see cref="TimeProvider"/>.
+    /// </summary>
+    private sealed class ClockWindowLimiter(TimeProvider time, RateLimitRule rule) : RateLimiter
+    {
+        private readonly FixedWindowRateLimiter _permits = new(new FixedWindowRateLimiterOptions
         {
             PermitLimit = rule.Permits,
             Window = TimeSpan.FromTicks(1),
             AutoReplenishment = false,
             QueueLimit = 0,
         });
+        private DateTimeOffset _end = DateTimeOffset.MinValue;
 
-        public DateTimeOffset End { get; set; } = DateTimeOffset.MinValue;
+        public override TimeSpan? IdleDuration => null;
+
+        public override RateLimiterStatistics? GetStatistics() => _permits.GetStatistics();
+
+        protected override RateLimitLease AttemptAcquireCore(int permitCount)
+        {
+            var now = time.GetUtcNow();
+            lock (_permits)
+            {
+                if (now >= _end)
+                {
+                    _permits.TryReplenish();
+                    var windowTicks = rule.Window.Ticks;
+                    _end = new DateTimeOffset((now.UtcTicks / windowTicks + 1) * windowTicks, TimeSpan.Zero);
+                }
+                using var lease = _permits.AttemptAcquire(permitCount);
+                var remaining = (int)(_permits.GetStatistics()?.CurrentAvailablePermits ?? 0);
+                return new DecisionLease(new RateLimitDecision(lease.IsAcquired, rule.Permits, remaining, _end));
+            }
+        }
+
+        protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(AttemptAcquireCore(permitCount));
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _permits.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// Permits counted over a sliding window of 30 buckets, admitting while the window is below the limit (Amplitude's
+    /// semantics, which no limiter of the library has: its sliding window refuses the request that would cross the
+    /// limit). Reset says when the oldest counted permit leaves the window, or when refused, when the window falls below the limit.
+    /// </summary>
+    private sealed class SlidingWindowLimiter(TimeProvider time, RateLimitRule rule) : RateLimiter
+    {
+        private const int Buckets = 30;
+        private readonly long[] _counts = new long[Buckets];
+        private readonly long _bucketTicks = Math.Max(1, rule.Window.Ticks / Buckets);
+        private long _newest = long.MinValue;
+        private long _total;
+
+        public override TimeSpan? IdleDuration => null;
+
+        public override RateLimiterStatistics? GetStatistics() => new() { CurrentAvailablePermits = Math.Max(0, rule.Permits - _total) };
+
+        protected override RateLimitLease AttemptAcquireCore(int permitCount)
+        {
+            var now = time.GetUtcNow();
+            var bucket = now.UtcTicks / _bucketTicks;
+            lock (_counts)
+            {
+                Advance(bucket);
+                var admitted = _total < rule.Permits;
+                if (admitted)
+                {
+                    _counts[(int)(bucket % Buckets)] += permitCount;
+                    _total += permitCount;
+                }
+                var wait = admitted ? TicksUntilOldestLeaves(bucket) : TicksUntilBelow(bucket);
+                var remaining = (int)Math.Clamp(rule.Permits - _total, 0, rule.Permits);
+                return new DecisionLease(new RateLimitDecision(admitted, rule.Permits, remaining, now + TimeSpan.FromTicks(wait)));
+            }
+        }
+
+        protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(AttemptAcquireCore(permitCount));
+
+        private void Advance(long now)
+        {
+            if (_newest == long.MinValue || now - _newest >= Buckets)
+            {
+                Array.Clear(_counts);
+                _total = 0;
+            }
+            else
+            {
+                for (var bucket = _newest + 1; bucket <= now; bucket++)
+                {
+                    var slot = (int)(bucket % Buckets);
+                    _total -= _counts[slot];
+                    _counts[slot] = 0;
+                }
+            }
+            _newest = Math.Max(_newest, now);
+        }
+
+        private long CountAt(long now, int age) => _counts[(int)(((now - age) % Buckets + Buckets) % Buckets)];
+
+        /// <summary>Time until the oldest bucket that counts any permit leaves the window (zero when none counts).</summary>
+        private long TicksUntilOldestLeaves(long now)
+        {
+            for (var age = Buckets - 1; age >= 0; age--)
+            {
+                if (CountAt(now, age) > 0)
+                {
+                    return (Buckets - age) * _bucketTicks;
+                }
+            }
+            return 0;
+        }
+
+        /// <summary>Time until enough of the oldest buckets leave the window for the total to fall below the limit.</summary>
+        private long TicksUntilBelow(long now)
+        {
+            var total = _total;
+            for (var age = Buckets - 1; age >= 0; age--)
+            {
+                total -= CountAt(now, age);
+                if (total < rule.Permits)
+                {
+                    return (Buckets - age) * _bucketTicks;
+                }
+            }
+            return Buckets * _bucketTicks;
+        }
     }
 }

@@ -3,17 +3,6 @@ using Selfsame.Graph;
 
 namespace Selfsame.Server.MoEngage;
 
-/// <summary>A request MoEngage would refuse whole: answered with its error envelope (type, message, the attribute at fault).</summary>
-internal sealed class MoEngageInvalid(int status, string type, string message, string? attribute = null) : Exception(message)
-{
-    public int Status { get; } = status;
-    public string Type { get; } = type;
-    public string? Attribute { get; } = attribute;
-
-    public static MoEngageInvalid Missing(string attribute, string message) => new(400, "MissingAttributeError", message, attribute);
-    public static MoEngageInvalid Bad(string attribute, string message) => new(400, "InvalidAttributeError", message, attribute);
-}
-
 /// <summary>A customer payload read whole: who it names and what it writes.</summary>
 internal sealed record CustomerUpdate(
     IReadOnlyList<IdentifierInput> Identifiers,
@@ -47,15 +36,15 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
     {
         if (payload.ValueKind != JsonValueKind.Object)
         {
-            throw MoEngageInvalid.Bad(path.TrimEnd('.'), "the payload must be a JSON object");
+            throw MoEngageSurface.Bad(path.TrimEnd('.'), "the payload must be a JSON object");
         }
         if (!payload.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
         {
-            throw MoEngageInvalid.Missing($"{path}type", "type is not found in the payload: it must be \"customer\"");
+            throw MoEngageSurface.Missing($"{path}type", "type is not found in the payload: it must be \"customer\"");
         }
         if (type.GetString() != "customer")
         {
-            throw MoEngageInvalid.Bad($"{path}type", $"type must be \"customer\" (case-sensitive), got \"{type.GetString()}\"");
+            throw MoEngageSurface.Bad($"{path}type", $"type must be \"customer\" (case-sensitive), got \"{type.GetString()}\"");
         }
         // Precedence: customer_id, then the activated attributes in the order the project lists them.
         var identifiers = new SortedDictionary<int, IdentifierInput>();
@@ -65,7 +54,7 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
         }
         else if (!IdentityResolution)
         {
-            throw MoEngageInvalid.Missing($"{path}customer_id", "customer_id is not found in the payload");
+            throw MoEngageSurface.Missing($"{path}customer_id", "customer_id is not found in the payload");
         }
         var updateExistingOnly = false;
         if (payload.TryGetProperty("update_existing_only", out var existingOnly) && existingOnly.ValueKind != JsonValueKind.Null)
@@ -74,7 +63,7 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
             {
                 JsonValueKind.True => true,
                 JsonValueKind.False => false,
-                _ => throw MoEngageInvalid.Bad($"{path}update_existing_only", "update_existing_only must be true or false"),
+                _ => throw MoEngageSurface.Bad($"{path}update_existing_only", "update_existing_only must be true or false"),
             };
         }
         var set = new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
@@ -91,7 +80,7 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
         {
             if (attributes.ValueKind != JsonValueKind.Object)
             {
-                throw MoEngageInvalid.Bad($"{path}attributes", "attributes must be an object");
+                throw MoEngageSurface.Bad($"{path}attributes", "attributes must be an object");
             }
             foreach (var attribute in attributes.EnumerateObject())
             {
@@ -124,11 +113,11 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
         }
         if (add.Keys.Intersect(remove.Keys).FirstOrDefault() is { } both)
         {
-            throw new MoEngageInvalid(400, "ArrayFieldError", $"Cannot add and remove '{both}' at the same time", both);
+            throw MoEngageSurface.Invalid("ArrayFieldError", $"Cannot add and remove '{both}' at the same time", both);
         }
         if (identifiers.Count == 0)
         {
-            throw MoEngageInvalid.Missing($"{path}attributes",
+            throw MoEngageSurface.Missing($"{path}attributes",
                 $"the payload must carry customer_id or at least one identifier this workspace activated: {string.Join(", ", Activated.Select(a => a.Attribute))}");
         }
         return new CustomerUpdate([.. identifiers.Values], set, unset, add, remove, active, inactive, updateExistingOnly);
@@ -138,15 +127,15 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
     {
         if (value.ValueKind != JsonValueKind.String)
         {
-            throw MoEngageInvalid.Bad(field, "customer_id is expected to be String or Unicode String.");
+            throw MoEngageSurface.Bad(field, "customer_id is expected to be String or Unicode String.");
         }
         var text = value.GetString()!;
         if (string.IsNullOrWhiteSpace(text))
         {
-            throw MoEngageInvalid.Missing(field, "customer_id can not be empty Unicode String");
+            throw MoEngageSurface.Missing(field, "customer_id can not be empty Unicode String");
         }
         var identifier = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, text, settings, out var error)
-            ?? throw MoEngageInvalid.Bad(field, $"customer_id: {error}");
+            ?? throw MoEngageSurface.Bad(field, $"customer_id: {error}");
         return new IdentifierInput(identifier, text, field);
     }
 
@@ -156,10 +145,10 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
         {
             JsonValueKind.String => value.GetString()!,
             JsonValueKind.Number => value.GetRawText(),
-            _ => throw MoEngageInvalid.Bad(field, $"{activated.Attribute} is an identifier of this workspace: a string or a number"),
+            _ => throw MoEngageSurface.Bad(field, $"{activated.Attribute} is an identifier of this workspace: a string or a number"),
         };
         var identifier = IdentifierNormalizer.TryNormalize(activated.Type, text, settings, out var error)
-            ?? throw MoEngageInvalid.Bad(field, $"{activated.Attribute}: {error}");
+            ?? throw MoEngageSurface.Bad(field, $"{activated.Attribute}: {error}");
         return new IdentifierInput(identifier, text, field);
     }
 
@@ -175,19 +164,19 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
     {
         if (SystemFields.Contains(name) || (!identifierAllowed && Activated.Any(a => a.Attribute == name)))
         {
-            throw new MoEngageInvalid(400, "ReservedAttributeError", $"'{name}' names a field of the user itself, not an attribute", field);
+            throw MoEngageSurface.Invalid("ReservedAttributeError", $"'{name}' names a field of the user itself, not an attribute", field);
         }
         if (name is "" or "id" or "_id")
         {
-            throw new MoEngageInvalid(400, "ReservedAttributeError", $"'{name}' is a blocked attribute name (\"id\", \"_id\" and \"\" are not allowed)", field);
+            throw MoEngageSurface.Invalid("ReservedAttributeError", $"'{name}' is a blocked attribute name (\"id\", \"_id\" and \"\" are not allowed)", field);
         }
         if (name.Length > MaxNameLength)
         {
-            throw MoEngageInvalid.Bad(field, $"attribute names are at most {MaxNameLength} characters");
+            throw MoEngageSurface.Bad(field, $"attribute names are at most {MaxNameLength} characters");
         }
         if (name.StartsWith("moe_", StringComparison.Ordinal) && Activated.All(a => a.Attribute != name))
         {
-            throw new MoEngageInvalid(400, "ReservedAttributeError",
+            throw MoEngageSurface.Invalid("ReservedAttributeError",
                 $"'{name}': the moe_ prefix is reserved for MoEngage; only the identifiers this workspace activated may use it" +
                 (Activated.Count > 0 ? $" ({string.Join(", ", Activated.Select(a => a.Attribute))})" : ""), field);
         }
@@ -210,34 +199,34 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
                 var items = value.EnumerateArray().ToList();
                 if (items.Count > MaxArrayLength)
                 {
-                    throw MoEngageInvalid.Bad(field, $"arrays hold at most {MaxArrayLength} values");
+                    throw MoEngageSurface.Bad(field, $"arrays hold at most {MaxArrayLength} values");
                 }
                 if (items.Any(i => i.ValueKind is not (JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False))
                     || items.Select(i => i.ValueKind is JsonValueKind.True or JsonValueKind.False ? JsonValueKind.True : i.ValueKind).Distinct().Count() > 1)
                 {
-                    throw MoEngageInvalid.Bad(field, "arrays must hold values of one type: strings, numbers or booleans");
+                    throw MoEngageSurface.Bad(field, "arrays must hold values of one type: strings, numbers or booleans");
                 }
                 if (items.Any(i => i.ValueKind == JsonValueKind.String && i.GetString()!.Length > MaxValueLength))
                 {
-                    throw MoEngageInvalid.Bad(field, $"array values are at most {MaxValueLength} characters");
+                    throw MoEngageSurface.Bad(field, $"array values are at most {MaxValueLength} characters");
                 }
                 break;
             case JsonValueKind.Object:
-                throw MoEngageInvalid.Bad(field, "object values are not stored by Selfsame: send strings, numbers, booleans, dates or arrays");
+                throw MoEngageSurface.Bad(field, "object values are not stored by Selfsame: send strings, numbers, booleans, dates or arrays");
         }
-        return PropertyValue.TryFrom(value, allowArrays: true, out var error) ?? throw MoEngageInvalid.Bad(field, $"not a value MoEngage types: {error}");
+        return PropertyValue.TryFrom(value, allowArrays: true, out var error) ?? throw MoEngageSurface.Bad(field, $"not a value MoEngage types: {error}");
     }
 
     private void ReadArrayEdits(JsonElement edits, string field, Dictionary<string, IReadOnlyList<JsonElement>> into)
     {
         if (edits.ValueKind != JsonValueKind.Object)
         {
-            throw MoEngageInvalid.Bad(field, "expected an object of attribute names to the values to add or remove");
+            throw MoEngageSurface.Bad(field, "expected an object of attribute names to the values to add or remove");
         }
         foreach (var edit in edits.EnumerateObject())
         {
             CheckName(edit.Name, $"{field}.{edit.Name}", identifierAllowed: false);
-            var values = edit.Value.ValueKind == JsonValueKind.Array ? edit.Value : throw MoEngageInvalid.Bad($"{field}.{edit.Name}", "expected an array of values");
+            var values = edit.Value.ValueKind == JsonValueKind.Array ? edit.Value : throw MoEngageSurface.Bad($"{field}.{edit.Name}", "expected an array of values");
             Value(values, $"{field}.{edit.Name}");
             into[edit.Name] = values.EnumerateArray().Select(v => v.Clone()).ToList();
         }
@@ -247,7 +236,7 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
     {
         if (platforms.ValueKind != JsonValueKind.Array)
         {
-            throw MoEngageInvalid.Bad(field, "platforms must be an array of {\"platform\": \"ANDROID\"|\"iOS\"|\"web\", \"active\": \"true\"|\"false\"}");
+            throw MoEngageSurface.Bad(field, "platforms must be an array of {\"platform\": \"ANDROID\"|\"iOS\"|\"web\", \"active\": \"true\"|\"false\"}");
         }
         var i = 0;
         foreach (var entry in platforms.EnumerateArray())
@@ -256,14 +245,14 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
             if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("platform", out var platform) || platform.ValueKind != JsonValueKind.String
                 || Platforms.FirstOrDefault(p => p.Equals(platform.GetString(), StringComparison.OrdinalIgnoreCase)) is not { } name)
             {
-                throw MoEngageInvalid.Bad(at, "platform must be one of ANDROID, iOS, web");
+                throw MoEngageSurface.Bad(at, "platform must be one of ANDROID, iOS, web");
             }
             var isActive = !entry.TryGetProperty("active", out var flag) || flag.ValueKind switch
             {
                 JsonValueKind.True => true,
                 JsonValueKind.False => false,
                 JsonValueKind.String when flag.GetString() is "true" or "false" => flag.GetString() == "true",
-                _ => throw MoEngageInvalid.Bad($"{at}.active", "active must be \"true\" or \"false\""),
+                _ => throw MoEngageSurface.Bad($"{at}.active", "active must be \"true\" or \"false\""),
             };
             (isActive ? active : inactive).Add(name);
         }

@@ -14,7 +14,7 @@ internal sealed record CustomerOutcome(string Action, ProfileId? Profile, IReadO
 /// </summary>
 internal static class MoEngageCustomers
 {
-    public const string Surface = "moengage";
+    public const string Surface = MoEngageSurface.Name;
 
     /// <summary>
     /// Creates or updates the user the payload's identifiers name. The record written to is the one holding the first

@@ -16,11 +16,11 @@ internal static class MoEngageTransition
     {
         if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "transition")
         {
-            throw MoEngageInvalid.Bad("type", "type must be \"transition\" (case-sensitive)");
+            throw MoEngageSurface.Bad("type", "type must be \"transition\" (case-sensitive)");
         }
         if (!root.TryGetProperty("elements", out var elements) || elements.ValueKind != JsonValueKind.Array || elements.GetArrayLength() == 0)
         {
-            throw MoEngageInvalid.Missing("elements", "elements cannot be empty array");
+            throw MoEngageSurface.Missing("elements", "elements cannot be empty array");
         }
         var work = new List<Func<IGraphTransaction, WriteOrigin, string>>();
         var i = 0;
@@ -33,7 +33,7 @@ internal static class MoEngageTransition
                 "customer" => Customer(reader.ReadCustomer(element, $"{path}.")),
                 "device" => Device(element, path, reader),
                 "event" => Event(element, path, reader, now),
-                _ => throw MoEngageInvalid.Bad($"{path}.type", "type in elements should be customer/event/device"),
+                _ => throw MoEngageSurface.Bad($"{path}.type", "type in elements should be customer/event/device"),
             });
         }
         return work;
@@ -45,13 +45,13 @@ internal static class MoEngageTransition
     private static IdentifierInput RequiredCustomer(JsonElement element, string path, MoEngageAttributes reader) =>
         element.TryGetProperty("customer_id", out var customer) && customer.ValueKind != JsonValueKind.Null
             ? reader.CustomerId(customer, $"{path}.customer_id")
-            : throw MoEngageInvalid.Missing($"{path}.customer_id", "customer_id not found in the payload");
+            : throw MoEngageSurface.Missing($"{path}.customer_id", "customer_id not found in the payload");
 
     private static string RequiredText(JsonElement element, string name, string path, string message)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(value.GetString()))
         {
-            throw MoEngageInvalid.Missing($"{path}.{name}", message);
+            throw MoEngageSurface.Missing($"{path}.{name}", message);
         }
         return value.GetString()!;
     }
@@ -67,7 +67,7 @@ internal static class MoEngageTransition
         {
             if (given.ValueKind != JsonValueKind.Object)
             {
-                throw MoEngageInvalid.Bad($"{path}.attributes", "attributes must be an object");
+                throw MoEngageSurface.Bad($"{path}.attributes", "attributes must be an object");
             }
             foreach (var attribute in given.EnumerateObject())
             {
@@ -124,7 +124,7 @@ internal static class MoEngageTransition
         }
         if (identifiers.Count == 0)
         {
-            throw MoEngageInvalid.Missing($"{path}.customer_id", "customer_id not found in the payload");
+            throw MoEngageSurface.Missing($"{path}.customer_id", "customer_id not found in the payload");
         }
         if (element.TryGetProperty("device_id", out var device) && device.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(device.GetString()))
         {
@@ -132,7 +132,7 @@ internal static class MoEngageTransition
         }
         if (!element.TryGetProperty("actions", out var actions) || actions.ValueKind != JsonValueKind.Array || actions.GetArrayLength() == 0)
         {
-            throw MoEngageInvalid.Missing($"{path}.actions", "actions cannot be empty array");
+            throw MoEngageSurface.Missing($"{path}.actions", "actions cannot be empty array");
         }
         var events = new List<(string Name, DateTimeOffset Time, string Properties)>();
         var i = 0;
@@ -141,7 +141,7 @@ internal static class MoEngageTransition
             var at = $"{path}.actions[{i++}]";
             if (action.ValueKind != JsonValueKind.Object)
             {
-                throw MoEngageInvalid.Bad(at, "an action must be an object");
+                throw MoEngageSurface.Bad(at, "an action must be an object");
             }
             var name = RequiredText(action, "action", at, "action cannot be empty Unicode string");
             var properties = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
@@ -149,7 +149,7 @@ internal static class MoEngageTransition
             {
                 if (attributes.ValueKind != JsonValueKind.Object)
                 {
-                    throw MoEngageInvalid.Bad($"{at}.attributes", "attributes must be an object");
+                    throw MoEngageSurface.Bad($"{at}.attributes", "attributes must be an object");
                 }
                 foreach (var attribute in attributes.EnumerateObject())
                 {
@@ -193,7 +193,7 @@ internal static class MoEngageTransition
         }
         else if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time))
         {
-            throw MoEngageInvalid.Bad($"{path}.user_time", "user_time must be an ISO 8601 date-time or epoch seconds");
+            throw MoEngageSurface.Bad($"{path}.user_time", "user_time must be an ISO 8601 date-time or epoch seconds");
         }
         return time > now ? now : time;
     }

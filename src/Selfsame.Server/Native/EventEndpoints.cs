@@ -8,6 +8,7 @@ using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
 
 namespace Selfsame.Server.Native;
 
@@ -43,12 +44,12 @@ public static class EventEndpoints
         v1.MapPost("/track", async (HttpContext context, IdentityEngine engine, Projects projects, SelfsameOptions options, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                using var body = await JsonBody.ReadAsync(context.Request, ct);
-                if (NativeApi.RequireList(body.RootElement, "events", options.MaxBatchOperations, "events, each {\"user_id\":..,\"event\":..,\"time\":..,\"properties\":{..},\"insert_id\":..}", out var list) is { } invalid)
+                var body = await context.Surface().JsonAsync();
+                if (NativeApi.RequireList(body, "events", options.MaxBatchOperations, "events, each {\"user_id\":..,\"event\":..,\"time\":..,\"properties\":{..},\"insert_id\":..}", out var list) is { } invalid)
                 {
                     return invalid;
                 }
-                var reader = await NativeApi.ReaderAsync(projects, caller, ct);
+                var reader = new OperationReader(context.Surface().Settings);
                 var results = new TrackEventResult?[list.GetArrayLength()];
                 var parsed = new List<(int Index, GraphOperation Operation)>();
                 var index = 0;
@@ -64,7 +65,7 @@ public static class EventEndpoints
                     }
                     index++;
                 }
-                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), context.NativeOrigin(), ct);
+                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), context.Surface().Origin, ct);
                 for (var i = 0; i < parsed.Count; i++)
                 {
                     var at = parsed[i].Index;
@@ -76,17 +77,17 @@ public static class EventEndpoints
                 var all = results.Select(r => r!).ToList();
                 return Results.Ok(new TrackResponse(all.Count(r => r.Ok && !r.Duplicate), all.Count(r => r.Duplicate), all.Count(r => !r.Ok), all));
             })
-            .RequireKey(Roles.Write).Accepts<TrackRequest>("application/json").Produces<TrackResponse>()
+            .Needs(Roles.Write).Accepts<TrackRequest>("application/json").Produces<TrackResponse>()
             .WithSummary("Ingest events: each identifies its sender (joining identifiers of two profiles with an 'event' link) and is stored on the sender's record.");
 
         v1.MapGet("/profiles/{id:long}/events", (HttpContext context, IdentityEngine engine, long id, string? @event, string? from, string? to, int? limit, string? cursor) =>
                 Stream(context, engine, id, recordOnly: false, @event, from, to, limit, cursor))
-            .RequireKey(Roles.Read).Produces<EventsResponse>()
+            .Needs(Roles.Read).Produces<EventsResponse>()
             .WithSummary("The events of every record of a profile, newest first, resolved at read time.");
 
         v1.MapGet("/records/{id:long}/events", (HttpContext context, IdentityEngine engine, long id, string? @event, string? from, string? to, int? limit, string? cursor) =>
                 Stream(context, engine, id, recordOnly: true, @event, from, to, limit, cursor))
-            .RequireKey(Roles.Read).Produces<EventsResponse>()
+            .Needs(Roles.Read).Produces<EventsResponse>()
             .WithSummary("The events of one record alone, newest first.");
 
         v1.MapGet("/stats/unique-users", (HttpContext context, IdentityEngine engine, TimeProvider time, string? from, string? to, string? @event, bool? per_day) =>
@@ -107,7 +108,7 @@ public static class EventEndpoints
                 return Results.Ok(new UniqueUsersResponse(start, end, name, total.Merged, total.Raw,
                     days.Select(d => new UniqueUsersDayDto(d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), d.Merged, d.Raw)).ToList()));
             })
-            .RequireKey(Roles.Read).Produces<UniqueUsersResponse>()
+            .Needs(Roles.Read).Produces<UniqueUsersResponse>()
             .WithSummary("Distinct users with events in a time range: merged (profiles) and raw (records); per UTC day too with per_day=true.");
 
         return v1;

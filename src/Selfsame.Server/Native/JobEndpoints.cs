@@ -9,6 +9,7 @@ using Selfsame.Imports;
 using Selfsame.Jobs;
 using Selfsame.Keys;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
 using Selfsame.Storage;
 
 namespace Selfsame.Server.Native;
@@ -49,24 +50,7 @@ public static class JobEndpoints
     {
         v1.MapPost("/imports", async (HttpContext context, JobRunner runner, TimeProvider time, CancellationToken ct) =>
             {
-                if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-                {
-                    size.MaxRequestBodySize = MaxImportBytes;
-                }
-                if (context.Request.ContentLength > MaxImportBytes)
-                {
-                    return Problems.Invalid("(body)", $"larger than {MaxImportBytes} bytes, the most an import takes", StatusCodes.Status413PayloadTooLarge);
-                }
-                var buffer = new MemoryStream();
-                try
-                {
-                    await context.Request.Body.CopyToAsync(buffer, ct);
-                }
-                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-                {
-                    return Problems.Invalid("(body)", $"larger than {MaxImportBytes} bytes, the most an import takes", StatusCodes.Status413PayloadTooLarge);
-                }
-                var payload = buffer.ToArray();
+                var payload = (await context.Surface().BytesAsync()).ToArray();
                 if (!System.Text.Unicode.Utf8.IsValid(payload))
                 {
                     return Problems.Invalid("(body)", "is not valid UTF-8");
@@ -80,12 +64,12 @@ public static class JobEndpoints
                     payload, caller.KeyId, time, ct);
                 return Results.Json(JobDto.Of(job), statusCode: StatusCodes.Status202Accepted);
             })
-            .RequireKey(Roles.Write).Accepts<string>("application/x-ndjson").Produces<JobDto>(202)
+            .Needs(Roles.Write, maxBodyBytes: MaxImportBytes).Accepts<string>("application/x-ndjson").Produces<JobDto>(202)
             .WithSummary("Import NDJSON (identify, link, unlink and track lines) as a durable job: stored before the answer, applied in the background.");
 
         v1.MapGet("/jobs", async (HttpContext context, IGraphStore store, CancellationToken ct) =>
                 Results.Ok((await store.Jobs.ListAsync(context.Caller().Project, 100, ct)).Select(j => JobDto.Of(j)).ToList()))
-            .RequireKey(Roles.Read).Produces<List<JobDto>>()
+            .Needs(Roles.Read).Produces<List<JobDto>>()
             .WithSummary("The project's jobs, newest first (at most 100).");
 
         v1.MapGet("/jobs/{jobId}", async (HttpContext context, IGraphStore store, string jobId, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "after_line")] long? afterLine,
@@ -99,7 +83,7 @@ public static class JobEndpoints
                 var errors = await store.Jobs.ListErrorsAsync(job.Project, job.JobId, afterLine ?? 0, MaxErrorsPage, ct);
                 return Results.Ok(JobDto.Of(job, errors));
             })
-            .RequireKey(Roles.Read).Produces<JobDto>()
+            .Needs(Roles.Read).Produces<JobDto>()
             .WithSummary("A job: status, rows, timings, and the rows that failed with their line numbers (1,000 a page, after after_line).");
 
         v1.MapGet("/companies/{companyId}", (HttpContext context, IdentityEngine engine, string companyId) =>
@@ -113,7 +97,7 @@ public static class JobEndpoints
                 });
                 return company is null ? Problems.Invalid("company_id", $"no company '{companyId}' in this project", StatusCodes.Status404NotFound) : Results.Ok(company);
             })
-            .RequireKey(Roles.Read).Produces<CompanyDto>()
+            .Needs(Roles.Read).Produces<CompanyDto>()
             .WithSummary("A company: its properties and the records (with their profiles) that belong to it.");
 
         v1.MapGet("/profiles/{profileId:long}/companies", (HttpContext context, IdentityEngine engine, long profileId) =>
@@ -125,7 +109,7 @@ public static class JobEndpoints
                 });
                 return companies is null ? Problems.Invalid("profile_id", $"no profile {profileId} in this project", StatusCodes.Status404NotFound) : Results.Ok(companies);
             })
-            .RequireKey(Roles.Read).Produces<ProfileCompaniesResponse>()
+            .Needs(Roles.Read).Produces<ProfileCompaniesResponse>()
             .WithSummary("The companies that any record of the profile belongs to.");
         return v1;
     }

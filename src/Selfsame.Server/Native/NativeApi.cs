@@ -7,59 +7,71 @@ using Selfsame.Graph;
 using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
 
 namespace Selfsame.Server.Native;
 
 /// <summary>The native API under /v1: identify, link, unlink, resolve, profiles, explain, delete, batch, export.</summary>
 public static class NativeApi
 {
+    /// <summary>The native API's OpenAPI document (served at /openapi/v1.json, committed as docs/openapi.json).</summary>
+    public static IServiceCollection AddNativeApi(this IServiceCollection services) =>
+        services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Selfsame native API";
+            doc.Info.Version = "v1";
+            doc.Servers?.Clear();
+            return Task.CompletedTask;
+        }));
+
     public static IEndpointRouteBuilder MapNativeApi(this IEndpointRouteBuilder app)
     {
-        var v1 = app.MapGroup("/v1").WithTags("Identity").AddEndpointFilter(RequestErrors.Filter);
+        app.MapOpenApi("/openapi/{documentName}.json");
+        var v1 = app.MapSurface("/v1", NativeErrors.Surface).WithTags("Identity");
 
         v1.MapPost("/identify", async (HttpContext context, IdentityEngine engine, Projects projects, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                using var body = await JsonBody.ReadAsync(context.Request, ct);
-                var command = (await ReaderAsync(projects, caller, ct)).ReadIdentify(body.RootElement);
-                var result = await engine.IdentifyAsync(caller.Project, command, context.NativeOrigin(), ct);
+                var body = await context.Surface().JsonAsync();
+                var command = new OperationReader(context.Surface().Settings).ReadIdentify(body);
+                var result = await engine.IdentifyAsync(caller.Project, command, context.Surface().Origin, ct);
                 return Results.Ok(IdentifyResponse.Of(result));
             })
-            .RequireKey(Roles.Write).Accepts<IdentifyRequest>("application/json").Produces<IdentifyResponse>()
+            .Needs(Roles.Write).Accepts<IdentifyRequest>("application/json").Produces<IdentifyResponse>()
             .WithSummary("Upsert the record of user_id (or of the first identifier), attach identifiers, write properties.");
 
         v1.MapPost("/link", async (HttpContext context, IdentityEngine engine, Projects projects, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                using var body = await JsonBody.ReadAsync(context.Request, ct);
-                var command = (await ReaderAsync(projects, caller, ct)).ReadLink(body.RootElement);
-                var result = await engine.LinkAsync(caller.Project, command, context.NativeOrigin(), ct);
+                var body = await context.Surface().JsonAsync();
+                var command = new OperationReader(context.Surface().Settings).ReadLink(body);
+                var result = await engine.LinkAsync(caller.Project, command, context.Surface().Origin, ct);
                 return Results.Ok(LinkResponse.Of(result));
             })
-            .RequireKey(Roles.Write).Accepts<LinkRequest>("application/json").Produces<LinkResponse>()
+            .Needs(Roles.Write).Accepts<LinkRequest>("application/json").Produces<LinkResponse>()
             .WithSummary("Join the record of 'from' into the record of 'into' with an explicit link.");
 
         v1.MapPost("/unlink", async (HttpContext context, IdentityEngine engine, Projects projects, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                using var body = await JsonBody.ReadAsync(context.Request, ct);
-                var command = (await ReaderAsync(projects, caller, ct)).ReadUnlink(body.RootElement);
-                var result = await engine.UnlinkAsync(caller.Project, command, context.NativeOrigin(), ct);
+                var body = await context.Surface().JsonAsync();
+                var command = new OperationReader(context.Surface().Settings).ReadUnlink(body);
+                var result = await engine.UnlinkAsync(caller.Project, command, context.Surface().Origin, ct);
                 return Results.Ok(UnlinkResponse.Of(result));
             })
-            .RequireKey(Roles.Write).Accepts<LinkRequest>("application/json").Produces<UnlinkResponse>()
+            .Needs(Roles.Write).Accepts<LinkRequest>("application/json").Produces<UnlinkResponse>()
             .WithSummary("Remove the links between two records; the profile splits where that link was its only bridge.");
 
         v1.MapGet("/resolve", async (HttpContext context, IdentityEngine engine, Projects projects, string? type, string? value, string? label, string? name, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                var identifier = (await ReaderAsync(projects, caller, ct)).ReadIdentifier(type, value, label, name, "");
+                var identifier = new OperationReader(context.Surface().Settings).ReadIdentifier(type, value, label, name, "");
                 var resolution = engine.Resolve(caller.Project, identifier.Identifier);
                 return resolution is null
                     ? Results.Problem(statusCode: 404, title: "Not found", detail: $"value: no record holds the identifier {identifier.Identifier}")
                     : Results.Ok(ResolveResponse.Of(resolution));
             })
-            .RequireKey(Roles.Read).Produces<ResolveResponse>()
+            .Needs(Roles.Read).Produces<ResolveResponse>()
             .WithSummary("The profile that an identifier belongs to, with all of its identifiers.");
 
         v1.MapGet("/profiles/{id:long}", (HttpContext context, IdentityEngine engine, long id) =>
@@ -69,17 +81,17 @@ public static class NativeApi
                     ? Results.Problem(statusCode: 404, title: "Not found", detail: $"id: no profile or record {id} in this project")
                     : Results.Ok(ProfileResponse.Of(view));
             })
-            .RequireKey(Roles.Read).Produces<ProfileResponse>()
+            .Needs(Roles.Read).Produces<ProfileResponse>()
             .WithSummary("A profile: its records, identifiers, links, and merged properties with the record each came from.");
 
         v1.MapDelete("/profiles/{id:long}", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
-                Results.Ok(DeleteResponse.Of(await engine.DeleteProfileAsync(context.Caller().Project, new ProfileId(id), context.NativeOrigin(), ct))))
-            .RequireKey(Roles.Write).Produces<DeleteResponse>()
+                Results.Ok(DeleteResponse.Of(await engine.DeleteProfileAsync(context.Caller().Project, new ProfileId(id), context.Surface().Origin, ct))))
+            .Needs(Roles.Write).Produces<DeleteResponse>()
             .WithSummary("Delete every record of a profile, with identifiers, properties and links, for good.");
 
         v1.MapDelete("/records/{id:long}", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
-                Results.Ok(DeleteResponse.Of(await engine.DeleteRecordAsync(context.Caller().Project, new RecordId(id), context.NativeOrigin(), ct))))
-            .RequireKey(Roles.Write).Produces<DeleteResponse>()
+                Results.Ok(DeleteResponse.Of(await engine.DeleteRecordAsync(context.Caller().Project, new RecordId(id), context.Surface().Origin, ct))))
+            .Needs(Roles.Write).Produces<DeleteResponse>()
             .WithSummary("Delete one record with its identifiers, properties and links; its profile splits where needed.");
 
         v1.MapGet("/explain", async (HttpContext context, IdentityEngine engine, Projects projects,
@@ -87,7 +99,7 @@ public static class NativeApi
                 string? to_type, string? to_value, string? to_label, string? to_name, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                var reader = await ReaderAsync(projects, caller, ct);
+                var reader = new OperationReader(context.Surface().Settings);
                 var errors = new List<FieldError>();
                 var from = Try(() => reader.ReadIdentifier(from_type, from_value, from_label, from_name, "from"), errors);
                 var to = Try(() => reader.ReadIdentifier(to_type, to_value, to_label, to_name, "to"), errors);
@@ -97,18 +109,18 @@ public static class NativeApi
                 }
                 return Results.Ok(ExplainResponse.Of(engine.Explain(caller.Project, from, to)!));
             })
-            .RequireKey(Roles.Read).Produces<ExplainResponse>()
+            .Needs(Roles.Read).Produces<ExplainResponse>()
             .WithSummary("Why two identifiers are (or are not) the same person: the chain of links between their records.");
 
         v1.MapPost("/batch", async (HttpContext context, IdentityEngine engine, Projects projects, SelfsameOptions options, CancellationToken ct) =>
             {
                 var caller = context.Caller();
-                using var body = await JsonBody.ReadAsync(context.Request, ct);
-                if (RequireList(body.RootElement, "operations", options.MaxBatchOperations, "operations, each {\"op\":\"identify\"|\"link\"|\"unlink\", ...}", out var list) is { } invalid)
+                var body = await context.Surface().JsonAsync();
+                if (RequireList(body, "operations", options.MaxBatchOperations, "operations, each {\"op\":\"identify\"|\"link\"|\"unlink\", ...}", out var list) is { } invalid)
                 {
                     return invalid;
                 }
-                var reader = await ReaderAsync(projects, caller, ct);
+                var reader = new OperationReader(context.Surface().Settings);
                 var results = new BatchResult?[list.GetArrayLength()];
                 var parsed = new List<(int Index, GraphOperation Operation)>();
                 var index = 0;
@@ -124,7 +136,7 @@ public static class NativeApi
                     }
                     index++;
                 }
-                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), context.NativeOrigin(), ct);
+                var outcomes = await engine.ApplyAsync(caller.Project, parsed.Select(p => p.Operation).ToList(), context.Surface().Origin, ct);
                 for (var i = 0; i < parsed.Count; i++)
                 {
                     var (at, operation) = parsed[i];
@@ -136,7 +148,7 @@ public static class NativeApi
                 var all = results.Select(r => r!).ToList();
                 return Results.Ok(new BatchResponse(all.Count(r => r.Ok), all.Count(r => !r.Ok), all));
             })
-            .RequireKey(Roles.Write).Accepts<BatchRequest>("application/json").Produces<BatchResponse>()
+            .Needs(Roles.Write).Accepts<BatchRequest>("application/json").Produces<BatchResponse>()
             .WithSummary("Many identify, link and unlink operations in one commit, with a result for each; a failing one is skipped alone.");
 
         v1.MapGet("/export", (HttpContext context, IdentityEngine engine, CancellationToken ct) =>
@@ -148,7 +160,7 @@ public static class NativeApi
                         await stream.WriteAsync(NewLine, ct);
                     }
                 }, "application/x-ndjson"))
-            .RequireKey(Roles.Read)
+            .Needs(Roles.Read)
             .WithSummary("Every profile of the project as NDJSON, one profile a line.");
 
         v1.MapEventEndpoints();
@@ -169,12 +181,6 @@ public static class NativeApi
         return list.GetArrayLength() > max
             ? Problems.Invalid(field, $"holds {list.GetArrayLength()} items; at most {max} are allowed", StatusCodes.Status413PayloadTooLarge)
             : null;
-    }
-
-    internal static async Task<OperationReader> ReaderAsync(Projects projects, CallerKey caller, CancellationToken ct)
-    {
-        var project = await projects.GetAsync(caller.Project, ct) ?? throw new GraphException(GraphErrorKind.NotFound, "project", $"project '{caller.Project}' no longer exists");
-        return new OperationReader(project.Settings);
     }
 
     private static T? Try<T>(Func<T> read, List<FieldError> errors) where T : class

@@ -12,6 +12,7 @@ using Selfsame.Jobs;
 using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
+using Selfsame.Server.Hosting.Surfaces;
 
 namespace Selfsame.Server.Userpilot;
 
@@ -22,15 +23,12 @@ namespace Selfsame.Server.Userpilot;
 /// </summary>
 public static class UserpilotApi
 {
-    public const string Surface = "userpilot";
-    public const string ApiVersion = "2020-09-22";
     public const int MaxRows = 10_000;
     public const long MaxFileBytes = 50L * 1024 * 1024;
     public const int MaxJobErrorsShown = 1000;
 
-    /// <summary>Userpilot's documented real-time limits, per project: 600 identify and 600 track requests a minute.</summary>
-    public static readonly RateLimitRule IdentifyFamily = new("userpilot.identify", 600, TimeSpan.FromMinutes(1));
-    public static readonly RateLimitRule TrackFamily = new("userpilot.track", 600, TimeSpan.FromMinutes(1));
+    /// <summary>A bulk body: a file of at most <see cref="MaxFileBytes"/> with its multipart framing.</summary>
+    public const long MaxBulkBodyBytes = MaxFileBytes + 64 * 1024;
 
     private static readonly Dictionary<string, string> JobTypes = new(StringComparer.Ordinal)
     {
@@ -39,111 +37,46 @@ public static class UserpilotApi
         [UserpilotJobs.DeleteUsersKind] = "users_delete",
     };
 
+    /// <summary>Userpilot's bulk calls run as durable jobs of three kinds.</summary>
+    public static IServiceCollection AddUserpilot(this IServiceCollection services) => services
+        .AddSingleton<IJobKind, UserpilotJobs.Users>()
+        .AddSingleton<IJobKind, UserpilotJobs.Companies>()
+        .AddSingleton<IJobKind, UserpilotJobs.DeleteUsers>();
+
     public static IEndpointRouteBuilder MapUserpilotApi(this IEndpointRouteBuilder app)
     {
-        var userpilot = app.MapGroup("/userpilot/v1").WithTags("Userpilot").ExcludeFromDescription();
-        userpilot.MapPost("/identify", IdentifyAsync).Userpilot(Roles.Write, IdentifyFamily, versionRequired: true);
-        userpilot.MapPost("/companies/identify", IdentifyCompanyAsync).Userpilot(Roles.Write, IdentifyFamily, versionRequired: true);
-        userpilot.MapPost("/track", TrackAsync).Userpilot(Roles.Write, TrackFamily, versionRequired: true);
+        var userpilot = app.MapSurface("/userpilot/v1", UserpilotSurface.Description).WithTags("Userpilot").ExcludeFromDescription();
+        userpilot.MapPost("/identify", IdentifyAsync).Needs(Roles.Write, limit: UserpilotSurface.IdentifyFamily);
+        userpilot.MapPost("/companies/identify", IdentifyCompanyAsync).Needs(Roles.Write, limit: UserpilotSurface.IdentifyFamily);
+        userpilot.MapPost("/track", TrackAsync).Needs(Roles.Write, limit: UserpilotSurface.TrackFamily);
         userpilot.MapPost("/users/bulk_identify", (HttpContext c, JobRunner r, TimeProvider t) => BulkAsync(c, r, t, "users", UserpilotJobs.UsersKind))
-            .Userpilot(Roles.Write, null, versionRequired: false);
+            .Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes);
         userpilot.MapPost("/companies/bulk_identify", (HttpContext c, JobRunner r, TimeProvider t) => BulkAsync(c, r, t, "companies", UserpilotJobs.CompaniesKind))
-            .Userpilot(Roles.Write, null, versionRequired: false);
-        userpilot.MapDelete("/users", DeleteUsersAsync).Userpilot(Roles.Write, null, versionRequired: true);
-        userpilot.MapGet("/background_jobs", ListJobsAsync).Userpilot(Roles.Read, null, versionRequired: false);
-        userpilot.MapGet("/background_jobs/{jobId}", GetJobAsync).Userpilot(Roles.Read, null, versionRequired: false);
+            .Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes);
+        userpilot.MapDelete("/users", DeleteUsersAsync).Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes);
+        userpilot.MapGet("/background_jobs", ListJobsAsync).Needs(Roles.Read);
+        userpilot.MapGet("/background_jobs/{jobId}", GetJobAsync).Needs(Roles.Read);
         return app;
     }
 
-    /// <summary>Userpilot's error body.</summary>
-    internal static IResult Error(int status, string error, string code, string message, string? details = null) =>
-        Results.Json(new Dictionary<string, object>
-        {
-            ["errors"] = new[] { new Dictionary<string, string?> { ["details"] = details ?? message, ["error"] = error, ["error_code"] = code, ["message"] = message } },
-        }, statusCode: status);
+    private static IResult Error(int status, string error, string code, string message, string? details = null) =>
+        UserpilotSurface.Error(status, error, code, message, details);
 
-    private static IResult Invalid(string field, string message) => Error(400, "Bad Request", "invalid_payload", $"{field}: {message}", field);
+    private static WriteOrigin Origin(HttpContext context) => context.Surface().Origin;
 
-    /// <summary>Checks <c>Token KEY</c>, the role, X-API-Version where Userpilot requires it, and the family's rate limit.</summary>
-    private static RouteHandlerBuilder Userpilot(this RouteHandlerBuilder builder, string role, RateLimitRule? family, bool versionRequired) =>
-        builder.AddEndpointFilter(async (context, next) =>
-        {
-            var http = context.HttpContext;
-            var header = http.Request.Headers.Authorization.ToString();
-            var presented = header.StartsWith("Token ", StringComparison.OrdinalIgnoreCase) ? header[6..] : null;
-            var check = await http.RequestServices.GetRequiredService<KeyAuthentication>().CheckAsync(presented, role, http.RequestAborted);
-            switch (check.Result)
-            {
-                case KeyCheckResult.Missing or KeyCheckResult.Invalid:
-                    return Error(401, "Unauthorized", "invalid_api_key", "Unauthorized - Invalid API key",
-                        header.Length == 0 ? "send 'Authorization: Token YOUR_API_KEY'" : "the key after 'Token ' is not a live key");
-                case KeyCheckResult.Forbidden:
-                    return Error(403, "Forbidden", "forbidden", $"Forbidden - {check.Why(role)}");
-            }
-            if (versionRequired)
-            {
-                var version = http.Request.Headers["X-API-Version"].ToString();
-                if (version.Length == 0)
-                {
-                    return Error(400, "Bad Request", "missing_api_version", $"X-API-Version header is required: send 'X-API-Version: {ApiVersion}'", "X-API-Version");
-                }
-                if (version != ApiVersion)
-                {
-                    return Error(400, "Bad Request", "unsupported_api_version", $"X-API-Version '{version}' is not supported: send '{ApiVersion}'", "X-API-Version");
-                }
-            }
-            if (family is not null)
-            {
-                var time = http.RequestServices.GetRequiredService<TimeProvider>();
-                var decision = http.RequestServices.GetRequiredService<RateLimits>().Acquire(check.Caller!.Project, family);
-                decision.WriteHeaders(http.Response, time.GetUtcNow());
-                if (!decision.Admitted)
-                {
-                    return Error(429, "Too Many Requests", "rate_limited", $"Too Many Requests - at most {decision.Limit} a minute; back off and retry");
-                }
-            }
-            http.Items[KeyAuthentication.ItemKey] = check.Caller;
-            return await next(context);
-        });
-
-    private static WriteOrigin Origin(HttpContext context) => new(Surface, context.RequestId(), context.Caller().KeyId);
-
-    /// <summary>Reads a JSON body (within <paramref name="maxBytes"/>) and runs <paramref name="handle"/>, answering bad input in Userpilot's shape.</summary>
-    private static async Task<IResult> WithBodyAsync(HttpContext context, long? maxBytes, Func<JsonElement, ProjectSettings, Task<IResult>> handle)
+    /// <summary>Runs <paramref name="handle"/> on the request's JSON object; real-time endpoints first check X-API-Version.</summary>
+    private static async Task<IResult> WithBodyAsync(HttpContext context, bool versioned, Func<JsonElement, ProjectSettings, Task<IResult>> handle)
     {
-        var project = await context.RequestServices.GetRequiredService<Projects>().GetAsync(context.Caller().Project, context.RequestAborted);
-        try
+        if (versioned)
         {
-            using var body = await JsonBody.ReadAsync(context.Request, context.RequestAborted, maxBytes);
-            return body.RootElement.ValueKind != JsonValueKind.Object
-                ? Invalid("(body)", "expected a JSON object")
-                : await handle(body.RootElement, project!.Settings);
+            UserpilotSurface.RequireVersion(context);
         }
-        catch (UserpilotInvalid e)
-        {
-            return Invalid(e.Field, e.Message);
-        }
-        catch (RequestValidationException e)
-        {
-            return Invalid(e.Errors[0].Field, e.Errors[0].Message);
-        }
-        catch (JsonException e)
-        {
-            return Invalid("(body)", $"not valid JSON ({e.Message})");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            var limit = maxBytes ?? context.RequestServices.GetRequiredService<SelfsameOptions>().MaxRequestBodyBytes;
-            return Error(413, "Payload Too Large", "payload_too_large", $"the body is larger than {limit} bytes");
-        }
-        catch (BadHttpRequestException e)
-        {
-            return Error(e.StatusCode, "Bad Request", e.StatusCode == 415 ? "unsupported_media_type" : "bad_request", e.Message);
-        }
+        var request = context.Surface();
+        return await handle(await request.JsonObjectAsync(), request.Settings);
     }
 
     private static Task<IResult> IdentifyAsync(HttpContext context, IdentityEngine engine) =>
-        WithBodyAsync(context, null, async (root, settings) =>
+        WithBodyAsync(context, true, async (root, settings) =>
         {
             var row = UserpilotRows.User(root, "", settings);
             await engine.WriteAsync(context.Caller().Project, tx =>
@@ -155,7 +88,7 @@ public static class UserpilotApi
         });
 
     private static Task<IResult> IdentifyCompanyAsync(HttpContext context, IdentityEngine engine) =>
-        WithBodyAsync(context, null, async (root, _) =>
+        WithBodyAsync(context, true, async (root, _) =>
         {
             var (company, metadata) = UserpilotRows.Company(root, "");
             await engine.WriteAsync(context.Caller().Project, tx =>
@@ -167,19 +100,19 @@ public static class UserpilotApi
         });
 
     private static Task<IResult> TrackAsync(HttpContext context, IdentityEngine engine, TimeProvider time) =>
-        WithBodyAsync(context, null, async (root, settings) =>
+        WithBodyAsync(context, true, async (root, settings) =>
         {
             var userId = UserpilotRows.RequiredId(root, "user_id", "", IdentifierNormalizer.MaxValueLength);
-            var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error) ?? throw new UserpilotInvalid("user_id", error!);
+            var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error) ?? throw RequestValidationException.Of("user_id", error!);
             var name = UserpilotRows.RequiredId(root, "event_name", "");
             if (name.Length > OperationReader.MaxNameLength)
             {
-                throw new UserpilotInvalid("event_name", $"at most {OperationReader.MaxNameLength} characters");
+                throw RequestValidationException.Of("event_name", $"at most {OperationReader.MaxNameLength} characters");
             }
             var metadata = "{}";
             if (root.TryGetProperty("metadata", out var given) && given.ValueKind != JsonValueKind.Null)
             {
-                metadata = given.ValueKind == JsonValueKind.Object ? given.GetRawText() : throw new UserpilotInvalid("metadata", "expected an object");
+                metadata = given.ValueKind == JsonValueKind.Object ? given.GetRawText() : throw RequestValidationException.Of("metadata", "expected an object");
             }
             var identity = new IdentifyCommand(new IdentifierInput(user, userId, "user_id"), [], new Dictionary<string, PropertyValue>(),
                 new Dictionary<string, PropertyValue>(), []);
@@ -195,23 +128,19 @@ public static class UserpilotApi
     /// </summary>
     private static async Task<IResult> BulkAsync(HttpContext context, JobRunner runner, TimeProvider time, string arrayName, string kind)
     {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = MaxFileBytes + 64 * 1024;
-        }
         if (context.Request.HasFormContentType)
         {
             return await FileAsync(context, runner, time, kind);
         }
-        return await WithBodyAsync(context, MaxFileBytes, async (root, settings) =>
+        return await WithBodyAsync(context, false, async (root, settings) =>
         {
             if (!root.TryGetProperty(arrayName, out var rows) || rows.ValueKind != JsonValueKind.Array)
             {
-                throw new UserpilotInvalid(arrayName, $"is required: an array of {(arrayName == "users" ? "user" : "company")} objects");
+                throw RequestValidationException.Of(arrayName, $"is required: an array of {(arrayName == "users" ? "user" : "company")} objects");
             }
             if (rows.GetArrayLength() is 0 or > MaxRows)
             {
-                throw new UserpilotInvalid(arrayName, $"holds {rows.GetArrayLength()} rows; a request holds 1 to {MaxRows:N0}");
+                throw RequestValidationException.Of(arrayName, $"holds {rows.GetArrayLength()} rows; a request holds 1 to {MaxRows:N0}");
             }
             var payload = new StringBuilder();
             var i = 0;
@@ -229,7 +158,7 @@ public static class UserpilotApi
                 // One compact line per row: a row sent indented must not span lines of the job's NDJSON payload.
                 payload.Append(JsonSerializer.Serialize(row)).Append('\n');
             }
-            var job = await runner.SubmitAsync(context.Caller().Project, kind, Surface, null, Encoding.UTF8.GetBytes(payload.ToString()),
+            var job = await runner.SubmitAsync(context.Caller().Project, kind, UserpilotSurface.Name, null, Encoding.UTF8.GetBytes(payload.ToString()),
                 context.Caller().KeyId, time, context.RequestAborted);
             return Results.Json(Job(job, null), statusCode: 202);
         });
@@ -237,36 +166,14 @@ public static class UserpilotApi
 
     private static async Task<IResult> FileAsync(HttpContext context, JobRunner runner, TimeProvider time, string kind)
     {
-        // Answered before the body is read: a client that sent Expect: 100-continue (curl does for large files) sends nothing.
-        if (context.Request.ContentLength > MaxFileBytes + 64 * 1024)
-        {
-            return Error(413, "Payload Too Large", "file_too_large", $"the file is larger than {MaxFileBytes / 1024 / 1024} MB");
-        }
-        IFormFile? file;
-        try
-        {
-            var form = await context.Request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = MaxFileBytes, ValueLengthLimit = 1024 * 1024 }, context.RequestAborted);
-            file = form.Files.GetFile("file");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Error(413, "Payload Too Large", "file_too_large", $"the file is larger than {MaxFileBytes / 1024 / 1024} MB");
-        }
-        catch (InvalidDataException e) when (e.Message.Contains("Multipart body length limit", StringComparison.Ordinal))
-        {
-            return Error(413, "Payload Too Large", "file_too_large", $"the file is larger than {MaxFileBytes / 1024 / 1024} MB");
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException)
-        {
-            return Invalid("(body)", $"not a readable multipart/form-data body ({e.Message})");
-        }
+        var file = (await context.Surface().FormAsync()).Files.GetFile("file");
         if (file is null)
         {
-            return Invalid("file", "a multipart/form-data part named 'file' with an NDJSON file is required");
+            throw RequestValidationException.Of("file", "a multipart/form-data part named 'file' with an NDJSON file is required");
         }
         if (file.Length > MaxFileBytes)
         {
-            return Error(413, "Payload Too Large", "file_too_large", $"the file is larger than {MaxFileBytes / 1024 / 1024} MB");
+            throw new RequestBodyException(BodyFault.TooLarge, new FieldError("file", $"larger than {MaxFileBytes} bytes"));
         }
         var payload = new byte[file.Length];
         await using (var stream = file.OpenReadStream())
@@ -275,29 +182,29 @@ public static class UserpilotApi
         }
         if (!System.Text.Unicode.Utf8.IsValid(payload))
         {
-            return Invalid("file", "is not UTF-8 text");
+            throw RequestValidationException.Of("file", "is not UTF-8 text");
         }
         var rows = JobProcessor.Lines(payload).LongCount();
         if (rows is 0 or > MaxRows)
         {
-            return Invalid("file", $"holds {rows:N0} rows; a file holds 1 to {MaxRows:N0}");
+            throw RequestValidationException.Of("file", $"holds {rows:N0} rows; a file holds 1 to {MaxRows:N0}");
         }
         var filename = new string([.. file.FileName.Where(c => !char.IsControl(c))]);
-        var job = await runner.SubmitAsync(context.Caller().Project, kind, Surface, filename.Length == 0 ? null : filename[..Math.Min(filename.Length, 255)], payload,
+        var job = await runner.SubmitAsync(context.Caller().Project, kind, UserpilotSurface.Name, filename.Length == 0 ? null : filename[..Math.Min(filename.Length, 255)], payload,
             context.Caller().KeyId, time, context.RequestAborted);
         return Results.Json(Job(job, null), statusCode: 202);
     }
 
     private static Task<IResult> DeleteUsersAsync(HttpContext context, JobRunner runner, TimeProvider time) =>
-        WithBodyAsync(context, MaxFileBytes, async (root, _) =>
+        WithBodyAsync(context, true, async (root, _) =>
         {
             if (!root.TryGetProperty("users", out var users) || users.ValueKind != JsonValueKind.Array || users.GetArrayLength() is 0 or > MaxRows
                 || users.EnumerateArray().Any(u => UserpilotJobs.DeleteUsers.UserId(u) is null))
             {
-                throw new UserpilotInvalid("users", $"is required: an array of 1 to {MaxRows:N0} user ids (strings or numbers, as identify takes them, without NUL)");
+                throw RequestValidationException.Of("users", $"is required: an array of 1 to {MaxRows:N0} user ids (strings or numbers, as identify takes them, without NUL)");
             }
             var payload = string.Concat(users.EnumerateArray().Select(u => u.GetRawText() + "\n"));
-            var job = await runner.SubmitAsync(context.Caller().Project, UserpilotJobs.DeleteUsersKind, Surface, null, Encoding.UTF8.GetBytes(payload),
+            var job = await runner.SubmitAsync(context.Caller().Project, UserpilotJobs.DeleteUsersKind, UserpilotSurface.Name, null, Encoding.UTF8.GetBytes(payload),
                 context.Caller().KeyId, time, context.RequestAborted);
             return Results.Json(Job(job, null), statusCode: 202);
         });

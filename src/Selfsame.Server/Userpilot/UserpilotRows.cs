@@ -7,12 +7,6 @@ using Selfsame.Storage;
 
 namespace Selfsame.Server.Userpilot;
 
-/// <summary>A Userpilot field that is wrong: the field's path and what was expected.</summary>
-internal sealed class UserpilotInvalid(string field, string message) : Exception(message)
-{
-    public string Field { get; } = field;
-}
-
 /// <summary>A user row: the user, its metadata (null values remove), and the company it belongs to with that company's metadata.</summary>
 internal sealed record UserRow(IdentifierInput User, IReadOnlyDictionary<string, PropertyValue> Set, IReadOnlyList<string> Unset,
     string? Company, IReadOnlyDictionary<string, PropertyValue> CompanyMetadata)
@@ -40,11 +34,11 @@ internal static class UserpilotRows
     {
         if (row.ValueKind != JsonValueKind.Object)
         {
-            throw new UserpilotInvalid(path.Length == 0 ? "(row)" : path, "expected a user object {\"user_id\": ..., \"metadata\": {...}}");
+            throw RequestValidationException.Of(path.Length == 0 ? "(row)" : path, "expected a user object {\"user_id\": ..., \"metadata\": {...}}");
         }
         var userId = RequiredId(row, "user_id", path, IdentifierNormalizer.MaxValueLength);
         var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error)
-            ?? throw new UserpilotInvalid(Join(path, "user_id"), error!);
+            ?? throw RequestValidationException.Of(Join(path, "user_id"), error!);
         var (set, unset) = Metadata(row, path);
         string? company = null;
         IReadOnlyDictionary<string, PropertyValue> companyMetadata = new Dictionary<string, PropertyValue>();
@@ -64,7 +58,7 @@ internal static class UserpilotRows
     {
         if (company.ValueKind != JsonValueKind.Object)
         {
-            throw new UserpilotInvalid(path, "expected a company object with at least an id");
+            throw RequestValidationException.Of(path, "expected a company object with at least an id");
         }
         var idField = company.TryGetProperty("id", out _) ? "id" : "company_id";
         var id = RequiredId(company, idField, path);
@@ -88,7 +82,7 @@ internal static class UserpilotRows
     {
         if (row.ValueKind != JsonValueKind.Object)
         {
-            throw new UserpilotInvalid(path.Length == 0 ? "(row)" : path, "expected a company object {\"company_id\": ..., \"metadata\": {...}}");
+            throw RequestValidationException.Of(path.Length == 0 ? "(row)" : path, "expected a company object {\"company_id\": ..., \"metadata\": {...}}");
         }
         var id = RequiredId(row, "company_id", path);
         var (set, unset) = Metadata(row, path);
@@ -111,7 +105,7 @@ internal static class UserpilotRows
         }
         if (metadata.ValueKind != JsonValueKind.Object)
         {
-            throw new UserpilotInvalid(Join(path, "metadata"), "expected an object of strings, numbers, booleans or nulls");
+            throw RequestValidationException.Of(Join(path, "metadata"), "expected an object of strings, numbers, booleans or nulls");
         }
         foreach (var property in metadata.EnumerateObject())
         {
@@ -132,8 +126,8 @@ internal static class UserpilotRows
 
     private static PropertyValue Primitive(JsonElement value, string path) =>
         value.ValueKind is JsonValueKind.Object or JsonValueKind.Array
-            ? throw new UserpilotInvalid(path, "only primitive values (string, number, boolean, null) are supported in metadata")
-            : PropertyValue.TryFrom(value, out var error) ?? throw new UserpilotInvalid(path, error!);
+            ? throw RequestValidationException.Of(path, "only primitive values (string, number, boolean, null) are supported in metadata")
+            : PropertyValue.TryFrom(value, out var error) ?? throw RequestValidationException.Of(path, error!);
 
     /// <summary>As <see cref="Primitive"/> for metadata.<paramref name="key"/> of the row at <paramref name="path"/>; the path is built on error only.</summary>
     private static PropertyValue MetadataValue(JsonElement value, string path, string key) =>
@@ -144,19 +138,19 @@ internal static class UserpilotRows
     /// <summary>A metadata key as the store keeps it: 1 to 256 characters, no NUL (which PostgreSQL cannot keep, so no store takes it).</summary>
     private static string CheckKey(string key, string path) =>
         key.Length is 0 or > PropertyValue.MaxKeyLength || key.Contains('\0', StringComparison.Ordinal)
-            ? throw new UserpilotInvalid(path, $"metadata keys must be 1 to {PropertyValue.MaxKeyLength} characters, without NUL")
+            ? throw RequestValidationException.Of(path, $"metadata keys must be 1 to {PropertyValue.MaxKeyLength} characters, without NUL")
             : key;
 
     public static string RequiredId(JsonElement row, string name, string path, int maxLength = CompanyRules.MaxIdLength)
     {
         if (!row.TryGetProperty(name, out var element) || element.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
         {
-            throw new UserpilotInvalid(Join(path, name), $"{name} is required: a string");
+            throw RequestValidationException.Of(Join(path, name), $"{name} is required: a string");
         }
         var value = element.ValueKind == JsonValueKind.String ? element.GetString()! : element.GetRawText();
         if (string.IsNullOrWhiteSpace(value) || value.Length > maxLength || value.Contains('\0', StringComparison.Ordinal))
         {
-            throw new UserpilotInvalid(Join(path, name), $"{name} must be 1 to {maxLength} characters, not blank, without NUL");
+            throw RequestValidationException.Of(Join(path, name), $"{name} must be 1 to {maxLength} characters, not blank, without NUL");
         }
         return value;
     }
@@ -179,10 +173,6 @@ internal static class UserpilotRows
         catch (RequestValidationException e)
         {
             throw new JobRowException(string.Join("; ", e.Errors));
-        }
-        catch (UserpilotInvalid e)
-        {
-            throw new JobRowException($"{e.Field}: {e.Message}");
         }
     }
 }
@@ -235,7 +225,7 @@ public static class UserpilotJobs
 
         public JobRow Read(string line, ProjectSettings settings)
         {
-            var userId = UserpilotRows.Line(line, row => UserId(row) ?? throw new UserpilotInvalid("(row)", "expected a user id (a string or a number, without NUL)"));
+            var userId = UserpilotRows.Line(line, row => UserId(row) ?? throw RequestValidationException.Of("(row)", "expected a user id (a string or a number, without NUL)"));
             var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error)
                 ?? throw new JobRowException($"(row): {error}");
             return new JobRow((tx, origin) =>

@@ -34,10 +34,26 @@ public class RunningServer : IAsyncLifetime
 
     private string PostgresConnection => new Npgsql.NpgsqlConnectionStringBuilder(PostgresBase) { SearchPath = _schema }.ConnectionString;
 
+    /// <summary>Whether this server's store is a schema on the test PostgreSQL (by default, when the suite runs on PostgreSQL).</summary>
+    protected virtual bool UsesPostgres => OnPostgres;
+
+    /// <summary>The connection string the server is given, on PostgreSQL: the schema's own, unless a subclass puts something between.</summary>
+    protected virtual string ServerConnection(Npgsql.NpgsqlConnectionStringBuilder direct) => direct.ConnectionString;
+
+    /// <summary>The test PostgreSQL's host and port, for a subclass that reaches it another way.</summary>
+    protected static (string Host, int Port) PostgresEndpoint
+    {
+        get
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(PostgresBase);
+            return (builder.Host!, builder.Port);
+        }
+    }
+
     /// <summary>Runs a query against the store's own database (the SQLite file, or the PostgreSQL schema) and returns the first column of the first row.</summary>
     public object? Scalar(string sql)
     {
-        if (OnPostgres)
+        if (UsesPostgres)
         {
             using var pg = new Npgsql.NpgsqlConnection(PostgresConnection);
             pg.Open();
@@ -57,15 +73,15 @@ public class RunningServer : IAsyncLifetime
     public string ReadKey { get; private set; } = "";
     public IServiceProvider Services => _app!.Services;
 
-    protected virtual SelfsameOptions Options(string data) => OnPostgres
-        ? new() { Store = "postgres", Connection = PostgresConnection, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 }
+    protected virtual SelfsameOptions Options(string data) => UsesPostgres
+        ? new() { Store = "postgres", Connection = ServerConnection(new(PostgresConnection)), Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 }
         : new() { DataFolder = data, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 };
 
     protected virtual TimeProvider Time => TimeProvider.System;
 
     public virtual async Task InitializeAsync()
     {
-        if (OnPostgres)
+        if (UsesPostgres)
         {
             using var connection = new Npgsql.NpgsqlConnection(PostgresBase);
             connection.Open();
@@ -100,7 +116,7 @@ public class RunningServer : IAsyncLifetime
             await _app.DisposeAsync();
         }
         SqliteConnection.ClearAllPools();
-        if (OnPostgres)
+        if (UsesPostgres)
         {
             Npgsql.NpgsqlConnection.ClearAllPools();
             using var connection = new Npgsql.NpgsqlConnection(PostgresBase);

@@ -88,7 +88,7 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
     }
 
     [Theory]
-    [InlineData(false, null, "X-API-Version header is required")]
+    [InlineData(false, null, "X-API-Version: header is required")]
     [InlineData(true, """{"metadata":{"a":1}}""", "user_id")]
     [InlineData(true, """{"user_id":"u","company":{"name":"no id"}}""", "company.company_id")]
     [InlineData(true, """{"user_id":"u","metadata":{"nested":{"a":1}}}""", "metadata.nested")]
