@@ -35,6 +35,7 @@ public static class SelfsameCore
         services.AddSingleton(time);
         services.AddSingleton(_ => store.Open(time));
         services.AddSingleton(sp => sp.GetRequiredService<IGraphStore>().Catalog);
+        services.AddSingleton(sp => sp.GetRequiredService<IGraphStore>().Jobs);
         services.AddSingleton<IdentityEngine>();
         services.AddSingleton<Projects>();
         services.AddSingleton<ApiKeys>();

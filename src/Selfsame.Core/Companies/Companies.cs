@@ -14,9 +14,15 @@ public sealed record CompanyInfo(string CompanyId, DateTimeOffset CreatedAt, Dat
 /// Companies (accounts, organizations) as first-class data of a project's graph: created or updated by id with their own
 /// properties, and joined by records. A record's companies are its profile's companies when read.
 /// </summary>
-public static class CompanyRules
+/// <summary>The limits of company ids, for the surfaces that read them.</summary>
+public static class CompanyLimits
 {
     public const int MaxIdLength = 512;
+}
+
+internal static class CompanyRules
+{
+    public const int MaxIdLength = CompanyLimits.MaxIdLength;
 
     /// <summary>Creates the company if new and writes its properties (a null value removes one).</summary>
     public static void Identify(IGraphTransaction tx, string companyId, IReadOnlyDictionary<string, PropertyValue> properties)

@@ -53,10 +53,78 @@ public sealed record UnlinkResult(
 public sealed record DeleteResult(IReadOnlyList<RecordId> DeletedRecords, IReadOnlyList<ProfileId> RemainingProfiles);
 
 /// <summary>One operation of a batch or an import line.</summary>
+/// <remarks>
+/// Every write of every surface is one of these: the engine applies them, each in a savepoint of its own when several go
+/// in one commit, and answers each with its result (the type after each) or the refusal that rolled it back alone.
+/// </remarks>
 public abstract record GraphOperation
 {
+    /// <summary>Answers <see cref="IdentifyResult"/>.</summary>
     public sealed record IdentifyOp(IdentifyCommand Command) : GraphOperation;
+
+    /// <summary>Answers <see cref="LinkResult"/>.</summary>
     public sealed record LinkOp(LinkCommand Command) : GraphOperation;
+
+    /// <summary>Answers <see cref="UnlinkResult"/>.</summary>
     public sealed record UnlinkOp(UnlinkCommand Command) : GraphOperation;
+
+    /// <summary>Answers <see cref="Events.TrackResult"/>.</summary>
     public sealed record TrackOp(Events.TrackCommand Command) : GraphOperation;
+
+    /// <summary>A link of the command's kind out of From into Into, replacing an earlier one of that kind out of From (a user maps into one global user). Answers <see cref="LinkResult"/>.</summary>
+    public sealed record MapOp(LinkCommand Command) : GraphOperation;
+
+    /// <summary>Removes the links of <paramref name="Kind"/> out of the record of <paramref name="From"/>. Answers the links removed (none when no record holds it).</summary>
+    public sealed record UnmapOp(IdentifierInput From, string Kind) : GraphOperation;
+
+    /// <summary>Answers <see cref="LinkResult"/>.</summary>
+    public sealed record MatchOp(MatchCommand Command) : GraphOperation;
+
+    /// <summary>Puts <paramref name="Replacement"/> in the place of <paramref name="Old"/> on the record holding it, audited. Answers <see cref="RecordId"/>.</summary>
+    public sealed record ReplaceIdentifierOp(IdentifierInput Old, IdentifierInput Replacement) : GraphOperation;
+
+    /// <summary>Answers <see cref="AttachOutcome"/>.</summary>
+    public sealed record AttachOp(AttachCommand Command) : GraphOperation;
+
+    /// <summary>Answers <see cref="IdentifyAnonymousOutcome"/>.</summary>
+    public sealed record IdentifyAnonymousOp(IdentifyAnonymousCommand Command) : GraphOperation;
+
+    /// <summary>Answers <see cref="MergeResult"/>.</summary>
+    public sealed record MergeOp(MergeCommand Command) : GraphOperation;
+
+    /// <summary>Answers <see cref="UpsertResult"/>.</summary>
+    public sealed record UpsertOp(UpsertCommand Command) : GraphOperation;
+
+    /// <summary>Answers the <see cref="RecordId"/> of the user.</summary>
+    public sealed record EditOp(EditCommand Command) : GraphOperation;
+
+    /// <summary>Answers <see cref="Events.TrackResult"/>.</summary>
+    public sealed record TrackUserOp(TrackUserCommand Command) : GraphOperation;
+
+    /// <summary>
+    /// Deletes the whole profile of the user. Answers <see cref="DeleteResult"/>, or <see cref="NotFound"/> when no user
+    /// matches; with <paramref name="MustExist"/>, no user is a refusal (<see cref="GraphErrorKind.NotFound"/>).
+    /// </summary>
+    public sealed record DeleteUserOp(UserLookup User, bool MustExist = false) : GraphOperation;
+
+    /// <summary>Answers <see cref="LinkResult"/>.</summary>
+    public sealed record LinkRecordOp(LinkRecordCommand Command) : GraphOperation;
+
+    /// <summary>Answers the <see cref="Events.TrackResult"/> of each event.</summary>
+    public sealed record TrackEventsOp(TrackEventsCommand Command) : GraphOperation;
+
+    /// <summary>Answers true.</summary>
+    public sealed record CompanyOp(CompanyCommand Command) : GraphOperation;
+
+    /// <summary>Answers true.</summary>
+    public sealed record JoinCompanyOp(JoinCompanyCommand Command) : GraphOperation;
+
+    /// <summary>Several operations applied in order as one: all or none. Answers the list of their results.</summary>
+    public sealed record Sequence(IReadOnlyList<GraphOperation> Steps) : GraphOperation;
+}
+
+/// <summary>The result of an operation that named nobody (a delete of a user no record holds).</summary>
+public sealed record NotFound
+{
+    public static NotFound Instance { get; } = new();
 }

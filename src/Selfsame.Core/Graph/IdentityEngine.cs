@@ -8,9 +8,10 @@ namespace Selfsame.Graph;
 /// The identity engine: every surface (native, vendor, CLI) reads and writes identity graphs through it.
 /// Writes are applied by the store in one serial order per project; reads see committed data.
 /// </summary>
-public sealed class IdentityEngine(IGraphStore store)
+public sealed partial class IdentityEngine(IGraphStore store)
 {
-    public IGraphStore Store { get; } = store;
+    /// <summary>The store, for the engine's own rules (and tests): surfaces reach the graph through the typed operations only.</summary>
+    internal IGraphStore Store { get; } = store;
 
     public Task<IdentifyResult> IdentifyAsync(ProjectId project, IdentifyCommand command, WriteOrigin origin, CancellationToken cancellationToken) =>
         Store.WriteAsync(project, tx => IdentityGraph.Identify(tx, command, origin), cancellationToken);
@@ -22,14 +23,14 @@ public sealed class IdentityEngine(IGraphStore store)
         Store.WriteAsync(project, tx => IdentityGraph.Unlink(tx, command, origin), cancellationToken);
 
     /// <summary>Applies each piece of work in one transaction and one commit; each fails or succeeds alone.</summary>
-    public Task<IReadOnlyList<WriteOutcome<T>>> ApplyEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
+    internal Task<IReadOnlyList<WriteOutcome<T>>> ApplyEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
         Store.WriteEachAsync(project, work, cancellationToken);
 
-    public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
+    internal Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
         Store.WriteAsync(project, work, cancellationToken);
 
     /// <summary>Runs a read of committed data (one snapshot) for a surface that composes its own answer from the graph.</summary>
-    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read) => Store.Read(project, read);
+    internal T Read<T>(ProjectId project, Func<IGraphReadSession, T> read) => Store.Read(project, read);
 
     public IReadOnlyList<DirectLinks?> DirectLinksOf(ProjectId project, IReadOnlyList<Identifier> identifiers, string kind) =>
         Store.Read(project, session => ProfileReads.DirectLinksOf(session, identifiers, kind));

@@ -8,7 +8,7 @@ namespace Selfsame.Graph;
 /// which puts every write to a project in one serial order.
 /// A rule that refuses a request throws <see cref="GraphException"/>; the store then keeps nothing of that request.
 /// </summary>
-public static class IdentityGraph
+internal static class IdentityGraph
 {
     public static IdentifyResult Identify(IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin) =>
         Identify(tx, command, origin, LinkKinds.Identify);
@@ -26,9 +26,13 @@ public static class IdentityGraph
         }
         // Identify moves the sender's last_seen_at to now: when Selfsame last heard from it, whatever the event's own time.
         var identity = Identify(tx, command.Identity, origin, LinkKinds.Event);
-        var eventId = tx.AddEvent(identity.Record, command.Name, command.Time ?? tx.Now, command.PropertiesJson, command.InsertId, origin.Surface);
+        var eventId = AddEvent(tx, identity.Record, command.Name, command.Time ?? tx.Now, command.PropertiesJson, command.InsertId, origin);
         return new TrackResult(identity, eventId, identity.Record, identity.Profile, Duplicate: false);
     }
+
+    /// <summary>Stores an event on a record: every event, whichever operation tracks it, is written here.</summary>
+    internal static long AddEvent(IGraphTransaction tx, RecordId record, string name, DateTimeOffset time, string propertiesJson, string? insertId, WriteOrigin origin) =>
+        tx.AddEvent(record, name, time, propertiesJson, insertId, origin.Surface);
 
     private static IdentifyResult Identify(IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin, string linkKind)
     {
@@ -336,6 +340,19 @@ public static class IdentityGraph
                 identifiers.Add(op.Command.From.Identifier);
                 identifiers.Add(op.Command.Into.Identifier);
                 break;
+            case GraphOperation.MapOp op:
+                identifiers.Add(op.Command.From.Identifier);
+                identifiers.Add(op.Command.Into.Identifier);
+                break;
+            case GraphOperation.UpsertOp op:
+                identifiers.AddRange(op.Command.Identifiers.Select(i => i.Identifier));
+                break;
+            case GraphOperation.Sequence op:
+                foreach (var step in op.Steps)
+                {
+                    AddLookUps(step, identifiers, insertIds);
+                }
+                break;
         }
 
         void Add(IdentifyCommand command)
@@ -351,6 +368,23 @@ public static class IdentityGraph
         GraphOperation.LinkOp op => Link(tx, op.Command, origin),
         GraphOperation.UnlinkOp op => Unlink(tx, op.Command, origin),
         GraphOperation.TrackOp op => Track(tx, op.Command, origin),
+        GraphOperation.MapOp op => Map(tx, op.Command, origin),
+        GraphOperation.UnmapOp op => tx.FindIdentifier(op.From.Identifier) is null ? Array.Empty<Link>() : RemoveOutgoing(tx, op.From, op.Kind, origin).Removed,
+        GraphOperation.MatchOp op => UserRules.Match(tx, op.Command, origin),
+        GraphOperation.ReplaceIdentifierOp op => ReplaceIdentifier(tx, op.Old, op.Replacement, origin),
+        GraphOperation.AttachOp op => UserRules.Attach(tx, op.Command, origin),
+        GraphOperation.IdentifyAnonymousOp op => UserRules.IdentifyAnonymous(tx, op.Command, origin),
+        GraphOperation.MergeOp op => UserRules.Merge(tx, op.Command, origin),
+        GraphOperation.UpsertOp op => UserRules.Upsert(tx, op.Command, origin),
+        GraphOperation.EditOp op => UserRules.Edit(tx, op.Command, origin),
+        GraphOperation.TrackUserOp op => UserRules.TrackUser(tx, op.Command, origin),
+        GraphOperation.DeleteUserOp op => (object?)UserRules.Delete(tx, op.User, origin)
+            ?? (op.MustExist ? throw new GraphException(GraphErrorKind.NotFound, op.User.Field, $"no user matches {op.User}") : NotFound.Instance),
+        GraphOperation.LinkRecordOp op => UserRules.LinkRecord(tx, op.Command, origin),
+        GraphOperation.TrackEventsOp op => UserRules.TrackEvents(tx, op.Command, origin),
+        GraphOperation.CompanyOp op => UserRules.IdentifyCompany(tx, op.Command),
+        GraphOperation.JoinCompanyOp op => UserRules.JoinCompany(tx, op.Command),
+        GraphOperation.Sequence op => op.Steps.Select(step => Apply(tx, step, origin)).ToList(),
         _ => throw new ArgumentOutOfRangeException(nameof(operation)),
     };
 

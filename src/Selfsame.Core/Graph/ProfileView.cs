@@ -33,7 +33,7 @@ public sealed record DirectLinks(
     IReadOnlyList<(RecordId Record, IReadOnlyList<StoredIdentifier> Identifiers)> From,
     IReadOnlyList<(RecordId Record, IReadOnlyList<StoredIdentifier> Identifiers)> Into);
 
-public static class ProfileReads
+internal static class ProfileReads
 {
     /// <summary>For each identifier (null when unknown): the records that link into its record, and those it links into, by links of <paramref name="kind"/>.</summary>
     public static IReadOnlyList<DirectLinks?> DirectLinksOf(IGraphReadSession session, IReadOnlyList<Identifier> identifiers, string kind)

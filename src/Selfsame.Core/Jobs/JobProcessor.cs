@@ -14,12 +14,22 @@ public sealed class JobRowException(string reason) : Exception(reason);
 /// events), which the processor has the store read for a whole chunk at once. Only speed depends on those lists: a
 /// look-up left out of them is read when the write makes it.
 /// </summary>
-public sealed record JobRow(Action<IGraphTransaction, WriteOrigin> Write, IReadOnlyList<Identifier> LooksUp, IReadOnlyList<string> InsertIds)
+public sealed class JobRow
 {
-    public JobRow(Action<IGraphTransaction, WriteOrigin> write, params Identifier[] looksUp)
+    private JobRow(Action<IGraphTransaction, WriteOrigin> write, IReadOnlyList<Identifier> looksUp, IReadOnlyList<string> insertIds) =>
+        (Write, LooksUp, InsertIds) = (write, looksUp, insertIds);
+
+    /// <summary>A row of the engine's own making (and tests'): kinds outside Core build rows with <see cref="Of"/>.</summary>
+    internal JobRow(Action<IGraphTransaction, WriteOrigin> write, params Identifier[] looksUp)
         : this(write, looksUp, [])
     {
     }
+
+    internal Action<IGraphTransaction, WriteOrigin> Write { get; }
+
+    internal IReadOnlyList<Identifier> LooksUp { get; }
+
+    internal IReadOnlyList<string> InsertIds { get; }
 
     /// <summary>A row that applies one graph operation (identify, track, link, unlink).</summary>
     public static JobRow Of(GraphOperation operation)

@@ -74,17 +74,15 @@ public static class AmplitudeApi
         }
         request.Admit(mappings.Count);
 
-        var origin = request.Origin;
-        var work = mappings.Select(m => (Func<Storage.IGraphTransaction, string>)(tx => Apply(tx, m, origin))).ToList();
-        var outcomes = await engine.ApplyEachAsync(request.Project, work, ct);
+        var outcomes = await engine.ApplyAsync(request.Project, mappings.Select(Operation).ToList(), request.Origin, ct);
         var refused = new List<object>();
         int mapped = 0, unmapped = 0;
         for (var i = 0; i < outcomes.Count; i++)
         {
             if (outcomes[i].Succeeded)
             {
-                mapped += outcomes[i].Value == "mapped" ? 1 : 0;
-                unmapped += outcomes[i].Value == "unmapped" ? 1 : 0;
+                mapped += outcomes[i].Value is LinkResult ? 1 : 0;
+                unmapped += outcomes[i].Value is IReadOnlyList<Link> { Count: > 0 } ? 1 : 0;
             }
             else
             {
@@ -94,19 +92,13 @@ public static class AmplitudeApi
         return AmplitudeSurface.Answer(200, new() { ["success"] = refused.Count == 0, ["mapped"] = mapped, ["unmapped"] = unmapped, ["refused"] = refused });
     }
 
-    private static string Apply(Storage.IGraphTransaction tx, Mapping mapping, WriteOrigin origin)
+    /// <summary>A mapping as the engine applies it: a map link of user_id into global_user_id (replacing an earlier one), or the removal of it.</summary>
+    private static GraphOperation Operation(Mapping mapping)
     {
         var user = UserId(mapping.UserId, "user_id");
-        if (mapping.Unmap)
-        {
-            if (tx.FindIdentifier(user.Identifier) is null)
-            {
-                return "not mapped";
-            }
-            return IdentityGraph.RemoveOutgoing(tx, user, LinkKinds.Map, origin).Removed.Count > 0 ? "unmapped" : "not mapped";
-        }
-        IdentityGraph.Map(tx, new LinkCommand(user, UserId(mapping.GlobalUserId!, "global_user_id"), LinkKinds.Map), origin);
-        return "mapped";
+        return mapping.Unmap
+            ? new GraphOperation.UnmapOp(user, LinkKinds.Map)
+            : new GraphOperation.MapOp(new LinkCommand(user, UserId(mapping.GlobalUserId!, "global_user_id"), LinkKinds.Map));
     }
 
     private static async Task<IResult> LookupAsync(HttpContext context, IdentityEngine engine, CancellationToken ct)

@@ -70,11 +70,7 @@ public static class HttpApi
             }
             var origin = request.Origin;
             // All events in one write: the request is ingested whole or not at all.
-            await engine.WriteAsync(request.Project, tx =>
-            {
-                IdentityGraph.ReadAhead(tx, commands.Select(c => (GraphOperation)new GraphOperation.TrackOp(c)).ToList());
-                return commands.Select(c => IdentityGraph.Track(tx, c, origin)).ToList();
-            }, ct);
+            await engine.ApplyAllAsync(request.Project, commands.Select(c => (GraphOperation)new GraphOperation.TrackOp(c)).ToList(), origin, ct);
             return AmplitudeSurface.Answer(200, new()
             {
                 ["events_ingested"] = commands.Count,

@@ -51,7 +51,8 @@ public static class BrazeApi
     }
 
     /// <summary>Counts the objects that succeeded and lists, in Braze's shape, those the graph refused (each rolled back alone).</summary>
-    private static (int Processed, List<object> Errors) Collect<T>(IReadOnlyList<WriteOutcome<T>> outcomes, IReadOnlyList<(string Array, int Index)> positions)
+    private static (int Processed, List<object> Errors) Collect<T>(IReadOnlyList<WriteOutcome<T>> outcomes, IReadOnlyList<(string Array, int Index)> positions,
+        Func<GraphException, string>? describe = null)
     {
         outcomes.ThrowUnexpected();
         var errors = new List<object>();
@@ -59,7 +60,7 @@ public static class BrazeApi
         {
             if (outcomes[i].Error is GraphException refused)
             {
-                errors.Add(new Dictionary<string, object> { ["type"] = refused.Message, ["input_array"] = positions[i].Array, ["index"] = positions[i].Index });
+                errors.Add(new Dictionary<string, object> { ["type"] = describe?.Invoke(refused) ?? refused.Message, ["input_array"] = positions[i].Array, ["index"] = positions[i].Index });
             }
         }
         return (outcomes.Count(o => o.Succeeded), errors);
@@ -70,17 +71,16 @@ public static class BrazeApi
         HandleAsync(context, async (root, reader, origin, project) =>
         {
             var items = BrazeReader.Objects(root, "user_aliases", BrazeReader.MaxPerRequest, TooManyIds, required: true)!;
-            var work = new List<Func<IGraphTransaction, string>>();
+            var work = new List<GraphOperation>();
             for (var i = 0; i < items.Count; i++)
             {
                 var path = $"user_aliases[{i}]";
                 var alias = reader.Alias(items[i], path);
                 var external = BrazeReader.OptionalString(items[i], "external_id", path);
-                var user = external is null ? null : new UserRef(UserRef.ExternalId, reader.ExternalId(external, $"{path}.external_id"), external, null, []);
-                var aliasRef = new UserRef(UserRef.UserAlias, alias, alias.Value, null, []);
-                work.Add(tx => BrazeUsers.NewAlias(tx, user, aliasRef, path, origin));
+                var user = external is null ? null : new IdentifierInput(reader.ExternalId(external, $"{path}.external_id"), external, $"{path}.external_id");
+                work.Add(new GraphOperation.AttachOp(new AttachCommand(user, new IdentifierInput(alias, alias.Value, path), OneAliasPerLabel: true)));
             }
-            var (processed, errors) = Collect(await engine.ApplyEachAsync(project, work, context.RequestAborted), Positions("user_aliases", items.Count));
+            var (processed, errors) = Collect(await engine.ApplyAsync(project, work, origin, context.RequestAborted), Positions("user_aliases", items.Count));
             return BrazeSurface.Answer(201, "success", new() { ["aliases_processed"] = processed }, errors);
         });
 
@@ -93,7 +93,7 @@ public static class BrazeApi
                 throw BrazeSurface.Invalid("merge_behavior must be \"none\" or \"merge\" (every identify merges, as in Braze since 2023)");
             }
             var arrays = new (string Name, string Kind)[] { ("aliases_to_identify", UserRef.UserAlias), ("emails_to_identify", UserRef.Email), ("phone_numbers_to_identify", UserRef.Phone) };
-            var work = new List<Func<IGraphTransaction, string>>();
+            var work = new List<GraphOperation>();
             var positions = new List<(string, int)>();
             var sent = new List<string>();
             foreach (var (name, kind) in arrays)
@@ -114,7 +114,8 @@ public static class BrazeApi
                     {
                         anonymous = anonymous with { Prioritization = BrazeReader.Prioritization(items[i], path, required: true) };
                     }
-                    work.Add(tx => BrazeUsers.Identify(tx, user, anonymous, path, origin));
+                    work.Add(new GraphOperation.IdentifyAnonymousOp(new IdentifyAnonymousCommand(
+                        (UserLookup.ByIdentifier)anonymous.Lookup(path), user.Input($"{path}.external_id"), OneAliasPerLabel: true)));
                     positions.Add((name, i));
                 }
             }
@@ -126,7 +127,7 @@ public static class BrazeApi
             {
                 throw BrazeSurface.Invalid(TooManyIds);
             }
-            var outcomes = await engine.ApplyEachAsync(project, work, context.RequestAborted);
+            var outcomes = await engine.ApplyAsync(project, work, origin, context.RequestAborted);
             var (_, errors) = Collect(outcomes, positions);
             var fields = new Dictionary<string, object?>();
             foreach (var (name, counted) in new[] { ("aliases_to_identify", "aliases_processed"), ("emails_to_identify", "emails_processed"), ("phone_numbers_to_identify", "phone_numbers_processed") })
@@ -155,7 +156,7 @@ public static class BrazeApi
             {
                 throw BrazeSurface.Invalid("a single request may not contain more than 50 merge updates");
             }
-            var work = new List<Func<IGraphTransaction, string>>();
+            var work = new List<GraphOperation>();
             var i = 0;
             foreach (var update in updates.EnumerateArray())
             {
@@ -170,9 +171,9 @@ public static class BrazeApi
                 {
                     throw BrazeSurface.Invalid("identifiers must be objects of the same type");
                 }
-                work.Add(tx => BrazeUsers.Merge(tx, merge, keep, path, origin));
+                work.Add(new GraphOperation.MergeOp(new MergeCommand(merge.Lookup($"{path}.identifier_to_merge"), keep.Lookup($"{path}.identifier_to_keep"), LinkKinds.Merge)));
             }
-            var (_, errors) = Collect(await engine.ApplyEachAsync(project, work, context.RequestAborted), Positions("merge_updates", work.Count));
+            var (_, errors) = Collect(await engine.ApplyAsync(project, work, origin, context.RequestAborted), Positions("merge_updates", work.Count));
             return BrazeSurface.Answer(202, "success", null, errors);
         });
 
@@ -195,16 +196,16 @@ public static class BrazeApi
         HandleAsync(context, async (root, reader, origin, project) =>
         {
             var items = BrazeReader.Objects(root, "alias_updates", BrazeReader.MaxPerRequest, TooManyIds, required: true)!;
-            var work = new List<Func<IGraphTransaction, RecordId>>();
+            var work = new List<GraphOperation>();
             for (var i = 0; i < items.Count; i++)
             {
                 var path = $"alias_updates[{i}]";
                 var label = BrazeReader.RequiredString(items[i], "alias_label", path);
                 var before = Alias(label, BrazeReader.RequiredString(items[i], "old_alias_name", path), $"{path}.old_alias_name");
                 var after = Alias(label, BrazeReader.RequiredString(items[i], "new_alias_name", path), $"{path}.new_alias_name");
-                work.Add(tx => IdentityGraph.ReplaceIdentifier(tx, before, after, origin));
+                work.Add(new GraphOperation.ReplaceIdentifierOp(before, after));
             }
-            var (_, errors) = Collect(await engine.ApplyEachAsync(project, work, context.RequestAborted), Positions("alias_updates", items.Count));
+            var (_, errors) = Collect(await engine.ApplyAsync(project, work, origin, context.RequestAborted), Positions("alias_updates", items.Count));
             return BrazeSurface.Answer(201, "success", null, errors);
 
             static IdentifierInput Alias(string label, string name, string field) =>
@@ -215,7 +216,7 @@ public static class BrazeApi
         HandleAsync(context, async (root, reader, origin, project) =>
         {
             var items = BrazeReader.Objects(root, "external_id_renames", BrazeReader.MaxPerRequest, TooManyIds, required: true)!;
-            var work = new List<Func<IGraphTransaction, RecordId>>();
+            var work = new List<GraphOperation>();
             var current = new List<string>();
             for (var i = 0; i < items.Count; i++)
             {
@@ -225,9 +226,9 @@ public static class BrazeApi
                 var before = new IdentifierInput(reader.ExternalId(from, $"{path}.current_external_id"), from, $"{path}.current_external_id");
                 var after = new IdentifierInput(reader.ExternalId(to, $"{path}.new_external_id"), to, $"{path}.new_external_id");
                 current.Add(from);
-                work.Add(tx => IdentityGraph.ReplaceIdentifier(tx, before, after, origin));
+                work.Add(new GraphOperation.ReplaceIdentifierOp(before, after));
             }
-            var outcomes = await engine.ApplyEachAsync(project, work, context.RequestAborted);
+            var outcomes = await engine.ApplyAsync(project, work, origin, context.RequestAborted);
             outcomes.ThrowUnexpected();
             return BrazeSurface.Answer(201, "success", new()
             {
@@ -241,14 +242,14 @@ public static class BrazeApi
         HandleAsync(context, async (root, reader, origin, project) =>
         {
             var users = ReadUserLists(root, reader, ["external_ids", "user_aliases", "braze_ids", "email_addresses", "phone_numbers"], TooManyDeleteIds, exactlyOne: true);
-            var work = users.Select(u => (Func<IGraphTransaction, bool>)(tx => BrazeUsers.Delete(tx, u.User, origin))).ToList();
-            var outcomes = await engine.ApplyEachAsync(project, work, context.RequestAborted);
+            var work = users.Select(u => (GraphOperation)new GraphOperation.DeleteUserOp(u.User.Lookup($"{u.Array}[{u.Index}]"))).ToList();
+            var outcomes = await engine.ApplyAsync(project, work, origin, context.RequestAborted);
             var (_, errors) = Collect(outcomes, users.Select(u => (u.Array, u.Index)).ToList());
-            return BrazeSurface.Answer(201, "success", new() { ["deleted"] = outcomes.Count(o => o.Succeeded && o.Value) }, errors);
+            return BrazeSurface.Answer(201, "success", new() { ["deleted"] = outcomes.Count(o => o.Value is DeleteResult) }, errors);
         });
 
     private static Task<IResult> ExportAsync(HttpContext context, IdentityEngine engine) =>
-        HandleAsync(context, (root, reader, origin, project) =>
+        HandleAsync(context, async (root, reader, origin, project) =>
         {
             var users = ReadUserLists(root, reader, ["external_ids", "user_aliases", "device_id", "braze_id", "email_address", "phone"], TooManyIds, exactlyOne: false);
             List<string>? fields = null;
@@ -260,27 +261,22 @@ public static class BrazeApi
                 }
                 fields = requested.EnumerateArray().Select(f => f.GetString()!).Distinct().ToList();
             }
-            var (found, invalid) = engine.Read(project, session =>
+            var views = await engine.FindUsersAsync(project, users.Select(u => u.User.Lookup($"{u.Array}[{u.Index}]")).ToList(), BrazeTrack.PurchaseEvent, context.RequestAborted);
+            var found = new List<Dictionary<string, object?>>();
+            var invalid = new List<object>();
+            var seen = new HashSet<ProfileId>();
+            for (var i = 0; i < users.Count; i++)
             {
-                var exported = new List<Dictionary<string, object?>>();
-                var seen = new HashSet<ProfileId>();
-                var notFound = new List<object>();
-                foreach (var (user, _, _, sent) in users)
+                if (views[i] is not { } view)
                 {
-                    if (BrazeUsers.Find(session, user) is not { } record)
-                    {
-                        notFound.Add(sent);
-                        continue;
-                    }
-                    var profile = BrazeUsers.ProfileOf(session, record);
-                    if (seen.Add(profile))
-                    {
-                        exported.Add(BrazeExport.User(session, profile, fields));
-                    }
+                    invalid.Add(users[i].Sent);
                 }
-                return (exported, notFound);
-            });
-            return Task.FromResult(BrazeSurface.Answer(201, "success", new() { ["users"] = found, ["invalid_user_ids"] = invalid }));
+                else if (seen.Add(view.Profile.Id))
+                {
+                    found.Add(BrazeExport.User(view, fields));
+                }
+            }
+            return BrazeSurface.Answer(201, "success", new() { ["users"] = found, ["invalid_user_ids"] = invalid });
         });
 
     /// <summary>
@@ -368,9 +364,8 @@ public static class BrazeApi
         HandleAsync(context, async (root, reader, origin, project) =>
         {
             var items = BrazeTrack.Read(root, reader, time.GetUtcNow());
-            var work = items.Select(item => (Func<IGraphTransaction, string>)(tx => item.Apply(tx, origin))).ToList();
-            var outcomes = await engine.ApplyEachAsync(project, work, context.RequestAborted);
-            var (_, errors) = Collect(outcomes, items.Select(i => (i.Array, i.Index)).ToList());
+            var outcomes = await engine.ApplyAsync(project, items.Select(i => i.Operation).ToList(), origin, context.RequestAborted);
+            var (_, errors) = Collect(outcomes, items.Select(i => (i.Array, i.Index)).ToList(), BrazeTrack.Hint);
             var fields = new Dictionary<string, object?>();
             foreach (var array in new[] { "attributes", "events", "purchases" })
             {

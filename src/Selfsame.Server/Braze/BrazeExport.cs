@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Selfsame.Events;
 using Selfsame.Graph;
-using Selfsame.Storage;
 
 namespace Selfsame.Server.Braze;
 
@@ -20,12 +19,12 @@ internal static class BrazeExport
         "custom_attributes", "custom_events", "purchases", "total_revenue",
     ];
 
-    public static Dictionary<string, object?> User(IGraphReadSession session, ProfileId profile, IReadOnlyList<string>? fields)
+    public static Dictionary<string, object?> User(UserView user, IReadOnlyList<string>? fields)
     {
-        var view = ProfileReads.Profile(session, profile.Value)!;
+        var view = user.Profile;
         var identifiers = view.Records.SelectMany(r => r.Identifiers).ToList();
         var root = view.Records.FirstOrDefault(r => r.Record.Id.Value == view.Id.Value);
-        var user = new Dictionary<string, object?>
+        var answer = new Dictionary<string, object?>
         {
             ["created_at"] = view.Records.Min(r => r.Record.CreatedAt),
             // The kept user's external_id: the root record's, else the oldest one.
@@ -44,59 +43,48 @@ internal static class BrazeExport
             var value = JsonElement.Parse(property.Value.Json);
             if (StandardFields.Contains(property.Key))
             {
-                user[property.Key] = value;
+                answer[property.Key] = value;
             }
             else
             {
                 custom[property.Key] = value;
             }
         }
-        user["custom_attributes"] = custom;
-        var summaries = session.SummarizeEvents(view.Id);
-        user["custom_events"] = summaries.Where(s => s.Name != BrazeTrack.PurchaseEvent).Select(Summary).ToList();
-        var purchases = Purchases(session, view.Id);
-        user["purchases"] = purchases.Select(p => Summary(p.Summary)).ToList();
-        user["total_revenue"] = purchases.Sum(p => p.Revenue);
+        answer["custom_attributes"] = custom;
+        answer["custom_events"] = user.EventSummaries.Where(s => s.Name != BrazeTrack.PurchaseEvent).Select(Summary).ToList();
+        var purchases = Purchases(user.NamedEvents);
+        answer["purchases"] = purchases.Select(p => Summary(p.Summary)).ToList();
+        answer["total_revenue"] = purchases.Sum(p => p.Revenue);
         return fields is null
-            ? user.Where(f => f.Value is not null).ToDictionary()
-            : fields.ToDictionary(f => f, f => user.GetValueOrDefault(f));
+            ? answer.Where(f => f.Value is not null).ToDictionary()
+            : fields.ToDictionary(f => f, f => answer.GetValueOrDefault(f));
     }
 
     private static Dictionary<string, object> Summary(EventSummary s) =>
         new() { ["name"] = s.Name, ["first"] = s.First, ["last"] = s.Last, ["count"] = s.Count };
 
     /// <summary>Purchases by product: how many, first and last, and the revenue (price × quantity).</summary>
-    private static List<(EventSummary Summary, decimal Revenue)> Purchases(IGraphReadSession session, ProfileId profile)
+    private static List<(EventSummary Summary, decimal Revenue)> Purchases(IReadOnlyList<StoredEvent> purchases)
     {
         var byProduct = new Dictionary<string, (long Count, DateTimeOffset First, DateTimeOffset Last, decimal Revenue)>(StringComparer.Ordinal);
-        EventCursor? before = null;
-        while (true)
+        foreach (var purchase in purchases)
         {
-            var page = session.GetEvents(profile, null, new EventQuery(BrazeTrack.PurchaseEvent, null, null, before, 1000));
-            foreach (var purchase in page)
+            using var document = JsonDocument.Parse(purchase.PropertiesJson);
+            var properties = document.RootElement;
+            // Purchases are written by /users/track; an event of this name from elsewhere without these fields is skipped.
+            if (!properties.TryGetProperty("product_id", out var productElement) || productElement.ValueKind != JsonValueKind.String
+                || !properties.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Number || !price.TryGetDecimal(out var amount)
+                || Math.Abs(amount) > BrazeTrack.MaxPrice
+                || !properties.TryGetProperty("quantity", out var quantity) || quantity.ValueKind != JsonValueKind.Number || !quantity.TryGetInt32(out var count)
+                || count is < 1 or > 100)
             {
-                using var document = JsonDocument.Parse(purchase.PropertiesJson);
-                var properties = document.RootElement;
-                // Purchases are written by /users/track; an event of this name from elsewhere without these fields is skipped.
-                if (!properties.TryGetProperty("product_id", out var productElement) || productElement.ValueKind != JsonValueKind.String
-                    || !properties.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Number || !price.TryGetDecimal(out var amount)
-                    || Math.Abs(amount) > BrazeTrack.MaxPrice
-                    || !properties.TryGetProperty("quantity", out var quantity) || quantity.ValueKind != JsonValueKind.Number || !quantity.TryGetInt32(out var count)
-                    || count is < 1 or > 100)
-                {
-                    continue;
-                }
-                var product = productElement.GetString()!;
-                var revenue = amount * count;
-                byProduct[product] = byProduct.TryGetValue(product, out var seen)
-                    ? (seen.Count + 1, purchase.Time < seen.First ? purchase.Time : seen.First, purchase.Time > seen.Last ? purchase.Time : seen.Last, seen.Revenue + revenue)
-                    : (1, purchase.Time, purchase.Time, revenue);
+                continue;
             }
-            if (page.Count < 1000)
-            {
-                break;
-            }
-            before = new EventCursor(page[^1].Time.ToUnixTimeMilliseconds(), page[^1].EventId);
+            var product = productElement.GetString()!;
+            var revenue = amount * count;
+            byProduct[product] = byProduct.TryGetValue(product, out var seen)
+                ? (seen.Count + 1, purchase.Time < seen.First ? purchase.Time : seen.First, purchase.Time > seen.Last ? purchase.Time : seen.Last, seen.Revenue + revenue)
+                : (1, purchase.Time, purchase.Time, revenue);
         }
         return byProduct.OrderBy(p => p.Key, StringComparer.Ordinal)
             .Select(p => (new EventSummary(p.Key, p.Value.Count, p.Value.First, p.Value.Last), p.Value.Revenue)).ToList();

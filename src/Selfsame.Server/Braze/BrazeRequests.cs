@@ -14,6 +14,15 @@ internal sealed record UserRef(string Kind, Identifier? Identifier, string Displ
 
     public IdentifierInput Input(string field) => new(Identifier!, Display, field);
 
+    /// <summary>
+    /// The engine's look-up of this user: a braze_id is a profile id (the id of a user merged away names the user it joined);
+    /// an identifier's prioritization keeps only identified or unidentified users when it names one of those.
+    /// </summary>
+    public UserLookup Lookup(string field) => BrazeId is { } id
+        ? new UserLookup.ByProfileId(id, MergedIdsToo: true, field)
+        : new UserLookup.ByIdentifier(Input(field), Prioritization.Contains("identified") ? Identification.Identified
+            : Prioritization.Contains("unidentified") ? Identification.Unidentified : Identification.Any);
+
     public override string ToString() => Kind switch
     {
         BrazeIdKind => $"braze_id '{BrazeId}'",

@@ -79,7 +79,7 @@ public static class CooladataApi
 
         var origin = request.Origin;
         var invalid = new List<InvalidEvent>();
-        var work = new List<Func<Storage.IGraphTransaction, long>>();
+        var work = new List<GraphOperation>();
         var indexes = new List<int>();
         for (var i = 0; i < items.Count; i++)
         {
@@ -89,17 +89,12 @@ public static class CooladataApi
                 continue;
             }
             indexes.Add(i);
-            work.Add(tx =>
-            {
-                var tracked = IdentityGraph.Track(tx, command!, origin);
-                if (alternative is not null)
-                {
-                    IdentityGraph.Link(tx, new LinkCommand(alternative, command!.Identity.Primary, LinkKinds.Match), origin);
-                }
-                return tracked.EventId;
-            });
+            var track = new GraphOperation.TrackOp(command!);
+            work.Add(alternative is null
+                ? track
+                : new GraphOperation.Sequence([track, new GraphOperation.LinkOp(new LinkCommand(alternative, command!.Identity.Primary, LinkKinds.Match))]));
         }
-        var outcomes = await engine.ApplyEachAsync(request.Project, work, ct);
+        var outcomes = await engine.ApplyAsync(request.Project, work, origin, ct);
         for (var i = 0; i < outcomes.Count; i++)
         {
             if (!outcomes[i].Succeeded)
@@ -210,17 +205,10 @@ public static class CooladataApi
         var customer = new IdentifierInput(new Identifier(IdentifierTypes.UserId, customerUserId), customerUserId, "customer_user_id");
         var alternative = new IdentifierInput(Identifier.Alias(AlternativeIdLabel, alternativeUserId), alternativeUserId, "alternative_user_id");
         var origin = request.Origin;
-        var updated = await engine.WriteAsync(request.Project, tx =>
-        {
-            // Only users that exist (on any surface) can be matched.
-            if (tx.FindIdentifier(customer.Identifier) is null)
-            {
-                throw new GraphException(GraphErrorKind.NotFound, "customer_user_id", $"No customer user id {customerUserId} for project {projectId}");
-            }
-            var result = IdentityGraph.Link(tx, new LinkCommand(alternative, customer, LinkKinds.Match), origin);
-            return result.AlreadyJoined ? 0 : 1;
-        }, ct);
-        return Results.Json(updated);
+        // Only users that exist (on any surface) can be matched.
+        var match = new MatchCommand(alternative, customer, LinkKinds.Match, $"No customer user id {customerUserId} for project {projectId}");
+        var result = await engine.ApplyOneAsync<LinkResult>(request.Project, new GraphOperation.MatchOp(match), origin, ct);
+        return Results.Json(result.AlreadyJoined ? 0 : 1);
     }
 
     private static string RequiredId(JsonElement body, string name)

@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Selfsame.Jobs;
-using Selfsame.Storage;
 
 namespace Selfsame.Server.Hosting;
 
@@ -10,7 +9,7 @@ namespace Selfsame.Server.Hosting;
 /// Runs the durable jobs of every project, one at a time, oldest first: at start (jobs a stopped process left unfinished
 /// resume where they stopped), whenever a surface submits one, and every few seconds (jobs another process wrote).
 /// </summary>
-public sealed class JobRunner(IGraphStore store, JobProcessor processor, Projects projects, ILogger<JobRunner> logger) : BackgroundService
+public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects projects, ILogger<JobRunner> logger) : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -19,7 +18,7 @@ public sealed class JobRunner(IGraphStore store, JobProcessor processor, Project
     public async Task<JobRecord> SubmitAsync(Graph.ProjectId project, string kind, string source, string? filename, byte[] payload, string? keyId,
         TimeProvider time, CancellationToken cancellationToken)
     {
-        var job = await JobProcessor.SubmitAsync(store.Jobs, project, kind, source, filename, payload, keyId, time, cancellationToken);
+        var job = await JobProcessor.SubmitAsync(jobs, project, kind, source, filename, payload, keyId, time, cancellationToken);
         _wake.Writer.TryWrite(true);
         return job;
     }
@@ -31,7 +30,7 @@ public sealed class JobRunner(IGraphStore store, JobProcessor processor, Project
             IReadOnlyList<JobRecord> unfinished;
             try
             {
-                unfinished = await store.Jobs.ListUnfinishedAsync(stoppingToken);
+                unfinished = await jobs.ListUnfinishedAsync(stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

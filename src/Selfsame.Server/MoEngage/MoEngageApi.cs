@@ -10,7 +10,6 @@ using Selfsame.Keys;
 using Selfsame.Operations;
 using Selfsame.Server.Hosting;
 using Selfsame.Server.Hosting.Surfaces;
-using Selfsame.Storage;
 
 namespace Selfsame.Server.MoEngage;
 
@@ -54,7 +53,7 @@ public static class MoEngageApi
         HandleAsync(context, async (root, reader) =>
         {
             var update = reader.ReadCustomer(root);
-            var outcome = await engine.WriteAsync(context.Caller().Project, tx => MoEngageCustomers.Upsert(tx, update, Origin(context)), context.RequestAborted);
+            var outcome = MoEngageCustomers.Outcome(await engine.ApplyOneAsync<UpsertResult>(context.Caller().Project, MoEngageCustomers.Upsert(update), Origin(context), context.RequestAborted));
             return Success(new() { ["message"] = Accepted, ["result"] = Result(outcome) });
         });
 
@@ -93,24 +92,29 @@ public static class MoEngageApi
             {
                 throw MoEngageSurface.Invalid("LimitBreached", $"merge_data must hold 1 to {MaxMergePairs} pairs", "merge_data");
             }
-            var origin = Origin(context);
-            var pairs = new List<Func<IGraphTransaction, string>>();
+            var pairs = new List<GraphOperation>();
+            var names = new List<(string Merged, string Retained)>();
             var i = 0;
             foreach (var pair in data.EnumerateArray())
             {
                 var path = $"merge_data[{i++}]";
                 var merged = UserId(pair, "merged_user", path, reader);
                 var retained = UserId(pair, "retained_user", path, reader);
-                pairs.Add(tx => MoEngageCustomers.Merge(tx, merged, retained, origin));
+                pairs.Add(new GraphOperation.MergeOp(new MergeCommand(new UserLookup.ByIdentifier(merged), new UserLookup.ByIdentifier(retained), LinkKinds.Merge)));
+                names.Add((merged.Display, retained.Display));
             }
-            var outcomes = await engine.ApplyEachAsync(context.Caller().Project, pairs, context.RequestAborted);
+            var outcomes = await engine.ApplyAsync(context.Caller().Project, pairs, Origin(context), context.RequestAborted);
             outcomes.ThrowUnexpected();
+            // A pair that names one user twice (or two users merged already) merges nothing and is listed as skipped.
+            var skipped = outcomes.Select((o, index) => (Reason: o.Error?.Message
+                    ?? (o.Value is MergeResult { Already: true } ? $"'{names[index].Merged}' and '{names[index].Retained}' are one user already" : null), index))
+                .Where(x => x.Reason is not null)
+                .Select(x => new Dictionary<string, object> { ["index"] = x.index, ["reason"] = x.Reason! }).ToList();
             return Success(new()
             {
                 ["operation"] = "created",
-                ["merged"] = outcomes.Count(o => o.Succeeded),
-                ["skipped"] = outcomes.Select((o, index) => (o, index)).Where(x => !x.o.Succeeded)
-                    .Select(x => new Dictionary<string, object> { ["index"] = x.index, ["reason"] = x.o.Error!.Message }).ToList(),
+                ["merged"] = outcomes.Count - skipped.Count,
+                ["skipped"] = skipped,
             });
         });
 
@@ -138,15 +142,9 @@ public static class MoEngageApi
                 throw MoEngageSurface.Missing("identity_value", "identity_value is required: a non-empty string without NUL");
             }
             var value = v.GetString()!;
-            var origin = Origin(context);
-            var deleted = await engine.WriteAsync(context.Caller().Project, tx =>
-            {
-                if (MoEngageCustomers.Find(tx, type, value) is not { } profile)
-                {
-                    return (DeleteResult?)null;
-                }
-                return IdentityGraph.DeleteProfile(tx, profile, origin);
-            }, context.RequestAborted);
+            var deleted = MoEngageCustomers.Lookup(type, value, "identity_value") is { } user
+                ? await engine.ApplyOneAsync<object>(context.Caller().Project, new GraphOperation.DeleteUserOp(user), Origin(context), context.RequestAborted) as DeleteResult
+                : null;
             if (deleted is null)
             {
                 return MoEngageSurface.Fail(context, 400, "Not Found", type == "customer_id" ? $"User doesn't exists with customer id {value}" : $"User doesn't exists with moengage id {value}", "identity_value");
@@ -155,7 +153,7 @@ public static class MoEngageApi
         });
 
     private static Task<IResult> ExportAsync(HttpContext context, IdentityEngine engine) =>
-        HandleAsync(context, (root, reader) =>
+        HandleAsync(context, async (root, reader) =>
         {
             if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object
                 || !data.TryGetProperty("identifiers", out var identifiers) || identifiers.ValueKind != JsonValueKind.Array)
@@ -192,38 +190,36 @@ public static class MoEngageApi
                 }
                 fields = requested.EnumerateArray().Select(f => f.GetString()!).ToList();
             }
-            var (users, notFound) = engine.Read(context.Caller().Project, session =>
+            var lookups = wanted.Select((w, index) => MoEngageCustomers.Lookup(w.Type, w.Value, $"data.identifiers[{index}]")).ToList();
+            var views = await engine.FindUsersAsync(context.Caller().Project, lookups.OfType<UserLookup>().ToList(), null, context.RequestAborted);
+            var users = new List<object>();
+            var notFound = new List<object>();
+            var seen = new HashSet<ProfileId>();
+            var next = 0;
+            for (var index = 0; index < wanted.Count; index++)
             {
-                var found = new List<object>();
-                var missing = new List<object>();
-                var seen = new HashSet<ProfileId>();
-                foreach (var (type, value) in wanted)
+                var view = lookups[index] is null ? null : views[next++];
+                if (view is null)
                 {
-                    if (MoEngageCustomers.Find(session, type, value) is not { } profile)
-                    {
-                        missing.Add(new Dictionary<string, string> { ["identifier_type"] = type, ["identifier"] = value });
-                    }
-                    else if (seen.Add(profile))
-                    {
-                        found.Add(new Dictionary<string, object> { ["user_attributes"] = MoEngageCustomers.Export(session, profile, fields) });
-                    }
+                    notFound.Add(new Dictionary<string, string> { ["identifier_type"] = wanted[index].Type, ["identifier"] = wanted[index].Value });
                 }
-                return (found, missing);
-            });
-            return Task.FromResult(Success(new()
+                else if (seen.Add(view.Profile.Id))
+                {
+                    users.Add(new Dictionary<string, object> { ["user_attributes"] = MoEngageCustomers.Export(view.Profile, reader.Settings, fields) });
+                }
+            }
+            return Success(new()
             {
                 ["type"] = "export_users",
                 ["data"] = new Dictionary<string, object> { ["users_not_found"] = notFound, ["users"] = users },
-            }));
+            });
         });
 
     private static Task<IResult> TransitionAsync(HttpContext context, IdentityEngine engine, TimeProvider time) =>
         HandleAsync(context, async (root, reader) =>
         {
             var elements = MoEngageTransition.Read(root, reader, time.GetUtcNow());
-            var origin = Origin(context);
-            var outcomes = await engine.ApplyEachAsync(context.Caller().Project,
-                elements.Select(e => (Func<IGraphTransaction, string>)(tx => e(tx, origin))).ToList(), context.RequestAborted);
+            var outcomes = await engine.ApplyAsync(context.Caller().Project, elements, Origin(context), context.RequestAborted);
             outcomes.ThrowUnexpected();
             return Success(new()
             {

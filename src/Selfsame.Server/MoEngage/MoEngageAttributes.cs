@@ -30,6 +30,8 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
     /// <summary>Identity resolution is on when the project names identifier attributes (settings.identity_attributes).</summary>
     public bool IdentityResolution => settings.IdentityAttributes.Count > 0;
 
+    public ProjectSettings Settings => settings;
+
     public IReadOnlyList<IdentityAttribute> Activated => settings.IdentityAttributes;
 
     public CustomerUpdate ReadCustomer(JsonElement payload, string path = "")

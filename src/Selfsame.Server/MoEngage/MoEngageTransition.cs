@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Selfsame.Events;
 using Selfsame.Graph;
-using Selfsame.Storage;
 
 namespace Selfsame.Server.MoEngage;
 
@@ -12,7 +10,7 @@ namespace Selfsame.Server.MoEngage;
 /// </summary>
 internal static class MoEngageTransition
 {
-    public static List<Func<IGraphTransaction, WriteOrigin, string>> Read(JsonElement root, MoEngageAttributes reader, DateTimeOffset now)
+    public static List<GraphOperation> Read(JsonElement root, MoEngageAttributes reader, DateTimeOffset now)
     {
         if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "transition")
         {
@@ -22,7 +20,7 @@ internal static class MoEngageTransition
         {
             throw MoEngageSurface.Missing("elements", "elements cannot be empty array");
         }
-        var work = new List<Func<IGraphTransaction, WriteOrigin, string>>();
+        var work = new List<GraphOperation>();
         var i = 0;
         foreach (var element in elements.EnumerateArray())
         {
@@ -30,7 +28,7 @@ internal static class MoEngageTransition
             var kind = element.ValueKind == JsonValueKind.Object && element.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             work.Add(kind switch
             {
-                "customer" => Customer(reader.ReadCustomer(element, $"{path}.")),
+                "customer" => MoEngageCustomers.Upsert(reader.ReadCustomer(element, $"{path}.")),
                 "device" => Device(element, path, reader),
                 "event" => Event(element, path, reader, now),
                 _ => throw MoEngageSurface.Bad($"{path}.type", "type in elements should be customer/event/device"),
@@ -38,9 +36,6 @@ internal static class MoEngageTransition
         }
         return work;
     }
-
-    private static Func<IGraphTransaction, WriteOrigin, string> Customer(CustomerUpdate update) =>
-        (tx, origin) => MoEngageCustomers.Upsert(tx, update, origin).Action;
 
     private static IdentifierInput RequiredCustomer(JsonElement element, string path, MoEngageAttributes reader) =>
         element.TryGetProperty("customer_id", out var customer) && customer.ValueKind != JsonValueKind.Null
@@ -57,7 +52,7 @@ internal static class MoEngageTransition
     }
 
     /// <summary>A device: its own record (holding device_id, with the device's attributes) linked into the customer's record.</summary>
-    private static Func<IGraphTransaction, WriteOrigin, string> Device(JsonElement element, string path, MoEngageAttributes reader)
+    private static GraphOperation Device(JsonElement element, string path, MoEngageAttributes reader)
     {
         var customer = RequiredCustomer(element, path, reader);
         var deviceText = RequiredText(element, "device_id", path, "device_id not found in the payload");
@@ -77,39 +72,11 @@ internal static class MoEngageTransition
                     : MoEngageAttributes.Value(attribute.Value, $"{path}.attributes.{attribute.Name}");
             }
         }
-        return (tx, origin) =>
-        {
-            // A device of another customer is refused, whether or not this customer exists yet: an explicit link would
-            // otherwise fold two customers into one profile past merge protection.
-            var owner = tx.FindIdentifier(customer.Identifier);
-            if (tx.FindIdentifier(device.Identifier) is { } held)
-            {
-                var deviceProfile = tx.GetRecord(held.Record)!.Profile;
-                if ((owner is null || deviceProfile != tx.GetRecord(owner.Record)!.Profile)
-                    && tx.CountProfileIdentifiers(deviceProfile, IdentifierTypes.UserId) > 0)
-                {
-                    throw new GraphException(GraphErrorKind.Conflict, device.Field, $"device '{deviceText}' belongs to another customer");
-                }
-            }
-            var link = IdentityGraph.Link(tx, new LinkCommand(device, customer), origin);
-            foreach (var (key, value) in attributes)
-            {
-                if (value is null)
-                {
-                    tx.RemoveProperty(link.From, key);
-                }
-                else
-                {
-                    tx.SetProperty(link.From, key, value);
-                }
-            }
-            tx.TouchRecord(link.From);
-            return "device";
-        };
+        return new GraphOperation.LinkRecordOp(new LinkRecordCommand(device, customer, attributes));
     }
 
     /// <summary>An event element: each action an event of the customer (named by customer_id or the activated user_identifiers).</summary>
-    private static Func<IGraphTransaction, WriteOrigin, string> Event(JsonElement element, string path, MoEngageAttributes reader, DateTimeOffset now)
+    private static GraphOperation Event(JsonElement element, string path, MoEngageAttributes reader, DateTimeOffset now)
     {
         var identifiers = new List<IdentifierInput>();
         if (element.TryGetProperty("customer_id", out var customer) && customer.ValueKind != JsonValueKind.Null)
@@ -134,7 +101,7 @@ internal static class MoEngageTransition
         {
             throw MoEngageSurface.Missing($"{path}.actions", "actions cannot be empty array");
         }
-        var events = new List<(string Name, DateTimeOffset Time, string Properties)>();
+        var events = new List<EventInput>();
         var i = 0;
         foreach (var action in actions.EnumerateArray())
         {
@@ -163,19 +130,10 @@ internal static class MoEngageTransition
                     properties.TryAdd(extra, value.Clone());
                 }
             }
-            events.Add((name, Time(action, at, now), JsonSerializer.Serialize(properties)));
+            events.Add(new EventInput(name, Time(action, at, now), JsonSerializer.Serialize(properties)));
         }
-        return (tx, origin) =>
-        {
-            // As the customer endpoint: the first identifier that a user holds names the sender, else the first one.
-            var primary = identifiers.FirstOrDefault(i => tx.FindIdentifier(i.Identifier) is not null) ?? identifiers[0];
-            var others = identifiers.Where(i => i != primary).ToList();
-            foreach (var (name, time, properties) in events)
-            {
-                IdentityGraph.Track(tx, new TrackCommand(new IdentifyCommand(primary, others, Empty, Empty, []), name, time, properties, null), origin);
-            }
-            return "event";
-        };
+        // As the customer endpoint: the first identifier that a user holds names the sender, else the first one.
+        return new GraphOperation.TrackEventsOp(new TrackEventsCommand(identifiers, events));
     }
 
     /// <summary>An action's user_time: ISO 8601, or epoch seconds (or milliseconds) as a number or string; now when absent; never later than now.</summary>
@@ -197,6 +155,4 @@ internal static class MoEngageTransition
         }
         return time > now ? now : time;
     }
-
-    private static readonly IReadOnlyDictionary<string, PropertyValue> Empty = new Dictionary<string, PropertyValue>();
 }

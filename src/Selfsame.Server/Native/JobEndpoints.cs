@@ -67,46 +67,41 @@ public static class JobEndpoints
             .Needs(Roles.Write, maxBodyBytes: MaxImportBytes).Accepts<string>("application/x-ndjson").Produces<JobDto>(202)
             .WithSummary("Import NDJSON (identify, link, unlink and track lines) as a durable job: stored before the answer, applied in the background.");
 
-        v1.MapGet("/jobs", async (HttpContext context, IGraphStore store, CancellationToken ct) =>
-                Results.Ok((await store.Jobs.ListAsync(context.Caller().Project, 100, ct)).Select(j => JobDto.Of(j)).ToList()))
+        v1.MapGet("/jobs", async (HttpContext context, IJobStore jobs, CancellationToken ct) =>
+                Results.Ok((await jobs.ListAsync(context.Caller().Project, 100, ct)).Select(j => JobDto.Of(j)).ToList()))
             .Needs(Roles.Read).Produces<List<JobDto>>()
             .WithSummary("The project's jobs, newest first (at most 100).");
 
-        v1.MapGet("/jobs/{jobId}", async (HttpContext context, IGraphStore store, string jobId, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "after_line")] long? afterLine,
+        v1.MapGet("/jobs/{jobId}", async (HttpContext context, IJobStore jobs, string jobId, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "after_line")] long? afterLine,
                 CancellationToken ct) =>
             {
-                var job = await store.Jobs.GetAsync(context.Caller().Project, jobId, ct);
+                var job = await jobs.GetAsync(context.Caller().Project, jobId, ct);
                 if (job is null)
                 {
                     return Problems.Invalid("job_id", $"no job '{jobId}' in this project", StatusCodes.Status404NotFound);
                 }
-                var errors = await store.Jobs.ListErrorsAsync(job.Project, job.JobId, afterLine ?? 0, MaxErrorsPage, ct);
+                var errors = await jobs.ListErrorsAsync(job.Project, job.JobId, afterLine ?? 0, MaxErrorsPage, ct);
                 return Results.Ok(JobDto.Of(job, errors));
             })
             .Needs(Roles.Read).Produces<JobDto>()
             .WithSummary("A job: status, rows, timings, and the rows that failed with their line numbers (1,000 a page, after after_line).");
 
-        v1.MapGet("/companies/{companyId}", (HttpContext context, IdentityEngine engine, string companyId) =>
+        v1.MapGet("/companies/{companyId}", async (HttpContext context, IdentityEngine engine, string companyId, CancellationToken ct) =>
             {
-                var company = engine.Read(context.Caller().Project, session =>
-                {
-                    var info = session.GetCompany(companyId);
-                    return info is null ? null : new CompanyDto(info.CompanyId, info.CreatedAt, info.UpdatedAt,
-                        info.Properties.ToDictionary(p => p.Key, CompanyPropertyDto.Of),
-                        info.Members.Select(m => new CompanyMemberDto(m.Value, session.GetRecord(m)?.Profile.Value ?? m.Value)).ToList());
-                });
+                var company = await engine.GetCompanyAsync(context.Caller().Project, companyId, ct) is { Company: var info } view
+                    ? new CompanyDto(info.CompanyId, info.CreatedAt, info.UpdatedAt, info.Properties.ToDictionary(p => p.Key, CompanyPropertyDto.Of),
+                        view.Members.Select(m => new CompanyMemberDto(m.Record.Value, m.Profile.Value)).ToList())
+                    : null;
                 return company is null ? Problems.Invalid("company_id", $"no company '{companyId}' in this project", StatusCodes.Status404NotFound) : Results.Ok(company);
             })
             .Needs(Roles.Read).Produces<CompanyDto>()
             .WithSummary("A company: its properties and the records (with their profiles) that belong to it.");
 
-        v1.MapGet("/profiles/{profileId:long}/companies", (HttpContext context, IdentityEngine engine, long profileId) =>
+        v1.MapGet("/profiles/{profileId:long}/companies", async (HttpContext context, IdentityEngine engine, long profileId, CancellationToken ct) =>
             {
-                var companies = engine.Read(context.Caller().Project, session =>
-                {
-                    var view = ProfileReads.Profile(session, profileId);
-                    return view is null ? null : new ProfileCompaniesResponse(view.Id.Value, session.GetProfileCompanies(view.Id));
-                });
+                var companies = await engine.GetProfileCompaniesAsync(context.Caller().Project, profileId, ct) is { } held
+                    ? new ProfileCompaniesResponse(held.Profile.Value, held.Companies)
+                    : null;
                 return companies is null ? Problems.Invalid("profile_id", $"no profile {profileId} in this project", StatusCodes.Status404NotFound) : Results.Ok(companies);
             })
             .Needs(Roles.Read).Produces<ProfileCompaniesResponse>()

@@ -79,11 +79,7 @@ public static class UserpilotApi
         WithBodyAsync(context, true, async (root, settings) =>
         {
             var row = UserpilotRows.User(root, "", settings);
-            await engine.WriteAsync(context.Caller().Project, tx =>
-            {
-                row.Apply(tx, Origin(context));
-                return true;
-            }, context.RequestAborted);
+            await engine.ApplyOneAsync<object>(context.Caller().Project, row.Operation(), Origin(context), context.RequestAborted);
             return Results.StatusCode(202);
         });
 
@@ -91,11 +87,7 @@ public static class UserpilotApi
         WithBodyAsync(context, true, async (root, _) =>
         {
             var (company, metadata) = UserpilotRows.Company(root, "");
-            await engine.WriteAsync(context.Caller().Project, tx =>
-            {
-                CompanyRules.Identify(tx, company, metadata);
-                return true;
-            }, context.RequestAborted);
+            await engine.ApplyOneAsync<bool>(context.Caller().Project, new GraphOperation.CompanyOp(new CompanyCommand(company, metadata)), Origin(context), context.RequestAborted);
             return Results.StatusCode(202);
         });
 
@@ -116,8 +108,8 @@ public static class UserpilotApi
             }
             var identity = new IdentifyCommand(new IdentifierInput(user, userId, "user_id"), [], new Dictionary<string, PropertyValue>(),
                 new Dictionary<string, PropertyValue>(), []);
-            await engine.WriteAsync(context.Caller().Project, tx => IdentityGraph.Track(tx, new TrackCommand(identity, name, time.GetUtcNow(), metadata, null), Origin(context)),
-                context.RequestAborted);
+            await engine.ApplyOneAsync<TrackResult>(context.Caller().Project, new GraphOperation.TrackOp(new TrackCommand(identity, name, time.GetUtcNow(), metadata, null)),
+                Origin(context), context.RequestAborted);
             return Results.StatusCode(202);
         });
 
@@ -209,21 +201,21 @@ public static class UserpilotApi
             return Results.Json(Job(job, null), statusCode: 202);
         });
 
-    private static async Task<IResult> ListJobsAsync(HttpContext context, Storage.IGraphStore store)
+    private static async Task<IResult> ListJobsAsync(HttpContext context, IJobStore jobs)
     {
-        var jobs = await store.Jobs.ListAsync(context.Caller().Project, 100, context.RequestAborted, [.. JobTypes.Keys]);
+        var listed = await jobs.ListAsync(context.Caller().Project, 100, context.RequestAborted, [.. JobTypes.Keys]);
         var now = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
-        return Results.Json(jobs.Select(j => Job(j, null, now)).ToList());
+        return Results.Json(listed.Select(j => Job(j, null, now)).ToList());
     }
 
-    private static async Task<IResult> GetJobAsync(HttpContext context, Storage.IGraphStore store, string jobId)
+    private static async Task<IResult> GetJobAsync(HttpContext context, IJobStore jobs, string jobId)
     {
-        var job = await store.Jobs.GetAsync(context.Caller().Project, jobId, context.RequestAborted);
+        var job = await jobs.GetAsync(context.Caller().Project, jobId, context.RequestAborted);
         if (job is null || !JobTypes.ContainsKey(job.Kind))
         {
             return Error(404, "Not Found", "job_not_found", $"no background job '{jobId}' in this project");
         }
-        var failed = await store.Jobs.ListErrorsAsync(job.Project, job.JobId, 0, MaxJobErrorsShown, context.RequestAborted);
+        var failed = await jobs.ListErrorsAsync(job.Project, job.JobId, 0, MaxJobErrorsShown, context.RequestAborted);
         return Results.Json(Job(job, failed, context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()));
     }
 

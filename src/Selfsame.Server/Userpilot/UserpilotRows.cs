@@ -3,7 +3,6 @@ using Selfsame.Companies;
 using Selfsame.Graph;
 using Selfsame.Jobs;
 using Selfsame.Operations;
-using Selfsame.Storage;
 
 namespace Selfsame.Server.Userpilot;
 
@@ -11,17 +10,21 @@ namespace Selfsame.Server.Userpilot;
 internal sealed record UserRow(IdentifierInput User, IReadOnlyDictionary<string, PropertyValue> Set, IReadOnlyList<string> Unset,
     string? Company, IReadOnlyDictionary<string, PropertyValue> CompanyMetadata)
 {
-    public void Apply(IGraphTransaction tx, WriteOrigin origin)
+    /// <summary>The row as the engine applies it: an identify, and the company's metadata and membership when it names one.</summary>
+    public GraphOperation Operation()
     {
-        var result = IdentityGraph.Identify(tx, new IdentifyCommand(User, [], Set, Empty, Unset), origin);
-        if (Company is not null)
+        var identify = new GraphOperation.IdentifyOp(new IdentifyCommand(User, [], Set, Empty, Unset));
+        if (Company is null)
         {
-            if (CompanyMetadata.Count > 0)
-            {
-                CompanyRules.Identify(tx, Company, CompanyMetadata);
-            }
-            CompanyRules.Join(tx, Company, result.Record);
+            return identify;
         }
+        List<GraphOperation> steps = [identify];
+        if (CompanyMetadata.Count > 0)
+        {
+            steps.Add(new GraphOperation.CompanyOp(new CompanyCommand(Company, CompanyMetadata)));
+        }
+        steps.Add(new GraphOperation.JoinCompanyOp(new JoinCompanyCommand(Company, User)));
+        return new GraphOperation.Sequence(steps);
     }
 
     private static readonly IReadOnlyDictionary<string, PropertyValue> Empty = new Dictionary<string, PropertyValue>();
@@ -141,7 +144,7 @@ internal static class UserpilotRows
             ? throw RequestValidationException.Of(path, $"metadata keys must be 1 to {PropertyValue.MaxKeyLength} characters, without NUL")
             : key;
 
-    public static string RequiredId(JsonElement row, string name, string path, int maxLength = CompanyRules.MaxIdLength)
+    public static string RequiredId(JsonElement row, string name, string path, int maxLength = CompanyLimits.MaxIdLength)
     {
         if (!row.TryGetProperty(name, out var element) || element.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
         {
@@ -191,7 +194,7 @@ public static class UserpilotJobs
         public JobRow Read(string line, ProjectSettings settings)
         {
             var user = UserpilotRows.Line(line, row => UserpilotRows.User(row, "", settings));
-            return new JobRow(user.Apply, user.User.Identifier);
+            return JobRow.Of(user.Operation());
         }
     }
 
@@ -202,7 +205,7 @@ public static class UserpilotJobs
         public JobRow Read(string line, ProjectSettings settings)
         {
             var (company, metadata) = UserpilotRows.Line(line, row => UserpilotRows.Company(row, ""));
-            return new JobRow((tx, _) => CompanyRules.Identify(tx, company, metadata));
+            return JobRow.Of(new GraphOperation.CompanyOp(new CompanyCommand(company, metadata)));
         }
     }
 
@@ -228,11 +231,7 @@ public static class UserpilotJobs
             var userId = UserpilotRows.Line(line, row => UserId(row) ?? throw RequestValidationException.Of("(row)", "expected a user id (a string or a number, without NUL)"));
             var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error)
                 ?? throw new JobRowException($"(row): {error}");
-            return new JobRow((tx, origin) =>
-            {
-                var owner = tx.FindIdentifier(user) ?? throw new GraphException(GraphErrorKind.NotFound, "user_id", $"no user has user_id '{userId}'");
-                IdentityGraph.DeleteProfile(tx, tx.GetRecord(owner.Record)!.Profile, origin);
-            }, user);
+            return JobRow.Of(new GraphOperation.DeleteUserOp(new UserLookup.ByIdentifier(new IdentifierInput(user, userId, "user_id")), MustExist: true));
         }
     }
 }

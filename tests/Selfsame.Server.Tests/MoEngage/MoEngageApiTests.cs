@@ -466,7 +466,7 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
 
         Assert.Equal(200, status);
         Assert.Equal(0, body["result"]!["applied"]!.GetValue<int>());
-        Assert.Contains("another customer", body["result"]!["failed"]![0]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("belongs to another user", body["result"]!["failed"]![0]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Null(await moengage.ExportUserAsync(SeedWorkspace, mary));
         Assert.NotNull(await moengage.ExportUserAsync(SeedWorkspace, john));
     }

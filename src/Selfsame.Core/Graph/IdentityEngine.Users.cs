@@ -1,0 +1,73 @@
+using Selfsame.Companies;
+using Selfsame.Events;
+using Selfsame.Storage;
+
+namespace Selfsame.Graph;
+
+/// <summary>A company as read: its properties, and each member record with the profile it belongs to now.</summary>
+public sealed record CompanyView(CompanyInfo Company, IReadOnlyList<(RecordId Record, ProfileId Profile)> Members);
+
+/// <summary>A profile's companies: those that any of its records belongs to.</summary>
+public sealed record ProfileCompanies(ProfileId Profile, IReadOnlyList<string> Companies);
+
+public sealed partial class IdentityEngine
+{
+    /// <summary>Applies <paramref name="operation"/> in a transaction of its own and answers its result; a refusal throws <see cref="GraphException"/>.</summary>
+    public async Task<T> ApplyOneAsync<T>(ProjectId project, GraphOperation operation, WriteOrigin origin, CancellationToken cancellationToken) =>
+        (T)await Store.WriteAsync(project, tx => IdentityGraph.Apply(tx, operation, origin), cancellationToken);
+
+    /// <summary>Applies every operation in one transaction, all or none (a request that is ingested whole or not at all); answers each result.</summary>
+    public Task<IReadOnlyList<object>> ApplyAllAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken) =>
+        Store.WriteAsync<IReadOnlyList<object>>(project, tx =>
+        {
+            IdentityGraph.ReadAhead(tx, operations);
+            return operations.Select(operation => IdentityGraph.Apply(tx, operation, origin)).ToList();
+        }, cancellationToken);
+
+    /// <summary>
+    /// The users that <paramref name="lookups"/> name, one answer each (null where a look-up names nobody; two look-ups of one
+    /// profile answer the same profile twice), read in one snapshot; with <paramref name="eventsNamed"/>, each user's events of that name too.
+    /// </summary>
+    public Task<IReadOnlyList<UserView?>> FindUsersAsync(ProjectId project, IReadOnlyList<UserLookup> lookups, string? eventsNamed, CancellationToken cancellationToken) =>
+        ReadSessionAsync<IReadOnlyList<UserView?>>(project, session => lookups.Select(lookup =>
+        {
+            if (UserRules.Find(session, lookup) is not { } record || ProfileReads.Profile(session, UserRules.ProfileOf(session, record).Value) is not { } view)
+            {
+                return null;
+            }
+            return new UserView(view, session.SummarizeEvents(view.Id), eventsNamed is null ? [] : AllEvents(session, view.Id, eventsNamed));
+        }).ToList(), cancellationToken);
+
+    public Task<CompanyView?> GetCompanyAsync(ProjectId project, string companyId, CancellationToken cancellationToken) =>
+        ReadSessionAsync(project, session => session.GetCompany(companyId) is { } info
+            ? new CompanyView(info, info.Members.Select(m => (m, session.GetRecord(m)?.Profile ?? ProfileId.Of(m))).ToList())
+            : null, cancellationToken);
+
+    /// <summary>The companies of a profile (an id merged away names the profile that holds that record); null when there is none.</summary>
+    public Task<ProfileCompanies?> GetProfileCompaniesAsync(ProjectId project, long profileOrRecord, CancellationToken cancellationToken) =>
+        ReadSessionAsync(project, session => ProfileReads.Profile(session, profileOrRecord) is { } view
+            ? new ProfileCompanies(view.Id, session.GetProfileCompanies(view.Id))
+            : null, cancellationToken);
+
+    private static List<StoredEvent> AllEvents(IGraphReadSession session, ProfileId profile, string name)
+    {
+        var all = new List<StoredEvent>();
+        EventCursor? before = null;
+        while (true)
+        {
+            var page = session.GetEvents(profile, null, new EventQuery(name, null, null, before, 1000));
+            all.AddRange(page);
+            if (page.Count < 1000)
+            {
+                return all;
+            }
+            before = new EventCursor(page[^1].Time.ToUnixTimeMilliseconds(), page[^1].EventId);
+        }
+    }
+
+    private Task<T> ReadSessionAsync<T>(ProjectId project, Func<IGraphReadSession, T> read, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Store.Read(project, read));
+    }
+}
