@@ -8,21 +8,18 @@ internal sealed partial class PostgresGraphSession : ICompanyReads, ICompanyWrit
 {
     public CompanyInfo? GetCompany(string companyId)
     {
-        DateTimeOffset created, updated;
-        using (var row = Query("SELECT created_at, updated_at FROM companies WHERE project_id = $1 AND company_id = $2", _project, companyId))
+        var company = List("SELECT created_at, updated_at FROM companies WHERE project_id = $1 AND company_id = $2",
+            r => (Created: Time(r.GetInt64(0)), Updated: Time(r.GetInt64(1))), _project, companyId);
+        if (company.Count == 0)
         {
-            if (!row.Read())
-            {
-                return null;
-            }
-            (created, updated) = (Time(row.GetInt64(0)), Time(row.GetInt64(1)));
+            return null;
         }
         var properties = List("SELECT key, type, value, updated_at FROM company_properties WHERE project_id = $1 AND company_id = $2 ORDER BY key",
             r => new CompanyProperty(r.GetString(0), new PropertyValue(PropertyValue.ParseTypeName(r.GetString(1)), r.GetString(2)), Time(r.GetInt64(3))),
             _project, companyId);
         var members = List("SELECT record_id FROM company_members WHERE project_id = $1 AND company_id = $2 ORDER BY record_id",
             r => new RecordId(r.GetInt64(0)), _project, companyId);
-        return new CompanyInfo(companyId, created, updated, properties, members);
+        return new CompanyInfo(companyId, company[0].Created, company[0].Updated, properties, members);
     }
 
     public IReadOnlyList<string> GetProfileCompanies(ProfileId profile) =>

@@ -37,13 +37,9 @@ internal sealed partial class PostgresGraphSession : IEventReads, IEventWrites
         "FROM events e WHERE e.project_id = $1 AND e.time >= $2 AND e.time < $3 AND ($4::text IS NULL OR e.name = $4::text)) d " +
         "JOIN records r ON r.project_id = $1 AND r.record_id = d.record_id";
 
-    public UniqueUsers CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name)
-    {
-        using var rows = Query($"SELECT count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT e.record_id {EventsInRange}",
-            _project, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), name);
-        rows.Read();
-        return new UniqueUsers(rows.GetInt64(0), rows.GetInt64(1));
-    }
+    public UniqueUsers CountUniqueUsers(DateTimeOffset from, DateTimeOffset to, string? name) =>
+        List($"SELECT count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT e.record_id {EventsInRange}",
+            r => new UniqueUsers(r.GetInt64(0), r.GetInt64(1)), _project, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds(), name).Single();
 
     public IReadOnlyList<UniqueUsersDay> CountUniqueUsersPerDay(DateTimeOffset from, DateTimeOffset to, string? name) =>
         List($"SELECT d.day, count(DISTINCT r.profile_id), count(*) FROM (SELECT DISTINCT floor(e.time / 86400000.0)::bigint AS day, e.record_id {EventsInRange} " +

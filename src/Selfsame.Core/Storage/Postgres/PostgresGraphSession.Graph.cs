@@ -19,16 +19,13 @@ internal sealed partial class PostgresGraphSession : IGraphReads, IGraphWrites
         {
             return null;
         }
-        using var reader = Query("SELECT display, record_id, created_at FROM identifiers WHERE project_id = $1 AND type = $2 AND value = $3",
-            _project, identifier.Type, identifier.Value);
-        return reader.Read() ? new StoredIdentifier(identifier, reader.GetString(0), new RecordId(reader.GetInt64(1)), Time(reader.GetInt64(2))) : null;
+        return List("SELECT display, record_id, created_at FROM identifiers WHERE project_id = $1 AND type = $2 AND value = $3",
+            r => new StoredIdentifier(identifier, r.GetString(0), new RecordId(r.GetInt64(1)), Time(r.GetInt64(2))), _project, identifier.Type, identifier.Value)
+            .FirstOrDefault();
     }
 
-    public RecordInfo? GetRecord(RecordId record)
-    {
-        using var reader = Query($"SELECT {RecordColumns} FROM records r WHERE r.project_id = $1 AND r.record_id = $2", _project, record.Value);
-        return reader.Read() ? ReadRecord(reader) : null;
-    }
+    public RecordInfo? GetRecord(RecordId record) =>
+        List($"SELECT {RecordColumns} FROM records r WHERE r.project_id = $1 AND r.record_id = $2", ReadRecord, _project, record.Value).FirstOrDefault();
 
     public IReadOnlyList<RecordInfo> GetProfileRecords(ProfileId profile) =>
         List($"SELECT {RecordColumns} FROM records r WHERE r.project_id = $1 AND r.profile_id = $2 ORDER BY r.record_id", ReadRecord, _project, profile.Value);

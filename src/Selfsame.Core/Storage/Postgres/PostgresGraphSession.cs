@@ -31,20 +31,27 @@ internal sealed partial class PostgresGraphSession(NpgsqlConnection connection, 
 
     public Exception? Attempt(Action<IGraphTransaction> work)
     {
-        transaction.Save("attempt");
         try
         {
-            work(this);
-            transaction.Release("attempt");
-            return null;
+            transaction.Save("attempt");
+            try
+            {
+                work(this);
+                transaction.Release("attempt");
+                return null;
+            }
+            catch (Exception e) when (e is not (NpgsqlException or StoreUnavailableException))
+            {
+                // A refusal by the rules, or the server refusing this work's data (StoreValueRejectedException): undone, the
+                // rest goes on. A lost connection, a lock timeout or a deadlock is not caught: the whole transaction fails.
+                transaction.Rollback("attempt");
+                transaction.Release("attempt");
+                return e;
+            }
         }
-        catch (Exception e) when (e is not NpgsqlException || PostgresStore.IsDataError(e))
+        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
         {
-            // A refusal by the rules, or the server refusing this work's data (too long, malformed): undone, the rest goes on.
-            // A lost connection, a lock timeout or a deadlock is not caught: the whole transaction fails.
-            transaction.Rollback("attempt");
-            transaction.Release("attempt");
-            return e;
+            throw store;
         }
     }
 
@@ -64,34 +71,35 @@ internal sealed partial class PostgresGraphSession(NpgsqlConnection connection, 
         return command;
     }
 
-    private NpgsqlDataReader Query(string sql, params object?[] args)
-    {
-        using var command = Command(sql, args);
-        return command.ExecuteReader();
-    }
-
-    private List<T> List<T>(string sql, Func<NpgsqlDataReader, T> read, params object?[] args)
-    {
-        using var reader = Query(sql, args);
-        var result = new List<T>();
-        while (reader.Read())
+    private List<T> List<T>(string sql, Func<NpgsqlDataReader, T> read, params object?[] args) =>
+        Run(sql, args, read, static (command, read) =>
         {
-            result.Add(read(reader));
+            using var reader = command.ExecuteReader();
+            var result = new List<T>();
+            while (reader.Read())
+            {
+                result.Add(read(reader));
+            }
+            return result;
+        });
+
+    private object? Scalar(string sql, params object?[] args) =>
+        Run(sql, args, 0, static (command, _) => command.ExecuteScalar() is var value and not DBNull ? value : null);
+
+    private int Execute(string sql, params object?[] args) => Run(sql, args, 0, static (command, _) => command.ExecuteNonQuery());
+
+    /// <summary>Runs one statement; what the driver throws reaches the caller as the store's own exception where there is one.</summary>
+    private TResult Run<TState, TResult>(string sql, object?[] args, TState state, Func<NpgsqlCommand, TState, TResult> execute)
+    {
+        using var command = Command(sql, args);
+        try
+        {
+            return execute(command, state);
         }
-        return result;
-    }
-
-    private object? Scalar(string sql, params object?[] args)
-    {
-        using var command = Command(sql, args);
-        var value = command.ExecuteScalar();
-        return value is DBNull ? null : value;
-    }
-
-    private int Execute(string sql, params object?[] args)
-    {
-        using var command = Command(sql, args);
-        return command.ExecuteNonQuery();
+        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
     private static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
