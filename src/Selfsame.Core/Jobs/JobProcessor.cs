@@ -174,9 +174,12 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
         return ended;
     }
 
-    /// <summary>Failures after which the job can go on later where it stands: the store failing, the claim lost, a stop.</summary>
+    /// <summary>
+    /// Failures after which the job can go on later where it stands: the store failing (unavailable, or an error of its
+    /// driver that is not about a value: a value the store refused fails its row alone), the claim lost, a stop.
+    /// </summary>
     private static bool Resumable(Exception e) =>
-        (e is DbException && !Storage.Postgres.PostgresStore.IsDataError(e)) || e is IOException or JobClaimLostException or OperationCanceledException;
+        e is StoreUnavailableException or DbException or IOException or JobClaimLostException or OperationCanceledException;
 
     /// <summary>Waits for a chunk still being applied, whatever it ends with (its outcome is in the store already).</summary>
     private static async Task SettleAsync(Task? applying)

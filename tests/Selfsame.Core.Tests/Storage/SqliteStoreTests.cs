@@ -558,6 +558,43 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(2, reopened.SharedSnapshots);
     }
 
+    [Fact]
+    public async Task Statements_BusyPastTheBusyTimeout_ThrowStoreUnavailable_WithSqlitesErrorInside()
+    {
+        await using var store = await OpenWithProjectAsync();
+        using var holder = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False");
+        holder.Open();
+        using var hold = holder.CreateCommand();
+        hold.CommandText = "BEGIN IMMEDIATE";
+        hold.ExecuteNonQuery();
+        var waiting = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False");
+        waiting.Open();
+        using var statements = new SqliteStatements(waiting);
+
+        var busy = Assert.Throws<Selfsame.Storage.StoreUnavailableException>(() => statements.Execute("BEGIN IMMEDIATE"));
+
+        Assert.Equal(SQLitePCL.raw.SQLITE_BUSY, Assert.IsType<SqliteException>(busy.InnerException).SqliteErrorCode & 0xFF);
+    }
+
+    [Fact]
+    public void Statements_ValueLongerThanSqliteKeeps_ThrowStoreValueRejected_AndOtherErrorsStayAsTheyAre()
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(_folder.Path, "limits.db")};Pooling=False");
+        connection.Open();
+        using var statements = new SqliteStatements(connection);
+        statements.Execute("CREATE TABLE t (v TEXT PRIMARY KEY)");
+        statements.Execute("INSERT INTO t (v) VALUES (@p0)", "kept");
+        // SQLite's own limit is a billion bytes; lowered here so that a test value passes it.
+        SQLitePCL.raw.sqlite3_limit(connection.Handle, SQLitePCL.raw.SQLITE_LIMIT_LENGTH, 100);
+
+        var rejected = Assert.Throws<Selfsame.Storage.StoreValueRejectedException>(() => statements.Execute("INSERT INTO t (v) VALUES (@p0)", new string('x', 200)));
+        var duplicate = Assert.Throws<SqliteException>(() => statements.Execute("INSERT INTO t (v) VALUES (@p0)", "kept"));
+
+        Assert.Equal(SQLitePCL.raw.SQLITE_TOOBIG, Assert.IsType<SqliteException>(rejected.InnerException).SqliteErrorCode & 0xFF);
+        Assert.Equal(SQLitePCL.raw.SQLITE_CONSTRAINT, duplicate.SqliteErrorCode & 0xFF);
+        Assert.Equal(1L, statements.Scalar("SELECT count(*) FROM t"));
+    }
+
     private async Task<SqliteStore> OpenWithProjectAsync()
     {
         var store = SqliteStore.Open(_folder.Path, _time);

@@ -86,35 +86,64 @@ internal sealed class PostgresCatalog(NpgsqlDataSource dataSource) : IProjectCat
 
     internal async Task<List<T>> QueryAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params object?[] args)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = Command(connection, null, sql, args);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var result = new List<T>();
-        while (await reader.ReadAsync(cancellationToken))
+        try
         {
-            result.Add(read(reader));
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var command = Command(connection, null, sql, args);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var result = new List<T>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                result.Add(read(reader));
+            }
+            return result;
         }
-        return result;
+        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
     internal async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object?[] args)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await ExecuteAsync(connection, null, sql, cancellationToken, args);
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            return await ExecuteAsync(connection, null, sql, cancellationToken, args);
+        }
+        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
     internal static async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken, params object?[] args)
     {
-        await using var command = Command(connection, transaction, sql, args);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        try
+        {
+            await using var command = Command(connection, transaction, sql, args);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
+    /// <summary>Runs <paramref name="work"/> in one transaction; what the driver throws reaches the caller as the store's own exception where there is one.</summary>
     internal async Task InTransactionAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task> work, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await work(connection, transaction);
-        await transaction.CommitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await work(connection, transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, object?[] args)

@@ -33,6 +33,28 @@ public sealed class PostgresStore : IGraphStore
     /// <summary>Opens the store over <paramref name="connectionString"/> and applies pending migrations (one node at a time).</summary>
     public static PostgresStore Open(string connectionString, TimeProvider time)
     {
+        var dataSource = CreateDataSource(connectionString);
+        try
+        {
+            PostgresMigrations.Apply(dataSource, time);
+        }
+        catch (Exception e)
+        {
+            dataSource.Dispose();
+            if (e is NpgsqlException && PostgresErrors.Translate(e) is { } store)
+            {
+                throw store;
+            }
+            throw;
+        }
+        return new PostgresStore(dataSource, time);
+    }
+
+    /// <summary>The store over <paramref name="connectionString"/> without reaching the database (no migrations): for tests of a database that cannot be reached.</summary>
+    internal static PostgresStore OpenWithoutMigrations(string connectionString, TimeProvider time) => new(CreateDataSource(connectionString), time);
+
+    private static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         // What the connection string itself sets (NpgsqlConnectionStringBuilder.ContainsKey answers true for every keyword it knows).
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
@@ -65,17 +87,7 @@ public sealed class PostgresStore : IGraphStore
         // keep requests waiting on the database from starving the pool.
         ThreadPool.GetMinThreads(out var workers, out var io);
         ThreadPool.SetMinThreads(Math.Max(workers, 128), io);
-        var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
-        try
-        {
-            PostgresMigrations.Apply(dataSource, time);
-        }
-        catch
-        {
-            dataSource.Dispose();
-            throw;
-        }
-        return new PostgresStore(dataSource, time);
+        return NpgsqlDataSource.Create(builder.ConnectionString);
     }
 
     public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
@@ -84,16 +96,27 @@ public sealed class PostgresStore : IGraphStore
     public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
         _writer.WriteEachAsync(project, work, cancellationToken);
 
-    /// <summary>An error PostgreSQL reports about a value itself (classes 22, data exception, and 54, program limit, such as an index row too large).</summary>
-    public static bool IsDataError(Exception e) => e is PostgresException p && (p.SqlState.StartsWith("22", StringComparison.Ordinal) || p.SqlState.StartsWith("54", StringComparison.Ordinal));
+    /// <summary>
+    /// A value the store refused: <see cref="StoreValueRejectedException"/>, which the store throws for an error PostgreSQL
+    /// reports about a value itself (classes 22, data exception, and 54, program limit, such as an index row too large), or
+    /// such an error itself. Kept public for the server's problem mapping until it looks for StoreValueRejectedException.
+    /// </summary>
+    public static bool IsDataError(Exception e) => e is StoreValueRejectedException || PostgresErrors.IsDataError(e);
 
     public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
     {
-        using var connection = _dataSource.OpenConnection();
-        using var transaction = connection.BeginTransaction(IsolationLevel.RepeatableRead);
-        var result = read(new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow()));
-        transaction.Commit();
-        return result;
+        try
+        {
+            using var connection = _dataSource.OpenConnection();
+            using var transaction = connection.BeginTransaction(IsolationLevel.RepeatableRead);
+            var result = read(new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow()));
+            transaction.Commit();
+            return result;
+        }
+        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
     public async ValueTask DisposeAsync()

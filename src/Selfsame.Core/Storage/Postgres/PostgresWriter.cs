@@ -35,7 +35,7 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, TimeProvider t
     }
 
     /// <summary>Commits one project's items; returns the error when the database could not be reached, else null.</summary>
-    private NpgsqlException? Commit(Graph.ProjectId project, List<WriteItem> items)
+    private Exception? Commit(Graph.ProjectId project, List<WriteItem> items)
     {
         try
         {
@@ -48,13 +48,12 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, TimeProvider t
         catch (Exception e)
         {
             // The transaction could not be begun or committed: nothing of the group is kept, and every item says so.
+            var error = PostgresErrors.AtBoundary(e);
             foreach (var item in items)
             {
-                item.Fail(e);
+                item.Fail(error);
             }
-            return e is NpgsqlException { IsTransient: true } or NpgsqlException { InnerException: System.Net.Sockets.SocketException or TimeoutException or IOException }
-                ? (NpgsqlException)e
-                : null;
+            return PostgresErrors.IsUnreachable(e) ? error : null;
         }
         foreach (var item in items)
         {

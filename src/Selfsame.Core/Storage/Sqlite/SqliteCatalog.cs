@@ -14,21 +14,19 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
 
     public Task<bool> CreateProjectAsync(Project project, ApiKeyRecord? firstKey, CancellationToken cancellationToken)
     {
-        using var connection = SqliteStore.Open(connectionString, readOnly: false);
-        using var transaction = connection.BeginTransaction(deferred: false);
-        using var insert = Command(connection, "INSERT INTO projects (project_id, name, created_at, settings) VALUES ($id, $name, $at, $settings) ON CONFLICT DO NOTHING",
-            [("$id", project.Id.Value), ("$name", project.Name), ("$at", project.CreatedAt.ToUnixTimeMilliseconds()), ("$settings", project.Settings.ToJson())]);
-        if (insert.ExecuteNonQuery() == 0)
+        var created = false;
+        InTransaction(connection =>
         {
-            return Task.FromResult(false);
-        }
-        if (firstKey is not null)
-        {
-            using var key = Command(connection, InsertKey, KeyParameters(firstKey));
-            key.ExecuteNonQuery();
-        }
-        transaction.Commit();
-        return Task.FromResult(true);
+            using var insert = Command(connection, "INSERT INTO projects (project_id, name, created_at, settings) VALUES ($id, $name, $at, $settings) ON CONFLICT DO NOTHING",
+                [("$id", project.Id.Value), ("$name", project.Name), ("$at", project.CreatedAt.ToUnixTimeMilliseconds()), ("$settings", project.Settings.ToJson())]);
+            created = insert.ExecuteNonQuery() == 1;
+            if (created && firstKey is not null)
+            {
+                using var key = Command(connection, InsertKey, KeyParameters(firstKey));
+                key.ExecuteNonQuery();
+            }
+        });
+        return Task.FromResult(created);
     }
 
     public Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, CancellationToken cancellationToken)
@@ -99,31 +97,52 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
 
     internal List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
     {
-        using var connection = SqliteStore.Open(readConnectionString, readOnly: true);
-        using var command = Command(connection, sql, parameters);
-        using var reader = command.ExecuteReader();
-        var result = new List<T>();
-        while (reader.Read())
+        try
         {
-            result.Add(read(reader));
+            using var connection = SqliteStore.Open(readConnectionString, readOnly: true);
+            using var command = Command(connection, sql, parameters);
+            using var reader = command.ExecuteReader();
+            var result = new List<T>();
+            while (reader.Read())
+            {
+                result.Add(read(reader));
+            }
+            return result;
         }
-        return result;
+        catch (SqliteException e) when (SqliteErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
     /// <summary>Runs <paramref name="work"/> on one write connection in one immediate transaction.</summary>
     internal void InTransaction(Action<SqliteConnection> work)
     {
-        using var connection = SqliteStore.Open(connectionString, readOnly: false);
-        using var transaction = connection.BeginTransaction(deferred: false);
-        work(connection);
-        transaction.Commit();
+        try
+        {
+            using var connection = SqliteStore.Open(connectionString, readOnly: false);
+            using var transaction = connection.BeginTransaction(deferred: false);
+            work(connection);
+            transaction.Commit();
+        }
+        catch (SqliteException e) when (SqliteErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
     internal int Execute(string sql, params (string Name, object? Value)[] parameters)
     {
-        using var connection = SqliteStore.Open(connectionString, readOnly: false);
-        using var command = Command(connection, sql, parameters);
-        return command.ExecuteNonQuery();
+        try
+        {
+            using var connection = SqliteStore.Open(connectionString, readOnly: false);
+            using var command = Command(connection, sql, parameters);
+            return command.ExecuteNonQuery();
+        }
+        catch (SqliteException e) when (SqliteErrors.Translate(e) is { } store)
+        {
+            throw store;
+        }
     }
 
     private static SqliteCommand Command(SqliteConnection connection, string sql, (string Name, object? Value)[] parameters)

@@ -163,7 +163,14 @@ internal sealed class SqliteStatements(SqliteConnection connection) : IDisposabl
     {
         if (rc != expected)
         {
-            SqliteException.ThrowExceptionForRC(rc, _db);
+            try
+            {
+                SqliteException.ThrowExceptionForRC(rc, _db);
+            }
+            catch (SqliteException e) when (SqliteErrors.Translate(e) is { } store)
+            {
+                throw store;
+            }
         }
     }
 

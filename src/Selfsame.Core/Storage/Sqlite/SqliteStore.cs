@@ -63,17 +63,28 @@ public sealed class SqliteStore : IGraphStore, ISqliteReaders
     public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
         _writer.WriteEachAsync(project, work, cancellationToken);
 
-    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read) => WithReader(session =>
+    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
     {
-        // One read transaction for the whole read: every query sees the same committed snapshot (a merge committed
-        // between two of them cannot tear the answer), and SQLite takes its WAL read lock once instead of per query.
-        session.Sql.Execute("BEGIN");
-        session.BeginUnitOfWork();
-        session.Bind(project);
-        var result = read(session);
-        session.Sql.Execute("COMMIT");
-        return result;
-    });
+        try
+        {
+            return WithReader(session =>
+            {
+                // One read transaction for the whole read: every query sees the same committed snapshot (a merge committed
+                // between two of them cannot tear the answer), and SQLite takes its WAL read lock once instead of per query.
+                session.Sql.Execute("BEGIN");
+                session.BeginUnitOfWork();
+                session.Bind(project);
+                var result = read(session);
+                session.Sql.Execute("COMMIT");
+                return result;
+            });
+        }
+        catch (SqliteException e) when (SqliteErrors.Translate(e) is { } store)
+        {
+            // Opening a read session's connection, the one step not run through its statements.
+            throw store;
+        }
+    }
 
     /// <summary>Whether a long read (unique users) is cut in halves read at once; on by default with more than one core.</summary>
     internal bool ReadInHalves { get; set; } = Environment.ProcessorCount > 1;
@@ -113,7 +124,7 @@ public sealed class SqliteStore : IGraphStore, ISqliteReaders
                 }
                 _readers.Add(session);
             }
-            catch (SqliteException)
+            catch (Exception e) when (e is SqliteException or StoreUnavailableException)
             {
                 session.Dispose();
             }

@@ -110,7 +110,7 @@ internal sealed class SqliteWriter : GroupWriter
             _session.WritePending();
             return true;
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or StoreUnavailableException or StoreValueRejectedException or InvalidOperationException or ArgumentException)
         {
             return false;
         }
@@ -122,7 +122,7 @@ internal sealed class SqliteWriter : GroupWriter
         {
             _session.Sql.Execute("ROLLBACK");
         }
-        catch (Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or StoreUnavailableException)
         {
             // No transaction left to roll back.
         }
