@@ -107,7 +107,7 @@ public sealed class KeyAuthentication(IProjectCatalog catalog, TimeProvider time
             {
                 await catalog.TouchKeyAsync(keyId, now, CancellationToken.None);
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+            catch (Exception e) when (e is StoreUnavailableException or StoreValueRejectedException or System.Data.Common.DbException or InvalidOperationException or TimeoutException)
             {
                 _lastWritten.TryRemove(keyId, out _);
             }
