@@ -305,7 +305,7 @@ public static class SelfsameCommands
             {
                 return Fail(e.Message);
             }
-            var resolution = new IdentityEngine(store).Resolve(id.Value, input.Identifier);
+            var resolution = await new IdentityEngine(store).ResolveAsync(id.Value, input.Identifier, ct);
             if (resolution is null)
             {
                 return Fail($"no record holds the identifier {input.Identifier}");

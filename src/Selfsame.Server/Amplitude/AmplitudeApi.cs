@@ -187,7 +187,7 @@ public static class AmplitudeApi
         {
             return Answer(400, new() { ["error"] = $"user_ids: '{bad}' is not a user id (1 to {IdentifierNormalizer.MaxValueLength} characters)" });
         }
-        var found = engine.DirectLinksOf(check.Caller!.Project, userIds.Select(u => new Identifier(IdentifierTypes.UserId, u)).ToList(), LinkKinds.Map);
+        var found = await engine.DirectLinksOfAsync(check.Caller!.Project, userIds.Select(u => new Identifier(IdentifierTypes.UserId, u)).ToList(), LinkKinds.Map, ct);
         var body = new Dictionary<string, object?>();
         for (var i = 0; i < userIds.Count; i++)
         {

@@ -329,7 +329,7 @@ public static class BrazeApi
         });
 
     private static Task<IResult> ExportAsync(HttpContext context, IdentityEngine engine) =>
-        HandleAsync(context, (root, reader, origin, project) =>
+        HandleAsync(context, async (root, reader, origin, project) =>
         {
             var users = ReadUserLists(root, reader, ["external_ids", "user_aliases", "device_id", "braze_id", "email_address", "phone"], TooManyIds, exactlyOne: false);
             List<string>? fields = null;
@@ -341,7 +341,7 @@ public static class BrazeApi
                 }
                 fields = requested.EnumerateArray().Select(f => f.GetString()!).Distinct().ToList();
             }
-            var (found, invalid) = engine.Read(project, session =>
+            var (found, invalid) = await engine.ReadAsync(project, session =>
             {
                 var exported = new List<Dictionary<string, object?>>();
                 var seen = new HashSet<ProfileId>();
@@ -360,8 +360,8 @@ public static class BrazeApi
                     }
                 }
                 return (exported, notFound);
-            });
-            return Task.FromResult(Answer(201, "success", new() { ["users"] = found, ["invalid_user_ids"] = invalid }));
+            }, context.RequestAborted);
+            return Answer(201, "success", new() { ["users"] = found, ["invalid_user_ids"] = invalid });
         });
 
     /// <summary>

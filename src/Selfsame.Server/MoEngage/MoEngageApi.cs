@@ -286,7 +286,7 @@ public static class MoEngageApi
         });
 
     private static Task<IResult> ExportAsync(HttpContext context, IdentityEngine engine) =>
-        HandleAsync(context, MaxCustomerBytes, (root, reader) =>
+        HandleAsync(context, MaxCustomerBytes, async (root, reader) =>
         {
             if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object
                 || !data.TryGetProperty("identifiers", out var identifiers) || identifiers.ValueKind != JsonValueKind.Array)
@@ -323,7 +323,7 @@ public static class MoEngageApi
                 }
                 fields = requested.EnumerateArray().Select(f => f.GetString()!).ToList();
             }
-            var (users, notFound) = engine.Read(context.Caller().Project, session =>
+            var (users, notFound) = await engine.ReadAsync(context.Caller().Project, session =>
             {
                 var found = new List<object>();
                 var missing = new List<object>();
@@ -340,12 +340,12 @@ public static class MoEngageApi
                     }
                 }
                 return (found, missing);
-            });
-            return Task.FromResult(Success(new()
+            }, context.RequestAborted);
+            return Success(new()
             {
                 ["type"] = "export_users",
                 ["data"] = new Dictionary<string, object> { ["users_not_found"] = notFound, ["users"] = users },
-            }));
+            });
         });
 
     private static Task<IResult> TransitionAsync(HttpContext context, IdentityEngine engine, TimeProvider time) =>

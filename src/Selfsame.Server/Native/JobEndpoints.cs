@@ -102,27 +102,27 @@ public static class JobEndpoints
             .RequireKey(Roles.Read).Produces<JobDto>()
             .WithSummary("A job: status, rows, timings, and the rows that failed with their line numbers (1,000 a page, after after_line).");
 
-        v1.MapGet("/companies/{companyId}", (HttpContext context, IdentityEngine engine, string companyId) =>
+        v1.MapGet("/companies/{companyId}", async (HttpContext context, IdentityEngine engine, string companyId) =>
             {
-                var company = engine.Read(context.Caller().Project, session =>
+                var company = await engine.ReadAsync(context.Caller().Project, session =>
                 {
                     var info = session.GetCompany(companyId);
                     return info is null ? null : new CompanyDto(info.CompanyId, info.CreatedAt, info.UpdatedAt,
                         info.Properties.ToDictionary(p => p.Key, CompanyPropertyDto.Of),
                         info.Members.Select(m => new CompanyMemberDto(m.Value, session.GetRecord(m)?.Profile.Value ?? m.Value)).ToList());
-                });
+                }, context.RequestAborted);
                 return company is null ? Problems.Invalid("company_id", $"no company '{companyId}' in this project", StatusCodes.Status404NotFound) : Results.Ok(company);
             })
             .RequireKey(Roles.Read).Produces<CompanyDto>()
             .WithSummary("A company: its properties and the records (with their profiles) that belong to it.");
 
-        v1.MapGet("/profiles/{profileId:long}/companies", (HttpContext context, IdentityEngine engine, long profileId) =>
+        v1.MapGet("/profiles/{profileId:long}/companies", async (HttpContext context, IdentityEngine engine, long profileId) =>
             {
-                var companies = engine.Read(context.Caller().Project, session =>
+                var companies = await engine.ReadAsync(context.Caller().Project, session =>
                 {
                     var view = ProfileReads.Profile(session, profileId);
                     return view is null ? null : new ProfileCompaniesResponse(view.Id.Value, session.GetProfileCompanies(view.Id));
-                });
+                }, context.RequestAborted);
                 return companies is null ? Problems.Invalid("profile_id", $"no profile {profileId} in this project", StatusCodes.Status404NotFound) : Results.Ok(companies);
             })
             .RequireKey(Roles.Read).Produces<ProfileCompaniesResponse>()
