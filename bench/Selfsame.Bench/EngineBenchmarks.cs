@@ -39,7 +39,7 @@ public class EngineBenchmarks
         _engine.IdentifyAsync(ProjectId.Default, Command($"new-{Interlocked.Increment(ref _next)}"), new WriteOrigin("bench", null), CancellationToken.None);
 
     [Benchmark(Description = "resolve an email")]
-    public Resolution? Resolve() => _engine.Resolve(ProjectId.Default, new Identifier(IdentifierTypes.Email, $"seed-{_next++ % 10_000}@example.com"));
+    public Task<Resolution?> Resolve() => _engine.ResolveAsync(ProjectId.Default, new Identifier(IdentifierTypes.Email, $"seed-{_next++ % 10_000}@example.com"), CancellationToken.None);
 
     [Benchmark(Description = "normalize an email")]
     public Identifier? NormalizeEmail() => IdentifierNormalizer.TryNormalize(IdentifierTypes.Email, "  Some.Person@Example.COM ", _settings, out _);

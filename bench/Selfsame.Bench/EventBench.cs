@@ -62,7 +62,7 @@ public static class EventBench
             {
                 store.ReadInHalves = run % 2 == 0;
                 var watch = Stopwatch.StartNew();
-                total = engine.UniqueUsers(ProjectId.Default, start, start.AddDays(31), null, perDay: false).Total;
+                total = (await engine.UniqueUsersAsync(ProjectId.Default, start, start.AddDays(31), null, perDay: false, CancellationToken.None)).Total;
                 uniqueTimes[store.ReadInHalves].Add(watch.Elapsed.TotalMilliseconds);
             }
             store.ReadInHalves = Environment.ProcessorCount > 1;
@@ -73,13 +73,13 @@ public static class EventBench
             }
             Console.WriteLine($"halves read on a shared snapshot: {store.SharedSnapshots - shared} (of {2 * uniqueTimes[true].Count} asked for)");
 
-            var heavy = engine.Resolve(ProjectId.Default, new Identifier(IdentifierTypes.UserId, "user-0"))!;
+            var heavy = (await engine.ResolveAsync(ProjectId.Default, new Identifier(IdentifierTypes.UserId, "user-0"), CancellationToken.None))!;
             var pageTimes = new List<double>();
             var count = 0;
             for (var run = 0; run < 21; run++)
             {
                 var watch = Stopwatch.StartNew();
-                count = engine.Events(ProjectId.Default, heavy.Profile.Value, false, new EventQuery(null, null, null, null, 100))!.Events.Count;
+                count = (await engine.EventsAsync(ProjectId.Default, heavy.Profile.Value, false, new EventQuery(null, null, null, null, 100), CancellationToken.None))!.Events.Count;
                 pageTimes.Add(watch.Elapsed.TotalMilliseconds);
             }
             pageTimes.Sort();

@@ -308,7 +308,7 @@ public static class SelfsameCommands
             {
                 return Fail(e.Message);
             }
-            var resolution = core.GetRequiredService<IdentityEngine>().Resolve(id.Value, input.Identifier);
+            var resolution = await core.GetRequiredService<IdentityEngine>().ResolveAsync(id.Value, input.Identifier, ct);
             if (resolution is null)
             {
                 return Fail($"no record holds the identifier {input.Identifier}");

@@ -318,7 +318,14 @@ public sealed class CliTests : IDisposable
         Assert.True(acknowledged.Count > 100, $"only {acknowledged.Count} writes were acknowledged before the kill");
         await using var store = SqliteStore.Open(_data, TimeProvider.System);
         var engine = new IdentityEngine(store);
-        var missing = acknowledged.Where(id => engine.Resolve(ProjectId.Default, new Identifier(IdentifierTypes.Email, $"{id}@x.com")) is null).ToList();
+        var missing = new List<string>();
+        foreach (var id in acknowledged)
+        {
+            if (await engine.ResolveAsync(ProjectId.Default, new Identifier(IdentifierTypes.Email, $"{id}@x.com"), CancellationToken.None) is null)
+            {
+                missing.Add(id);
+            }
+        }
         Assert.True(missing.Count == 0, $"{missing.Count} of {acknowledged.Count} acknowledged writes were lost, e.g. {string.Join(", ", missing.Take(5))}");
     }
 }

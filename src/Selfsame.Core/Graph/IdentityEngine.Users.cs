@@ -29,7 +29,7 @@ public sealed partial class IdentityEngine
     /// profile answer the same profile twice), read in one snapshot; with <paramref name="eventsNamed"/>, each user's events of that name too.
     /// </summary>
     public Task<IReadOnlyList<UserView?>> FindUsersAsync(ProjectId project, IReadOnlyList<UserLookup> lookups, string? eventsNamed, CancellationToken cancellationToken) =>
-        ReadSessionAsync<IReadOnlyList<UserView?>>(project, session => lookups.Select(lookup =>
+        ReadAsync<IReadOnlyList<UserView?>>(project, session => lookups.Select(lookup =>
         {
             if (UserRules.Find(session, lookup) is not { } record || ProfileReads.Profile(session, UserRules.ProfileOf(session, record).Value) is not { } view)
             {
@@ -39,13 +39,13 @@ public sealed partial class IdentityEngine
         }).ToList(), cancellationToken);
 
     public Task<CompanyView?> GetCompanyAsync(ProjectId project, string companyId, CancellationToken cancellationToken) =>
-        ReadSessionAsync(project, session => session.GetCompany(companyId) is { } info
+        ReadAsync(project, session => session.GetCompany(companyId) is { } info
             ? new CompanyView(info, info.Members.Select(m => (m, session.GetRecord(m)?.Profile ?? ProfileId.Of(m))).ToList())
             : null, cancellationToken);
 
     /// <summary>The companies of a profile (an id merged away names the profile that holds that record); null when there is none.</summary>
     public Task<ProfileCompanies?> GetProfileCompaniesAsync(ProjectId project, long profileOrRecord, CancellationToken cancellationToken) =>
-        ReadSessionAsync(project, session => ProfileReads.Profile(session, profileOrRecord) is { } view
+        ReadAsync(project, session => ProfileReads.Profile(session, profileOrRecord) is { } view
             ? new ProfileCompanies(view.Id, session.GetProfileCompanies(view.Id))
             : null, cancellationToken);
 
@@ -63,11 +63,5 @@ public sealed partial class IdentityEngine
             }
             before = new EventCursor(page[^1].Time.ToUnixTimeMilliseconds(), page[^1].EventId);
         }
-    }
-
-    private Task<T> ReadSessionAsync<T>(ProjectId project, Func<IGraphReadSession, T> read, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(Store.Read(project, read));
     }
 }

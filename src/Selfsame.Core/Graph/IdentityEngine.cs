@@ -30,10 +30,11 @@ public sealed partial class IdentityEngine(IGraphStore store)
         Store.WriteAsync(project, work, cancellationToken);
 
     /// <summary>Runs a read of committed data (one snapshot) for a surface that composes its own answer from the graph.</summary>
-    internal T Read<T>(ProjectId project, Func<IGraphReadSession, T> read) => Store.Read(project, read);
+    internal Task<T> ReadAsync<T>(ProjectId project, Func<IGraphReadSession, T> read, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, read, cancellationToken);
 
-    public IReadOnlyList<DirectLinks?> DirectLinksOf(ProjectId project, IReadOnlyList<Identifier> identifiers, string kind) =>
-        Store.Read(project, session => ProfileReads.DirectLinksOf(session, identifiers, kind));
+    public Task<IReadOnlyList<DirectLinks?>> DirectLinksOfAsync(ProjectId project, IReadOnlyList<Identifier> identifiers, string kind, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session => ProfileReads.DirectLinksOf(session, identifiers, kind), cancellationToken);
 
     public Task<DeleteResult> DeleteRecordAsync(ProjectId project, RecordId record, WriteOrigin origin, CancellationToken cancellationToken) =>
         Store.WriteAsync(project, tx => IdentityGraph.DeleteRecord(tx, record, origin), cancellationToken);
@@ -59,8 +60,8 @@ public sealed partial class IdentityEngine(IGraphStore store)
     }
 
     /// <summary>A page of the events of a profile (every record; an id merged away names its profile) or of one record.</summary>
-    public EventPage? Events(ProjectId project, long profileOrRecord, bool recordOnly, EventQuery query) =>
-        Store.Read(project, session =>
+    public Task<EventPage?> EventsAsync(ProjectId project, long profileOrRecord, bool recordOnly, EventQuery query, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session =>
         {
             ProfileId profile;
             RecordId? record = null;
@@ -95,20 +96,22 @@ public sealed partial class IdentityEngine(IGraphStore store)
             }
             var page = events.Take(query.Limit).ToList();
             return new EventPage(page, new EventCursor(page[^1].Time.ToUnixTimeMilliseconds(), page[^1].EventId));
-        });
+        }, cancellationToken);
 
     /// <summary>Distinct users with events in the range: merged (profiles) and raw (records); per UTC day too when asked.</summary>
-    public (UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days) UniqueUsers(ProjectId project, DateTimeOffset from, DateTimeOffset to, string? name, bool perDay = true) =>
-        Store.Read(project, session => (session.CountUniqueUsers(from, to, name), perDay ? session.CountUniqueUsersPerDay(from, to, name) : []));
+    public Task<(UniqueUsers Total, IReadOnlyList<UniqueUsersDay> Days)> UniqueUsersAsync(ProjectId project, DateTimeOffset from, DateTimeOffset to, string? name,
+        bool perDay, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session => (session.CountUniqueUsers(from, to, name), perDay ? session.CountUniqueUsersPerDay(from, to, name) : (IReadOnlyList<UniqueUsersDay>)[]),
+            cancellationToken);
 
-    public Resolution? Resolve(ProjectId project, Identifier identifier) =>
-        Store.Read(project, session => ProfileReads.Resolve(session, identifier));
+    public Task<Resolution?> ResolveAsync(ProjectId project, Identifier identifier, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session => ProfileReads.Resolve(session, identifier), cancellationToken);
 
-    public ProfileView? GetProfile(ProjectId project, long id) =>
-        Store.Read(project, session => ProfileReads.Profile(session, id));
+    public Task<ProfileView?> GetProfileAsync(ProjectId project, long id, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session => ProfileReads.Profile(session, id), cancellationToken);
 
-    public Explanation? Explain(ProjectId project, IdentifierInput from, IdentifierInput to) =>
-        Store.Read(project, session => ProfileReads.Explain(session, from, to));
+    public Task<Explanation?> ExplainAsync(ProjectId project, IdentifierInput from, IdentifierInput to, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session => ProfileReads.Explain(session, from, to), cancellationToken);
 
     /// <summary>Every profile of the project, in profile id order, read page by page.</summary>
     public async IAsyncEnumerable<ProfileView> ExportAsync(ProjectId project, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -117,10 +120,10 @@ public sealed partial class IdentityEngine(IGraphStore store)
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var page = Store.Read(project, session => session.ListProfiles(after, 200)
+            var page = await Store.ReadAsync(project, session => session.ListProfiles(after, 200)
                 .Select(p => ProfileReads.Profile(session, p.Value))
                 .OfType<ProfileView>()
-                .ToList());
+                .ToList(), cancellationToken);
             if (page.Count == 0)
             {
                 yield break;

@@ -20,8 +20,12 @@ public interface IGraphStore : IAsyncDisposable
     /// <summary>Runs each piece of work in one transaction and one commit; a piece that throws is rolled back alone.</summary>
     Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken);
 
-    /// <summary>Runs <paramref name="read"/> against committed data.</summary>
-    T Read<T>(ProjectId project, Func<IGraphReadSession, T> read);
+    /// <summary>
+    /// Runs <paramref name="read"/> against committed data, in one snapshot. A cancelled token ends the read with
+    /// <see cref="OperationCanceledException"/> (before it starts, or by cancelling the statement it is running where the
+    /// store can). <paramref name="read"/> itself runs synchronously: each of its look-ups waits for its answer.
+    /// </summary>
+    Task<T> ReadAsync<T>(ProjectId project, Func<IGraphReadSession, T> read, CancellationToken cancellationToken);
 
     IProjectCatalog Catalog { get; }
 

@@ -137,7 +137,7 @@ public static class AmplitudeApi
         {
             throw RequestValidationException.Of("user_ids", $"'{bad}' is not a user id (1 to {IdentifierNormalizer.MaxValueLength} characters)");
         }
-        var found = engine.DirectLinksOf(request.Project, userIds.Select(u => new Identifier(IdentifierTypes.UserId, u)).ToList(), LinkKinds.Map);
+        var found = await engine.DirectLinksOfAsync(request.Project, userIds.Select(u => new Identifier(IdentifierTypes.UserId, u)).ToList(), LinkKinds.Map, ct);
         var body = new Dictionary<string, object?>();
         for (var i = 0; i < userIds.Count; i++)
         {

@@ -81,16 +81,16 @@ public static class EventEndpoints
             .WithSummary("Ingest events: each identifies its sender (joining identifiers of two profiles with an 'event' link) and is stored on the sender's record.");
 
         v1.MapGet("/profiles/{id:long}/events", (HttpContext context, IdentityEngine engine, long id, string? @event, string? from, string? to, int? limit, string? cursor) =>
-                Stream(context, engine, id, recordOnly: false, @event, from, to, limit, cursor))
+                StreamAsync(context, engine, id, recordOnly: false, @event, from, to, limit, cursor))
             .Needs(Roles.Read).Produces<EventsResponse>()
             .WithSummary("The events of every record of a profile, newest first, resolved at read time.");
 
         v1.MapGet("/records/{id:long}/events", (HttpContext context, IdentityEngine engine, long id, string? @event, string? from, string? to, int? limit, string? cursor) =>
-                Stream(context, engine, id, recordOnly: true, @event, from, to, limit, cursor))
+                StreamAsync(context, engine, id, recordOnly: true, @event, from, to, limit, cursor))
             .Needs(Roles.Read).Produces<EventsResponse>()
             .WithSummary("The events of one record alone, newest first.");
 
-        v1.MapGet("/stats/unique-users", (HttpContext context, IdentityEngine engine, TimeProvider time, string? from, string? to, string? @event, bool? per_day) =>
+        v1.MapGet("/stats/unique-users", async (HttpContext context, IdentityEngine engine, TimeProvider time, string? from, string? to, string? @event, bool? per_day) =>
             {
                 var errors = new List<FieldError>();
                 var end = ParseTime(to, "to", errors) ?? time.GetUtcNow();
@@ -104,7 +104,7 @@ public static class EventEndpoints
                     return Problems.Invalid("from", "must be before 'to'");
                 }
                 var name = Given(@event);
-                var (total, days) = engine.UniqueUsers(context.Caller().Project, start, end, name, per_day ?? false);
+                var (total, days) = await engine.UniqueUsersAsync(context.Caller().Project, start, end, name, per_day ?? false, context.RequestAborted);
                 return Results.Ok(new UniqueUsersResponse(start, end, name, total.Merged, total.Raw,
                     days.Select(d => new UniqueUsersDayDto(d.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), d.Merged, d.Raw)).ToList()));
             })
@@ -114,7 +114,7 @@ public static class EventEndpoints
         return v1;
     }
 
-    private static IResult Stream(HttpContext context, IdentityEngine engine, long id, bool recordOnly, string? name, string? from, string? to, int? limit, string? cursor)
+    private static async Task<IResult> StreamAsync(HttpContext context, IdentityEngine engine, long id, bool recordOnly, string? name, string? from, string? to, int? limit, string? cursor)
     {
         var errors = new List<FieldError>();
         var query = new EventQuery(Given(name), ParseTime(from, "from", errors), ParseTime(to, "to", errors), null, limit ?? 100);
@@ -141,7 +141,7 @@ public static class EventEndpoints
         {
             return Problems.Invalid(errors);
         }
-        var page = engine.Events(context.Caller().Project, id, recordOnly, query);
+        var page = await engine.EventsAsync(context.Caller().Project, id, recordOnly, query, context.RequestAborted);
         return page is null
             ? Results.Problem(statusCode: 404, title: "Not found", detail: $"id: no {(recordOnly ? "record" : "profile or record")} {id} in this project")
             : Results.Ok(new EventsResponse(page.Events.Select(EventDto.Of).ToList(), page.Next?.ToString()));

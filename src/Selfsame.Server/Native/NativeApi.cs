@@ -66,7 +66,7 @@ public static class NativeApi
             {
                 var caller = context.Caller();
                 var identifier = new OperationReader(context.Surface().Settings).ReadIdentifier(type, value, label, name, "");
-                var resolution = engine.Resolve(caller.Project, identifier.Identifier);
+                var resolution = await engine.ResolveAsync(caller.Project, identifier.Identifier, ct);
                 return resolution is null
                     ? Results.Problem(statusCode: 404, title: "Not found", detail: $"value: no record holds the identifier {identifier.Identifier}")
                     : Results.Ok(ResolveResponse.Of(resolution));
@@ -74,9 +74,9 @@ public static class NativeApi
             .Needs(Roles.Read).Produces<ResolveResponse>()
             .WithSummary("The profile that an identifier belongs to, with all of its identifiers.");
 
-        v1.MapGet("/profiles/{id:long}", (HttpContext context, IdentityEngine engine, long id) =>
+        v1.MapGet("/profiles/{id:long}", async (HttpContext context, IdentityEngine engine, long id) =>
             {
-                var view = engine.GetProfile(context.Caller().Project, id);
+                var view = await engine.GetProfileAsync(context.Caller().Project, id, context.RequestAborted);
                 return view is null
                     ? Results.Problem(statusCode: 404, title: "Not found", detail: $"id: no profile or record {id} in this project")
                     : Results.Ok(ProfileResponse.Of(view));
@@ -107,7 +107,7 @@ public static class NativeApi
                 {
                     return Problems.Invalid(errors);
                 }
-                return Results.Ok(ExplainResponse.Of(engine.Explain(caller.Project, from, to)!));
+                return Results.Ok(ExplainResponse.Of((await engine.ExplainAsync(caller.Project, from, to, ct))!));
             })
             .Needs(Roles.Read).Produces<ExplainResponse>()
             .WithSummary("Why two identifiers are (or are not) the same person: the chain of links between their records.");

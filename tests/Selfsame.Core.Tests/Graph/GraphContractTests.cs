@@ -27,7 +27,7 @@ public abstract class GraphContractTests : IDisposable
 
         Assert.True(result.Created);
         Assert.Equal(ProfileId.Of(result.Record), result.Profile);
-        var resolution = h.Resolve(Email("ann@example.com"))!;
+        var resolution = (await h.ResolveAsync(Email("ann@example.com")))!;
         Assert.Equal(result.Record, resolution.Record);
         Assert.Equal(["device_id:d1", "email:ann@example.com", "user_id:u1"], resolution.Identifiers.Select(i => i.Identifier.ToString()).Order());
         Assert.Equal("Ann@Example.COM ", resolution.Identifiers.Single(i => i.Identifier.Type == "email").Display);
@@ -43,7 +43,7 @@ public abstract class GraphContractTests : IDisposable
 
         Assert.False(second.Created);
         Assert.Equal(first.Record, second.Record);
-        var record = h.Profile(second.Profile).Records.Single().Record;
+        var record = (await h.ProfileAsync(second.Profile)).Records.Single().Record;
         Assert.Equal(record.CreatedAt + TimeSpan.FromHours(3), record.LastSeenAt);
     }
 
@@ -57,8 +57,8 @@ public abstract class GraphContractTests : IDisposable
         var merge = Assert.Single(login.Merged);
         Assert.Equal(anonymous.Profile, merge.MergedProfile);
         Assert.Equal(ProfileId.Of(login.Record), login.Profile);
-        Assert.Equal(login.Profile, h.ProfileOf(Device("d1")));
-        var view = h.Profile(login.Profile);
+        Assert.Equal(login.Profile, await h.ProfileOfAsync(Device("d1")));
+        var view = await h.ProfileAsync(login.Profile);
         Assert.Equal(2, view.Records.Count);
         Assert.Equal(anonymous.Record, view.Properties.Single(p => p.Key == "first_page").Record);
     }
@@ -74,8 +74,8 @@ public abstract class GraphContractTests : IDisposable
         Assert.Equal("email:shared@x.com", refusal.Identifier.ToString());
         Assert.Contains("max_per_type.user_id", refusal.Reason, StringComparison.Ordinal);
         Assert.Empty(result.Merged);
-        Assert.NotEqual(h.ProfileOf(User("u1")), h.ProfileOf(User("u2")));
-        Assert.Equal(h.ProfileOf(User("u2")), h.ProfileOf(Device("d2")));
+        Assert.NotEqual(await h.ProfileOfAsync(User("u1")), await h.ProfileOfAsync(User("u2")));
+        Assert.Equal(await h.ProfileOfAsync(User("u2")), await h.ProfileOfAsync(Device("d2")));
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public abstract class GraphContractTests : IDisposable
         var result = await h.IdentifyAsync(Identify(User("u1"), User("u2")));
 
         Assert.Equal("user_id:u2", Assert.Single(result.Refused).Identifier.ToString());
-        Assert.Null(h.Resolve(User("u2")));
+        Assert.Null(await h.ResolveAsync(User("u2")));
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public abstract class GraphContractTests : IDisposable
         var result = await h.IdentifyAsync(Identify(Anonymous("a1"), Device("d2")));
 
         Assert.Contains("max_records", Assert.Single(result.Refused).Reason, StringComparison.Ordinal);
-        Assert.NotEqual(h.ProfileOf(Device("d1")), h.ProfileOf(Device("d2")));
+        Assert.NotEqual(await h.ProfileOfAsync(Device("d1")), await h.ProfileOfAsync(Device("d2")));
     }
 
     [Fact]
@@ -110,10 +110,10 @@ public abstract class GraphContractTests : IDisposable
         var link = await h.LinkAsync(User("u2"), User("u1"));
 
         Assert.False(link.AlreadyJoined);
-        Assert.Equal(h.ProfileOf(User("u1")), h.ProfileOf(User("u2")));
+        Assert.Equal(await h.ProfileOfAsync(User("u1")), await h.ProfileOfAsync(User("u2")));
         var error = await Assert.ThrowsAsync<GraphException>(() => h.LinkAsync(User("u3"), User("u1")));
         Assert.Equal(GraphErrorKind.Conflict, error.Kind);
-        Assert.Null(h.Resolve(User("u3")));
+        Assert.Null(await h.ResolveAsync(User("u3")));
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public abstract class GraphContractTests : IDisposable
         var link = await h.LinkAsync(User("new-a"), User("new-b"));
 
         Assert.Equal(2, link.CreatedRecords.Count);
-        Assert.Equal(ProfileId.Of(link.Into), h.ProfileOf(User("new-a")));
+        Assert.Equal(ProfileId.Of(link.Into), await h.ProfileOfAsync(User("new-a")));
     }
 
     [Fact]
@@ -133,14 +133,14 @@ public abstract class GraphContractTests : IDisposable
         var older = await h.IdentifyAsync(Identify(User("old")));
         var newer = await h.IdentifyAsync(Identify(User("new")));
         await h.LinkAsync(User("old"), User("new"));
-        Assert.Equal(ProfileId.Of(newer.Record), h.ProfileOf(User("old")));
+        Assert.Equal(ProfileId.Of(newer.Record), await h.ProfileOfAsync(User("old")));
 
         await h.IdentifyAsync(Identify(User("old"), Email("o@x.com")).WithProperties(("plan", "pro")));
         await h.IdentifyAsync(Identify(User("other")));
         await h.LinkAsync(User("x1"), User("x2"));
 
-        Assert.Equal(ProfileId.Of(newer.Record), h.ProfileOf(User("old")));
-        Assert.NotEqual(ProfileId.Of(older.Record), h.ProfileOf(User("new")));
+        Assert.Equal(ProfileId.Of(newer.Record), await h.ProfileOfAsync(User("old")));
+        Assert.NotEqual(ProfileId.Of(older.Record), await h.ProfileOfAsync(User("new")));
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public abstract class GraphContractTests : IDisposable
 
         Assert.Single(result.Merged);
         Assert.Equal(ProfileId.Of(result.Record), result.Profile);
-        Assert.Equal(ProfileId.Of(result.Record), h.ProfileOf(Anonymous("a")));
+        Assert.Equal(ProfileId.Of(result.Record), await h.ProfileOfAsync(Anonymous("a")));
     }
 
     [Fact]
@@ -165,17 +165,17 @@ public abstract class GraphContractTests : IDisposable
         await using var h = await HarnessAsync();
         var a = await h.IdentifyAsync(Identify(User("a"), Email("a@x.com")).WithProperties(("plan", "free"), ("color", "red")));
         var b = await h.IdentifyAsync(Identify(User("b"), Device("db")).WithProperties(("plan", "pro")));
-        var before = (A: h.Profile(a.Profile), B: h.Profile(b.Profile));
+        var before = (A: await h.ProfileAsync(a.Profile), B: await h.ProfileAsync(b.Profile));
         await h.LinkAsync(User("b"), User("a"));
-        Assert.Equal(a.Profile, h.ProfileOf(Device("db")));
+        Assert.Equal(a.Profile, await h.ProfileOfAsync(Device("db")));
 
         var unlink = await h.UnlinkAsync(User("b"), User("a"));
 
         Assert.False(unlink.StillJoined);
         Assert.Single(unlink.Removed);
-        Assert.Equal(a.Profile, h.ProfileOf(Email("a@x.com")));
-        Assert.Equal(b.Profile, h.ProfileOf(Device("db")));
-        var after = (A: h.Profile(a.Profile), B: h.Profile(b.Profile));
+        Assert.Equal(a.Profile, await h.ProfileOfAsync(Email("a@x.com")));
+        Assert.Equal(b.Profile, await h.ProfileOfAsync(Device("db")));
+        var after = (A: await h.ProfileAsync(a.Profile), B: await h.ProfileAsync(b.Profile));
         Assert.Equal(Describe(before.A), Describe(after.A));
         Assert.Equal(Describe(before.B), Describe(after.B));
     }
@@ -191,7 +191,7 @@ public abstract class GraphContractTests : IDisposable
         var unlink = await h.UnlinkAsync(User("a"), User("b"));
 
         Assert.True(unlink.StillJoined);
-        Assert.Equal(h.ProfileOf(User("a")), h.ProfileOf(User("b")));
+        Assert.Equal(await h.ProfileOfAsync(User("a")), await h.ProfileOfAsync(User("b")));
     }
 
     [Fact]
@@ -212,9 +212,9 @@ public abstract class GraphContractTests : IDisposable
         h.Time.Advance(TimeSpan.FromMinutes(1));
         await h.IdentifyAsync(Identify(User("merged")).WithProperties(("plan", "free"), ("city", "Oslo")));
         await h.LinkAsync(User("merged"), User("kept"));
-        var kept = h.Resolve(User("kept"))!.Record;
+        var kept = (await h.ResolveAsync(User("kept")))!.Record;
 
-        var view = h.Profile(h.ProfileOf(User("kept")));
+        var view = await h.ProfileAsync(await h.ProfileOfAsync(User("kept")));
         Assert.Equal("\"gold\"", view.Properties.Single(p => p.Key == "plan").Value.Json);
         Assert.Equal(kept, view.Properties.Single(p => p.Key == "plan").Record);
         Assert.Equal("\"Oslo\"", view.Properties.Single(p => p.Key == "city").Value.Json);
@@ -226,10 +226,10 @@ public abstract class GraphContractTests : IDisposable
         Assert.Single(login.Merged);
         await h.IdentifyAsync(Identify(Anonymous("an")).WithProperties(("lang", "fr")));
         await h.IdentifyAsync(Identify(User("kept")).WithProperties(("lang", "en")));
-        view = h.Profile(h.ProfileOf(User("kept")));
+        view = await h.ProfileAsync(await h.ProfileOfAsync(User("kept")));
         Assert.Equal("\"en\"", view.Properties.Single(p => p.Key == "lang").Value.Json);
         await h.IdentifyAsync(Identify(Anonymous("an")).WithProperties(("lang", "nl")));
-        view = h.Profile(h.ProfileOf(User("kept")));
+        view = await h.ProfileAsync(await h.ProfileOfAsync(User("kept")));
         Assert.Equal("\"nl\"", view.Properties.Single(p => p.Key == "lang").Value.Json);
     }
 
@@ -241,7 +241,7 @@ public abstract class GraphContractTests : IDisposable
         await h.IdentifyAsync(Identify(User("u")).WithSetOnce(("first_seen", "2027-01-01T00:00:00Z")));
         await h.IdentifyAsync(Identify(User("u")) with { Unset = ["plan"] });
 
-        var properties = h.Profile(h.ProfileOf(User("u"))).Properties.ToDictionary(p => p.Key, p => p.Value);
+        var properties = (await h.ProfileAsync(await h.ProfileOfAsync(User("u")))).Properties.ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal("\"2026-01-01T00:00:00Z\"", properties["first_seen"].Json);
         Assert.Equal(PropertyType.DateTime, properties["first_seen"].Type);
         Assert.Equal(PropertyType.Number, properties["n"].Type);
@@ -259,12 +259,12 @@ public abstract class GraphContractTests : IDisposable
         var record = await h.Engine.WriteAsync(h.Project, tx => IdentityGraph.ReplaceIdentifier(tx, User("old"), User("new"), Origin), default);
 
         Assert.Equal(user.Record, record);
-        Assert.Null(h.Resolve(User("old")));
-        Assert.Equal(user.Profile, h.ProfileOf(User("new")));
+        Assert.Null(await h.ResolveAsync(User("old")));
+        Assert.Equal(user.Profile, await h.ProfileOfAsync(User("new")));
         var refused = await Assert.ThrowsAsync<GraphException>(() =>
             h.Engine.WriteAsync(h.Project, tx => IdentityGraph.ReplaceIdentifier(tx, User("new"), User("taken"), Origin), default));
         Assert.Equal(GraphErrorKind.Conflict, refused.Kind);
-        Assert.Equal(user.Profile, h.ProfileOf(User("new")));
+        Assert.Equal(user.Profile, await h.ProfileOfAsync(User("new")));
         Assert.Equal(GraphErrorKind.NotFound, (await Assert.ThrowsAsync<GraphException>(() =>
             h.Engine.WriteAsync(h.Project, tx => IdentityGraph.ReplaceIdentifier(tx, User("nobody"), User("other"), Origin), default))).Kind);
     }
@@ -275,14 +275,14 @@ public abstract class GraphContractTests : IDisposable
         await using var h = await HarnessAsync();
         await h.LinkAsync(User("left"), User("middle"));
         await h.LinkAsync(User("right"), User("middle"));
-        var middle = h.Resolve(User("middle"))!.Record;
+        var middle = (await h.ResolveAsync(User("middle")))!.Record;
 
         var result = await h.Engine.DeleteRecordAsync(h.Project, middle, Origin, CancellationToken.None);
 
         Assert.Equal([middle], result.DeletedRecords);
-        Assert.Null(h.Resolve(User("middle")));
-        Assert.NotEqual(h.ProfileOf(User("left")), h.ProfileOf(User("right")));
-        Assert.Empty(h.Profile(h.ProfileOf(User("left"))).Links);
+        Assert.Null(await h.ResolveAsync(User("middle")));
+        Assert.NotEqual(await h.ProfileOfAsync(User("left")), await h.ProfileOfAsync(User("right")));
+        Assert.Empty((await h.ProfileAsync(await h.ProfileOfAsync(User("left")))).Links);
     }
 
     [Fact]
@@ -302,12 +302,12 @@ public abstract class GraphContractTests : IDisposable
         await using var h = await HarnessAsync();
         var older = await h.IdentifyAsync(Identify(User("old")));
         await h.LinkAsync(User("old"), User("new"));
-        Assert.NotEqual(older.Profile, h.ProfileOf(User("old")));
+        Assert.NotEqual(older.Profile, await h.ProfileOfAsync(User("old")));
 
         var result = await h.Engine.DeleteProfileAsync(h.Project, older.Profile, Origin, CancellationToken.None);
 
         Assert.Equal(2, result.DeletedRecords.Count);
-        Assert.Null(h.Resolve(User("new")));
+        Assert.Null(await h.ResolveAsync(User("new")));
     }
 
     [Fact]
@@ -315,13 +315,13 @@ public abstract class GraphContractTests : IDisposable
     {
         await using var h = await HarnessAsync();
         await h.LinkAsync(User("a"), User("b"));
-        var profile = h.ProfileOf(User("a"));
+        var profile = await h.ProfileOfAsync(User("a"));
 
         var result = await h.Engine.DeleteProfileAsync(h.Project, profile, Origin, CancellationToken.None);
 
         Assert.Equal(2, result.DeletedRecords.Count);
-        Assert.Null(h.Resolve(User("a")));
-        Assert.Null(h.Resolve(User("b")));
+        Assert.Null(await h.ResolveAsync(User("a")));
+        Assert.Null(await h.ResolveAsync(User("b")));
         await Assert.ThrowsAsync<GraphException>(() => h.Engine.DeleteProfileAsync(h.Project, profile, Origin, CancellationToken.None));
     }
 
@@ -334,11 +334,11 @@ public abstract class GraphContractTests : IDisposable
         await h.LinkAsync(User("u2"), User("u1"));
         await h.IdentifyAsync(Identify(User("other")));
 
-        var explanation = h.Engine.Explain(h.Project, Device("d1"), User("u2"))!;
+        var explanation = (await h.Engine.ExplainAsync(h.Project, Device("d1"), User("u2"), CancellationToken.None))!;
         Assert.True(explanation.Joined);
         Assert.Equal(["identify", "link"], explanation.Path.Select(l => l.Kind));
 
-        var apart = h.Engine.Explain(h.Project, Device("d1"), User("other"))!;
+        var apart = (await h.Engine.ExplainAsync(h.Project, Device("d1"), User("other"), CancellationToken.None))!;
         Assert.False(apart.Joined);
         Assert.Empty(apart.Path);
     }
@@ -352,7 +352,7 @@ public abstract class GraphContractTests : IDisposable
 
         Assert.Single(results, r => r.Created);
         Assert.Single(results.Select(r => r.Record).Distinct());
-        Assert.Equal(41, h.Resolve(Email("race@x.com"))!.Identifiers.Count);
+        Assert.Equal(41, (await h.ResolveAsync(Email("race@x.com")))!.Identifiers.Count);
     }
 
     [Fact]
@@ -364,11 +364,11 @@ public abstract class GraphContractTests : IDisposable
         await one.Store.Catalog.CreateProjectAsync(new Project(other, "other", one.Time.GetUtcNow(), ProjectSettings.Default), null, CancellationToken.None);
 
         await one.IdentifyAsync(Identify(User("u1"), Email("a@x.com")));
-        Assert.Null(two.Resolve(other, Email("a@x.com").Identifier));
+        Assert.Null(await two.ResolveAsync(other, Email("a@x.com").Identifier, CancellationToken.None));
         await two.IdentifyAsync(other, Identify(User("u9"), Email("a@x.com")), Origin, CancellationToken.None);
 
-        Assert.Equal("u1", one.Resolve(Email("a@x.com"))!.Identifiers.Single(i => i.Identifier.Type == "user_id").Identifier.Value);
-        Assert.Equal("u9", two.Resolve(other, Email("a@x.com").Identifier)!.Identifiers.Single(i => i.Identifier.Type == "user_id").Identifier.Value);
+        Assert.Equal("u1", (await one.ResolveAsync(Email("a@x.com")))!.Identifiers.Single(i => i.Identifier.Type == "user_id").Identifier.Value);
+        Assert.Equal("u9", (await two.ResolveAsync(other, Email("a@x.com").Identifier, CancellationToken.None))!.Identifiers.Single(i => i.Identifier.Type == "user_id").Identifier.Value);
     }
 
     [Fact]
@@ -384,9 +384,9 @@ public abstract class GraphContractTests : IDisposable
         var outcomes = await h.Engine.ApplyAsync(h.Project, operations, Origin, CancellationToken.None);
 
         Assert.Equal([true, false, true], outcomes.Select(o => o.Succeeded));
-        Assert.NotNull(h.Resolve(User("first")));
-        Assert.NotNull(h.Resolve(User("third")));
-        Assert.Null(h.Resolve(User("missing")));
+        Assert.NotNull(await h.ResolveAsync(User("first")));
+        Assert.NotNull(await h.ResolveAsync(User("third")));
+        Assert.Null(await h.ResolveAsync(User("missing")));
     }
 
     [Fact]
@@ -398,7 +398,7 @@ public abstract class GraphContractTests : IDisposable
         await h.Engine.IdentifyAsync(h.Project, Identify(User("u"), Anonymous("a")), origin, CancellationToken.None);
         await Assert.ThrowsAsync<GraphException>(() => h.LinkAsync(User("x"), User("u")));
         await h.Engine.UnlinkAsync(h.Project, Unlink(Anonymous("a"), User("u")), origin, CancellationToken.None);
-        await h.Engine.DeleteRecordAsync(h.Project, h.Resolve(Anonymous("a"))!.Record, origin, CancellationToken.None);
+        await h.Engine.DeleteRecordAsync(h.Project, (await h.ResolveAsync(Anonymous("a")))!.Record, origin, CancellationToken.None);
 
         var entries = (await h.Store.Catalog.ListAuditAsync(h.Project, null, 10, CancellationToken.None)).Reverse().ToList();
 

@@ -71,24 +71,24 @@ public abstract class RandomizedGraphTests(IStoreFactory factory, ITestOutputHel
                 var target = Pick();
                 log.Add($"delete record of {target}");
                 var known = model.DeleteRecordOf(target);
-                var record = h.Resolve(Input(target))?.Record;
+                var record = (await h.ResolveAsync(Input(target)))?.Record;
                 Assert.Equal(known, record is not null);
                 if (record is { } r)
                 {
                     await h.Engine.DeleteRecordAsync(h.Project, r, Some.Origin, CancellationToken.None);
                 }
             }
-            Compare(h, model, universe, seed, log);
+            await CompareAsync(h, model, universe, seed, log);
         }
         output.WriteLine($"seed {seed}: {log.Count} operations matched the reference model");
     }
 
-    private static void Compare(EngineHarness h, ReferenceModel model, string[] universe, int seed, List<string> log)
+    private static async Task CompareAsync(EngineHarness h, ReferenceModel model, string[] universe, int seed, List<string> log)
     {
         var recordMap = new Dictionary<int, RecordId>();
         foreach (var identifier in universe)
         {
-            var resolution = h.Resolve(Input(identifier));
+            var resolution = await h.ResolveAsync(Input(identifier));
             var known = model.Identifiers.Contains(identifier);
             var context = $"seed {seed}, after:\n{string.Join("\n", log)}\nidentifier {identifier}";
             Assert.True(known == (resolution is not null), $"{context}: exists in model {known}, in engine {resolution is not null}");
@@ -110,8 +110,9 @@ public abstract class RandomizedGraphTests(IStoreFactory factory, ITestOutputHel
         foreach (var identifier in universe.Where(model.Identifiers.Contains))
         {
             var expectedRoot = recordMap[model.ProfileOf(identifier)];
-            Assert.True(ProfileId.Of(expectedRoot) == h.ProfileOf(Input(identifier)),
-                $"seed {seed}: profile id of {identifier}: model root {expectedRoot}, engine {h.ProfileOf(Input(identifier))}\n{string.Join("\n", log)}");
+            var actualProfile = await h.ProfileOfAsync(Input(identifier));
+            Assert.True(ProfileId.Of(expectedRoot) == actualProfile,
+                $"seed {seed}: profile id of {identifier}: model root {expectedRoot}, engine {actualProfile}\n{string.Join("\n", log)}");
         }
     }
 

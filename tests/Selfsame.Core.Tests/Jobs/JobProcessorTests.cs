@@ -46,8 +46,8 @@ public sealed class JobProcessorTests : IDisposable
         Assert.Contains("malformed JSON", errors[1].Reason, StringComparison.Ordinal);
         Assert.Contains("into", errors[2].Reason, StringComparison.Ordinal);
         Assert.Contains("not valid Unicode", errors[3].Reason, StringComparison.Ordinal);
-        Assert.Equal(h.ProfileOf(Some.User("u1")), h.ProfileOf(Some.Device("d2")));
-        Assert.NotNull(h.Resolve(Some.User("u5")));
+        Assert.Equal(await h.ProfileOfAsync(Some.User("u1")), await h.ProfileOfAsync(Some.Device("d2")));
+        Assert.NotNull(await h.ResolveAsync(Some.User("u5")));
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class JobProcessorTests : IDisposable
             .RunAsync(stopped, ProjectSettings.Default, null, CancellationToken.None);
 
         Assert.Equal((JobStatuses.Completed, 10L, 0L), (ended.Status, ended.CompletedRows, ended.FailedRows));
-        var events = h.Stream(h.ProfileOf(Some.User("u")).Value);
+        var events = await h.StreamAsync((await h.ProfileOfAsync(Some.User("u"))).Value);
         Assert.Equal(Enumerable.Range(1, 10).Select(i => $"e{i}").Order(), events.Select(e => e.Name).Order());
     }
 
@@ -84,7 +84,7 @@ public sealed class JobProcessorTests : IDisposable
         var processor = new JobProcessor(h.Store, h.Time, [new ImportJobKind()]) { Owner = "this-process" };
 
         await Assert.ThrowsAsync<JobClaimLostException>(() => processor.RunAsync(job, ProjectSettings.Default, null, CancellationToken.None));
-        Assert.Null(h.Resolve(Some.User("u1")));
+        Assert.Null(await h.ResolveAsync(Some.User("u1")));
 
         h.Time.Advance(TimeSpan.FromSeconds(61));
         var ended = await processor.RunAsync(job, ProjectSettings.Default, null, CancellationToken.None);
@@ -106,7 +106,7 @@ public sealed class JobProcessorTests : IDisposable
             return true;
         }, CancellationToken.None));
 
-        Assert.Null(h.Resolve(Some.User("u1")));
+        Assert.Null(await h.ResolveAsync(Some.User("u1")));
         Assert.Equal(1, (await h.Store.Jobs.GetAsync(h.Project, job.JobId, CancellationToken.None))!.NextLine);
     }
 
@@ -120,9 +120,9 @@ public sealed class JobProcessorTests : IDisposable
         var ended = await new JobProcessor(h.Store, h.Time, [new HalfWritingKind()]).RunAsync(job, ProjectSettings.Default, null, CancellationToken.None);
 
         Assert.Equal((2L, 1L), (ended.CompletedRows, ended.FailedRows));
-        Assert.NotNull(h.Resolve(Some.User("a")));
-        Assert.NotNull(h.Resolve(Some.User("b")));
-        Assert.Null(h.Resolve(Some.User("fails")));
+        Assert.NotNull(await h.ResolveAsync(Some.User("a")));
+        Assert.NotNull(await h.ResolveAsync(Some.User("b")));
+        Assert.Null(await h.ResolveAsync(Some.User("fails")));
     }
 
     [Fact]

@@ -33,10 +33,10 @@ public abstract class RetentionSweepTests(IStoreFactory factory) : IDisposable
 
         Assert.Equal((true, 1, 1, 1), (report.Enabled, report.DeletedRecords, report.DeletedEvents, report.Batches));
         Assert.Equal(h.Time.GetUtcNow().AddDays(-7), report.Cutoff);
-        Assert.Null(h.Resolve(User("stale")));
-        Assert.NotEqual(h.ProfileOf(Device("phone")), h.ProfileOf(Anonymous("web")));
-        Assert.Equal(["new-event"], h.Stream(h.ProfileOf(Device("phone")).Value).Select(e => e.Name));
-        Assert.Equal(new UniqueUsers(1, 1), h.Engine.UniqueUsers(h.Project, DateTimeOffset.UnixEpoch, h.Time.GetUtcNow().AddDays(1), null).Total);
+        Assert.Null(await h.ResolveAsync(User("stale")));
+        Assert.NotEqual(await h.ProfileOfAsync(Device("phone")), await h.ProfileOfAsync(Anonymous("web")));
+        Assert.Equal(["new-event"], (await h.StreamAsync((await h.ProfileOfAsync(Device("phone"))).Value)).Select(e => e.Name));
+        Assert.Equal(new UniqueUsers(1, 1), (await h.Engine.UniqueUsersAsync(h.Project, DateTimeOffset.UnixEpoch, h.Time.GetUtcNow().AddDays(1), null, perDay: true, CancellationToken.None)).Total);
 
         var again = await sweep.RunAsync(h.Project, CancellationToken.None);
         Assert.Equal(0, again.DeletedRecords);
@@ -58,8 +58,8 @@ public abstract class RetentionSweepTests(IStoreFactory factory) : IDisposable
 
         // The device's record was named three days ago: seen, so it stays, with its events, in the user's profile.
         Assert.Equal(0, report.DeletedRecords);
-        Assert.Equal(h.ProfileOf(User("u")), h.ProfileOf(Device("phone")));
-        Assert.Equal(3, h.Stream(h.ProfileOf(User("u")).Value).Count);
+        Assert.Equal(await h.ProfileOfAsync(User("u")), await h.ProfileOfAsync(Device("phone")));
+        Assert.Equal(3, (await h.StreamAsync((await h.ProfileOfAsync(User("u"))).Value)).Count);
     }
 
     [Fact]
@@ -75,8 +75,8 @@ public abstract class RetentionSweepTests(IStoreFactory factory) : IDisposable
         var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
 
         Assert.Equal(1, report.DeletedRecords);
-        Assert.Null(h.Resolve(User("u1")));
-        Assert.NotNull(h.Resolve(User("u2")));
+        Assert.Null(await h.ResolveAsync(User("u1")));
+        Assert.NotNull(await h.ResolveAsync(User("u2")));
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public abstract class RetentionSweepTests(IStoreFactory factory) : IDisposable
         var report = await new RetentionSweep(h.Store, h.Time) { BatchSize = 10 }.RunAsync(h.Project, CancellationToken.None);
 
         Assert.Equal((24, 3), (report.DeletedRecords, report.Batches));
-        Assert.NotNull(h.Resolve(User("u3")));
+        Assert.NotNull(await h.ResolveAsync(User("u3")));
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public abstract class RetentionSweepTests(IStoreFactory factory) : IDisposable
         var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
 
         Assert.False(report.Enabled);
-        Assert.NotNull(h.Resolve(User("kept")));
+        Assert.NotNull(await h.ResolveAsync(User("kept")));
     }
 }
 
@@ -133,9 +133,9 @@ public sealed class SqliteRetentionSweepTests() : RetentionSweepTests(new Sqlite
         var report = await new RetentionSweep(h.Store, h.Time).RunAsync(h.Project, CancellationToken.None);
 
         Assert.Equal((2, 2), (report.DeletedRecords, report.Batches));
-        Assert.Null(h.Resolve(User("early")));
-        Assert.Null(h.Resolve(User("late")));
-        Assert.True(h.Resolve(User("seen"))!.Record.Value > 3 * Selfsame.Storage.Sqlite.SqliteGraphSession.StaleRecordsWindow);
+        Assert.Null(await h.ResolveAsync(User("early")));
+        Assert.Null(await h.ResolveAsync(User("late")));
+        Assert.True((await h.ResolveAsync(User("seen")))!.Record.Value > 3 * Selfsame.Storage.Sqlite.SqliteGraphSession.StaleRecordsWindow);
     }
 }
 

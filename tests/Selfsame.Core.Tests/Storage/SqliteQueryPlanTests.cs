@@ -36,19 +36,19 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
         await engine.LinkAsync(project, Link(User("u2"), User("u1")), Origin, default);
         await engine.LinkAsync(project, Link(User("u2"), User("u1")), Origin, default);
         await engine.UnlinkAsync(project, Unlink(User("u2"), User("u1")), Origin, default);
-        var resolution = engine.Resolve(project, User("u1").Identifier)!;
-        engine.GetProfile(project, resolution.Profile.Value);
-        engine.Explain(project, Device("d1"), User("u1"));
+        var resolution = (await engine.ResolveAsync(project, User("u1").Identifier, CancellationToken.None))!;
+        await engine.GetProfileAsync(project, resolution.Profile.Value, CancellationToken.None);
+        await engine.ExplainAsync(project, Device("d1"), User("u1"), CancellationToken.None);
         await foreach (var _ in engine.ExportAsync(project, default))
         {
         }
         var tracked = await engine.ApplyAsync(project, [new GraphOperation.TrackOp(Event("view", Identify(Device("d1"), Anonymous("a9")), insertId: "i1")),
             new GraphOperation.TrackOp(Event("view", Identify(Device("d1")), insertId: "i1"))], Origin, default);
         Assert.All(tracked, o => Assert.True(o.Succeeded));
-        engine.Events(project, resolution.Profile.Value, false, new Events.EventQuery("view", null, null, new Events.EventCursor(long.MaxValue, 1), 10));
-        engine.Events(project, resolution.Record.Value, true, new Events.EventQuery(null, null, null, null, 10));
-        engine.UniqueUsers(project, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, "view");
-        engine.Read(project, session => session.SummarizeEvents(resolution.Profile));
+        await engine.EventsAsync(project, resolution.Profile.Value, false, new Events.EventQuery("view", null, null, new Events.EventCursor(long.MaxValue, 1), 10), CancellationToken.None);
+        await engine.EventsAsync(project, resolution.Record.Value, true, new Events.EventQuery(null, null, null, null, 10), CancellationToken.None);
+        await engine.UniqueUsersAsync(project, DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue, "view", perDay: true, CancellationToken.None);
+        await engine.ReadAsync(project, session => session.SummarizeEvents(resolution.Profile), CancellationToken.None);
         await engine.WriteAsync(project, tx =>
         {
             Companies.CompanyRules.Identify(tx, "c1", new Dictionary<string, PropertyValue> { ["size"] = Value(10), ["gone"] = PropertyValue.Null });
@@ -58,11 +58,11 @@ public sealed partial class SqliteQueryPlanTests(ITestOutputHelper output) : IDi
             Assert.NotNull(tx.Attempt(_ => throw new GraphException(GraphErrorKind.Conflict, "x", "refused")));
             return true;
         }, default);
-        engine.Read(project, session => (session.GetCompany("c1"), session.GetProfileCompanies(resolution.Profile)));
+        await engine.ReadAsync(project, session => (session.GetCompany("c1"), session.GetProfileCompanies(resolution.Profile)), CancellationToken.None);
         await engine.WriteAsync(project, tx => IdentityGraph.ReplaceIdentifier(tx, Anonymous("a1"), Anonymous("a1b"), Origin), default);
         await new Selfsame.Retention.RetentionSweep(store, time).RunAsync(project, default);
-        await engine.DeleteRecordAsync(project, engine.Resolve(project, Device("d1").Identifier)!.Record, Origin, default);
-        await engine.DeleteProfileAsync(project, engine.Resolve(project, User("u2").Identifier)!.Profile, Origin, default);
+        await engine.DeleteRecordAsync(project, (await engine.ResolveAsync(project, Device("d1").Identifier, CancellationToken.None))!.Record, Origin, default);
+        await engine.DeleteProfileAsync(project, (await engine.ResolveAsync(project, User("u2").Identifier, CancellationToken.None))!.Profile, Origin, default);
 
         var statements = store.PreparedSql();
         Assert.True(statements.Count >= 20, $"only {statements.Count} statements were prepared; the test no longer touches the store's paths");

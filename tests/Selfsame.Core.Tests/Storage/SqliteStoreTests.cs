@@ -34,12 +34,12 @@ public sealed class SqliteStoreTests : IDisposable
             var engine = new IdentityEngine(reopened);
             for (var i = 0; i < 299; i++)
             {
-                var resolution = engine.Resolve(project, Email($"u{i}@x.com").Identifier);
+                var resolution = await engine.ResolveAsync(project, Email($"u{i}@x.com").Identifier, CancellationToken.None);
                 Assert.NotNull(resolution);
                 Assert.Equal(acknowledged[i].Record, resolution.Record);
             }
-            Assert.Equal(engine.Resolve(project, User("u0").Identifier)!.Profile, engine.Resolve(project, User("u1").Identifier)!.Profile);
-            Assert.Null(engine.Resolve(project, User("u299").Identifier));
+            Assert.Equal((await engine.ResolveAsync(project, User("u0").Identifier, CancellationToken.None))!.Profile, (await engine.ResolveAsync(project, User("u1").Identifier, CancellationToken.None))!.Profile);
+            Assert.Null(await engine.ResolveAsync(project, User("u299").Identifier, CancellationToken.None));
 
             var fresh = await engine.IdentifyAsync(project, Identify(User("after-reopen")), Origin, CancellationToken.None);
             Assert.True(fresh.Record.Value > acknowledged.Max(a => a.Record.Value), "a deleted record's id is never handed out again");
@@ -80,7 +80,7 @@ public sealed class SqliteStoreTests : IDisposable
             throw new InvalidOperationException("fails after writing");
         }, CancellationToken.None));
 
-        Assert.Null(new IdentityEngine(store).Resolve(project, User("half-written").Identifier));
+        Assert.Null(await new IdentityEngine(store).ResolveAsync(project, User("half-written").Identifier, CancellationToken.None));
     }
 
     [Fact]
@@ -101,9 +101,9 @@ public sealed class SqliteStoreTests : IDisposable
 
         Assert.Equal([true, false, true], outcomes.Select(o => o.Succeeded));
         Assert.IsType<InvalidOperationException>(outcomes[1].Error);
-        Assert.Equal(outcomes[0].Value, engine.Resolve(project, User("kept-1").Identifier)!.Record);
-        Assert.Equal(outcomes[2].Value, engine.Resolve(project, User("kept-2").Identifier)!.Record);
-        Assert.Null(engine.Resolve(project, User("dropped").Identifier));
+        Assert.Equal(outcomes[0].Value, (await engine.ResolveAsync(project, User("kept-1").Identifier, CancellationToken.None))!.Record);
+        Assert.Equal(outcomes[2].Value, (await engine.ResolveAsync(project, User("kept-2").Identifier, CancellationToken.None))!.Record);
+        Assert.Null(await engine.ResolveAsync(project, User("dropped").Identifier, CancellationToken.None));
     }
 
     [Fact]
@@ -117,8 +117,8 @@ public sealed class SqliteStoreTests : IDisposable
 
         // Many failing reads at once, so that several pooled sessions fail, then reads on every session again.
         await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
-            Assert.Throws<GraphException>(() => engine.Explain(project, User("missing"), User("here"))))));
-        var answers = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => engine.Resolve(project, User("here").Identifier))));
+            Assert.ThrowsAsync<GraphException>(() => engine.ExplainAsync(project, User("missing"), User("here"), CancellationToken.None)))));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => engine.ResolveAsync(project, User("here").Identifier, CancellationToken.None))));
 
         Assert.All(answers, Assert.NotNull);
     }
@@ -139,7 +139,7 @@ public sealed class SqliteStoreTests : IDisposable
         var results = await Task.WhenAll(writes);
 
         Assert.Single(results.Select(r => r.Record).Distinct());
-        Assert.Equal(101, a.Resolve(project, Email("shared@x.com").Identifier)!.Identifiers.Count);
+        Assert.Equal(101, (await a.ResolveAsync(project, Email("shared@x.com").Identifier, CancellationToken.None))!.Identifiers.Count);
         Assert.Equal(results.Length, results.Select(r => r.Record).Count());
     }
     // The writer holds back new rows and writes them many a statement (SqlitePendingWrites): these check that the rest of
@@ -180,11 +180,11 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal("size", Assert.Single(seen.Company.Properties).Key);
 
         var engine = new IdentityEngine(store);
-        var resolved = engine.Resolve(project, User("held").Identifier)!;
+        var resolved = (await engine.ResolveAsync(project, User("held").Identifier, CancellationToken.None))!;
         Assert.Equal(seen.Record, resolved.Record);
-        Assert.Equal(seen.EventId, store.Read(project, s => s.FindEventByInsertId("insert-1"))!.EventId);
-        Assert.Equal([seen.Record], store.Read(project, s => s.GetCompany("acme"))!.Members);
-        var numbers = Enumerable.Range(1, 70).Select(i => store.Read(project, s => s.GetProfileProperties(new ProfileId(seen.Record.Value + i))));
+        Assert.Equal(seen.EventId, (await store.ReadAsync(project, s => s.FindEventByInsertId("insert-1"), CancellationToken.None))!.EventId);
+        Assert.Equal([seen.Record], (await store.ReadAsync(project, s => s.GetCompany("acme"), CancellationToken.None))!.Members);
+        var numbers = await Task.WhenAll(Enumerable.Range(1, 70).Select(i => store.ReadAsync(project, s => s.GetProfileProperties(new ProfileId(seen.Record.Value + i)), CancellationToken.None)));
         Assert.Equal(Enumerable.Range(0, 70).Select(n => $"{n}"), numbers.Select(p => Assert.Single(p).Value.Json));
     }
 
@@ -315,13 +315,13 @@ public sealed class SqliteStoreTests : IDisposable
 
         Assert.Equal((9L, 9L, 0L), (ended.TotalRows, ended.CompletedRows, ended.FailedRows));
         var engine = new IdentityEngine(store);
-        var a = engine.Resolve(project, User("a").Identifier)!;
-        Assert.Equal(a.Record, engine.Resolve(project, Device("d").Identifier)!.Record);
-        Assert.Equal(a.Profile, engine.Resolve(project, User("b").Identifier)!.Profile);
+        var a = (await engine.ResolveAsync(project, User("a").Identifier, CancellationToken.None))!;
+        Assert.Equal(a.Record, (await engine.ResolveAsync(project, Device("d").Identifier, CancellationToken.None))!.Record);
+        Assert.Equal(a.Profile, (await engine.ResolveAsync(project, User("b").Identifier, CancellationToken.None))!.Profile);
         // "c" is a second user_id: merge protection keeps it, and the device it named, apart from a's profile.
-        Assert.NotEqual(a.Profile, engine.Resolve(project, User("c").Identifier)!.Profile);
-        Assert.Equal("2", Assert.Single(engine.GetProfile(project, a.Profile.Value)!.Properties, p => p.Key == "n").Value.Json);
-        Assert.Equal(2, engine.Events(project, a.Profile.Value, recordOnly: false, new Events.EventQuery(null, null, null, null, 100))!.Events.Count);
+        Assert.NotEqual(a.Profile, (await engine.ResolveAsync(project, User("c").Identifier, CancellationToken.None))!.Profile);
+        Assert.Equal("2", Assert.Single((await engine.GetProfileAsync(project, a.Profile.Value, CancellationToken.None))!.Properties, p => p.Key == "n").Value.Json);
+        Assert.Equal(2, (await engine.EventsAsync(project, a.Profile.Value, recordOnly: false, new Events.EventQuery(null, null, null, null, 100), CancellationToken.None))!.Events.Count);
         // Right on the first pass (a stale answer would fail the chunk and have it applied again, a savepoint a row), with
         // the chunks' look-ups read ahead.
         var prepared = store.PreparedSql();
@@ -409,8 +409,8 @@ public sealed class SqliteStoreTests : IDisposable
 
         Assert.Null(insideSeenAfter);
         var engine = new IdentityEngine(store);
-        Assert.Null(engine.Resolve(project, User("inside").Identifier));
-        Assert.NotNull(engine.Resolve(project, User("outside").Identifier));
+        Assert.Null(await engine.ResolveAsync(project, User("inside").Identifier, CancellationToken.None));
+        Assert.NotNull(await engine.ResolveAsync(project, User("outside").Identifier, CancellationToken.None));
     }
 
     [Fact]
@@ -432,9 +432,9 @@ public sealed class SqliteStoreTests : IDisposable
 
         Assert.Equal([true, false, true], outcomes.Select(o => o.Succeeded));
         Assert.IsType<SqliteException>(outcomes[1].Error);
-        Assert.Equal(outcomes[0].Value, engine.Resolve(project, User("kept-1").Identifier)!.Record);
-        Assert.Equal(outcomes[2].Value, engine.Resolve(project, User("kept-2").Identifier)!.Record);
-        Assert.Single(engine.Resolve(project, User("taken").Identifier)!.Records);
+        Assert.Equal(outcomes[0].Value, (await engine.ResolveAsync(project, User("kept-1").Identifier, CancellationToken.None))!.Record);
+        Assert.Equal(outcomes[2].Value, (await engine.ResolveAsync(project, User("kept-2").Identifier, CancellationToken.None))!.Record);
+        Assert.Single((await engine.ResolveAsync(project, User("taken").Identifier, CancellationToken.None))!.Records);
     }
 
     [Fact]
@@ -455,12 +455,12 @@ public sealed class SqliteStoreTests : IDisposable
         }
 
         await using var store = SqliteStore.Open(_folder.Path, _time);
-        var properties = store.Read(ProjectId.Default, s => s.GetProfileProperties(new ProfileId(1)))
+        var properties = (await store.ReadAsync(ProjectId.Default, s => s.GetProfileProperties(new ProfileId(1)), CancellationToken.None))
             .OrderBy(p => p.Sequence).Select(p => (p.Record.Value, p.Key, p.Value.Type, p.Value.Json, p.UpdatedAt.ToUnixTimeMilliseconds(), p.Sequence));
 
         Assert.Equal([(1L, "plan", PropertyType.String, "\"pro\"", 1000L, 5L), (1L, "n", PropertyType.Number, "1.50", 1001L, 6L),
             (2L, "plan", PropertyType.String, "\"fr\\u00e9e \\\"x\\\"\"", 2000L, 7L), (2L, "tags", PropertyType.Array, "[\"a\",1]", 2000L, 8L)], properties);
-        Assert.Empty(store.Read(ProjectId.Default, s => s.GetProfileProperties(new ProfileId(3))));
+        Assert.Empty(await store.ReadAsync(ProjectId.Default, s => s.GetProfileProperties(new ProfileId(3)), CancellationToken.None));
     }
 
     [Theory]
@@ -486,11 +486,11 @@ public sealed class SqliteStoreTests : IDisposable
         await TrackAsync(ProjectId.Default, "a3");
         await engine.LinkAsync(ProjectId.Default, Link(User("a3"), User("a2")), Origin, default);
 
-        var total = engine.UniqueUsers(ProjectId.Default, day.AddDays(-1), day.AddDays(1), "view", perDay: false).Total;
+        var total = (await engine.UniqueUsersAsync(ProjectId.Default, day.AddDays(-1), day.AddDays(1), "view", perDay: false, CancellationToken.None)).Total;
         Assert.Equal((2L, 3L), (total.Merged, total.Raw));
-        var none = engine.UniqueUsers(ProjectId.Default, day.AddDays(1), day.AddDays(2), null, perDay: false).Total;
+        var none = (await engine.UniqueUsersAsync(ProjectId.Default, day.AddDays(1), day.AddDays(2), null, perDay: false, CancellationToken.None)).Total;
         Assert.Equal((0L, 0L), (none.Merged, none.Raw));
-        var others = engine.UniqueUsers(other, day.AddDays(-1), day.AddDays(1), null, perDay: false).Total;
+        var others = (await engine.UniqueUsersAsync(other, day.AddDays(-1), day.AddDays(1), null, perDay: false, CancellationToken.None)).Total;
         Assert.Equal((otherProjectsRecordsBetween, otherProjectsRecordsBetween), ((int)others.Merged, (int)others.Raw));
     }
 
@@ -513,23 +513,23 @@ public sealed class SqliteStoreTests : IDisposable
         }
         await engine.LinkAsync(ProjectId.Default, Link(User("u2"), User("u1")), Origin, default);
 
-        var (before, during) = store.Read(ProjectId.Default, session =>
+        var (before, during) = await store.ReadAsync(ProjectId.Default, session =>
         {
             var first = session.CountUniqueUsers(day, day.AddDays(1), null);
             // Committed after this read began: a new user late in the day (the second half), a merge across the halves.
             TrackAsync("late", 9).GetAwaiter().GetResult();
             engine.LinkAsync(ProjectId.Default, Link(User("u8"), User("u3")), Origin, default).GetAwaiter().GetResult();
             return (first, session.CountUniqueUsers(day, day.AddDays(1), null));
-        });
+        }, CancellationToken.None);
 
         Assert.Equal(new Events.UniqueUsers(9, 10), before);
         Assert.Equal(before, during);
         Assert.Equal(inHalves ? 4L : 0L, store.SharedSnapshots);
-        Assert.Equal(new Events.UniqueUsers(9, 11), engine.UniqueUsers(ProjectId.Default, day, day.AddDays(1), null, perDay: false).Total);
+        Assert.Equal(new Events.UniqueUsers(9, 11), (await engine.UniqueUsersAsync(ProjectId.Default, day, day.AddDays(1), null, perDay: false, CancellationToken.None)).Total);
         // Events of one time (the second half is empty), and a name whose events lie among others'.
         Assert.All(await engine.ApplyAsync(ProjectId.Default, [new GraphOperation.TrackOp(Event("buy", Identify(User("u5")), day.AddHours(5))),
             new GraphOperation.TrackOp(Event("buy", Identify(User("u6")), day.AddHours(5)))], Origin, default), o => Assert.True(o.Succeeded));
-        Assert.Equal(new Events.UniqueUsers(2, 2), engine.UniqueUsers(ProjectId.Default, day, day.AddDays(1), "buy", perDay: false).Total);
+        Assert.Equal(new Events.UniqueUsers(2, 2), (await engine.UniqueUsersAsync(ProjectId.Default, day, day.AddDays(1), "buy", perDay: false, CancellationToken.None)).Total);
     }
 
     [Fact]
@@ -551,10 +551,10 @@ public sealed class SqliteStoreTests : IDisposable
         await using var reopened = SqliteStore.Open(_folder.Path, _time);
         reopened.ReadInHalves = true;
         var again = new IdentityEngine(reopened);
-        Assert.Equal(new Events.UniqueUsers(4, 4), again.UniqueUsers(ProjectId.Default, day, day.AddDays(1), null, perDay: false).Total);
+        Assert.Equal(new Events.UniqueUsers(4, 4), (await again.UniqueUsersAsync(ProjectId.Default, day, day.AddDays(1), null, perDay: false, CancellationToken.None)).Total);
         Assert.Equal(0, reopened.SharedSnapshots);
         await again.IdentifyAsync(ProjectId.Default, Identify(User("u9")), Origin, default);
-        Assert.Equal(new Events.UniqueUsers(4, 4), again.UniqueUsers(ProjectId.Default, day, day.AddDays(1), null, perDay: false).Total);
+        Assert.Equal(new Events.UniqueUsers(4, 4), (await again.UniqueUsersAsync(ProjectId.Default, day, day.AddDays(1), null, perDay: false, CancellationToken.None)).Total);
         Assert.Equal(2, reopened.SharedSnapshots);
     }
 

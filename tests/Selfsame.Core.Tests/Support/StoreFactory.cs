@@ -97,12 +97,12 @@ public sealed class EngineHarness : IAsyncDisposable
     public async Task<Events.TrackResult> TrackAsync(Events.TrackCommand command) =>
         (Events.TrackResult)(await Engine.ApplyAsync(Project, [new GraphOperation.TrackOp(command)], Some.Origin, CancellationToken.None)).Single().Value!;
 
-    public IReadOnlyList<Events.StoredEvent> Stream(long id, bool recordOnly = false, Events.EventQuery? query = null) =>
-        Engine.Events(Project, id, recordOnly, query ?? new Events.EventQuery(null, null, null, null, 100))!.Events;
+    public async Task<IReadOnlyList<Events.StoredEvent>> StreamAsync(long id, bool recordOnly = false, Events.EventQuery? query = null) =>
+        (await Engine.EventsAsync(Project, id, recordOnly, query ?? new Events.EventQuery(null, null, null, null, 100), CancellationToken.None))!.Events;
 
-    public Resolution? Resolve(IdentifierInput identifier) => Engine.Resolve(Project, identifier.Identifier);
-    public ProfileId ProfileOf(IdentifierInput identifier) => Resolve(identifier)?.Profile ?? throw new InvalidOperationException($"{identifier.Identifier} is unknown");
-    public ProfileView Profile(ProfileId id) => Engine.GetProfile(Project, id.Value) ?? throw new InvalidOperationException($"no profile {id}");
+    public Task<Resolution?> ResolveAsync(IdentifierInput identifier) => Engine.ResolveAsync(Project, identifier.Identifier, CancellationToken.None);
+    public async Task<ProfileId> ProfileOfAsync(IdentifierInput identifier) => (await ResolveAsync(identifier))?.Profile ?? throw new InvalidOperationException($"{identifier.Identifier} is unknown");
+    public async Task<ProfileView> ProfileAsync(ProfileId id) => await Engine.GetProfileAsync(Project, id.Value, CancellationToken.None) ?? throw new InvalidOperationException($"no profile {id}");
 
     public ValueTask DisposeAsync() => Store.DisposeAsync();
 }

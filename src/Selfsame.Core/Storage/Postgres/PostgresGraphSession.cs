@@ -7,11 +7,17 @@ namespace Selfsame.Storage.Postgres;
 /// The graph reads and writes of one PostgreSQL transaction, scoped to one project. Statements take positional
 /// parameters ($1, $2...); a parameter that may be null is cast in the statement so that PostgreSQL knows its type.
 /// </summary>
-/// <remarks>One file a capability: the statements' plumbing here, then .Graph, .Events, .Companies, .Jobs, .Audit.</remarks>
-internal sealed partial class PostgresGraphSession(NpgsqlConnection connection, NpgsqlTransaction transaction, ProjectId project, DateTimeOffset now) : ITimedTransaction
+/// <remarks>
+/// A read's session carries the read's token: a statement does not start once it is cancelled, and
+/// <see cref="CancelRunning"/> cancels the one running. One file a capability: the statements' plumbing here, then .Graph,
+/// .Events, .Companies, .Jobs, .Audit.
+/// </remarks>
+internal sealed partial class PostgresGraphSession(
+    NpgsqlConnection connection, NpgsqlTransaction transaction, ProjectId project, DateTimeOffset now, CancellationToken cancellationToken = default) : ITimedTransaction
 {
     private readonly string _project = project.Value;
     private ProjectSettings? _settings;
+    private NpgsqlCommand? _running;
 
     public ProjectId Project { get; } = project;
     public DateTimeOffset Now { get; set; } = now;
@@ -88,19 +94,36 @@ internal sealed partial class PostgresGraphSession(NpgsqlConnection connection, 
 
     private int Execute(string sql, params object?[] args) => Run(sql, args, 0, static (command, _) => command.ExecuteNonQuery());
 
-    /// <summary>Runs one statement; what the driver throws reaches the caller as the store's own exception where there is one.</summary>
+    /// <summary>Cancels the statement running now, if any (from the thread that cancels the read's token): the read then ends with OperationCanceledException.</summary>
+    public void CancelRunning() => Volatile.Read(ref _running)?.Cancel();
+
+    /// <summary>
+    /// Runs one statement, unless the read is cancelled; what the driver throws reaches the caller as the store's own
+    /// exception where there is one, and as OperationCanceledException once the read is cancelled.
+    /// </summary>
     private TResult Run<TState, TResult>(string sql, object?[] args, TState state, Func<NpgsqlCommand, TState, TResult> execute)
     {
         using var command = Command(sql, args);
+        // Known as running before the token is looked at: a cancellation from now on reaches this statement.
+        Volatile.Write(ref _running, command);
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             return execute(command, state);
         }
-        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
+        catch (Exception e) when (Failure(e) is { } failure)
         {
-            throw store;
+            throw failure;
+        }
+        finally
+        {
+            Volatile.Write(ref _running, null);
         }
     }
+
+    private Exception? Failure(Exception e) => cancellationToken.IsCancellationRequested
+        ? e is OperationCanceledException cancelled && cancelled.CancellationToken == cancellationToken ? null : new OperationCanceledException("the read was cancelled", e, cancellationToken)
+        : e is NpgsqlException ? PostgresErrors.Translate(e) : null;
 
     private static DateTimeOffset Time(long unixMilliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds);
 }

@@ -83,8 +83,8 @@ public sealed class PostgresStore : IGraphStore
             // A transaction left idle (a node gone) ends after a minute; a write waits at most 10 s for its project's lock (then 503).
             builder.Options = "-c idle_in_transaction_session_timeout=60000 -c lock_timeout=10000";
         }
-        // Reads run synchronously on the request's thread (the engine's reads are synchronous): more threads from the start
-        // keep requests waiting on the database from starving the pool.
+        // A read's statements run synchronously on the request's thread (the engine's reads are synchronous delegates): more
+        // threads from the start keep requests waiting on the database from starving the pool.
         ThreadPool.GetMinThreads(out var workers, out var io);
         ThreadPool.SetMinThreads(Math.Max(workers, 128), io);
         return NpgsqlDataSource.Create(builder.ConnectionString);
@@ -103,17 +103,27 @@ public sealed class PostgresStore : IGraphStore
     /// </summary>
     public static bool IsDataError(Exception e) => e is StoreValueRejectedException || PostgresErrors.IsDataError(e);
 
-    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
+    /// <summary>
+    /// Opens the connection and begins the transaction without holding a thread; the read's statements then run on this
+    /// thread, one after another (the read is synchronous). A cancelled token cancels the statement running.
+    /// </summary>
+    public async Task<T> ReadAsync<T>(ProjectId project, Func<IGraphReadSession, T> read, CancellationToken cancellationToken)
     {
         try
         {
-            using var connection = _dataSource.OpenConnection();
-            using var transaction = connection.BeginTransaction(IsolationLevel.RepeatableRead);
-            var result = read(new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow()));
-            transaction.Commit();
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+            var session = new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow(), cancellationToken);
+            T result;
+            // Undone before the connection goes back to the pool (a running cancellation is waited for).
+            using (cancellationToken.Register(session.CancelRunning))
+            {
+                result = read(session);
+            }
+            await transaction.CommitAsync(cancellationToken);
             return result;
         }
-        catch (NpgsqlException e) when (PostgresErrors.Translate(e) is { } store)
+        catch (NpgsqlException e) when (!cancellationToken.IsCancellationRequested && PostgresErrors.Translate(e) is { } store)
         {
             throw store;
         }

@@ -63,7 +63,27 @@ public sealed class SqliteStore : IGraphStore, ISqliteReaders
     public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
         _writer.WriteEachAsync(project, work, cancellationToken);
 
-    public T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
+    /// <summary>
+    /// Runs the read here, on the caller's thread, and returns it done: SQLite's calls are synchronous (Microsoft.Data.Sqlite's
+    /// async ones too), and a look-up costs microseconds. A token cancelled before the read starts cancels it.
+    /// </summary>
+    public Task<T> ReadAsync<T>(ProjectId project, Func<IGraphReadSession, T> read, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<T>(cancellationToken);
+        }
+        try
+        {
+            return Task.FromResult(Read(project, read));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<T>(e);
+        }
+    }
+
+    private T Read<T>(ProjectId project, Func<IGraphReadSession, T> read)
     {
         try
         {
