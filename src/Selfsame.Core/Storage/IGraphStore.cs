@@ -12,6 +12,12 @@ public readonly record struct WriteOutcome<T>(T? Value, Exception? Error)
 /// The storage of identity graphs. All writes go through <see cref="WriteAsync{T}"/>, which applies them in one serial
 /// order per project and completes each only after its transaction committed.
 /// </summary>
+/// <remarks>
+/// A store speaks for itself: where its database cannot be reached or does not answer in time it throws
+/// <see cref="StoreUnavailableException"/>, and where it refuses a value <see cref="StoreValueRejectedException"/> (in a
+/// group of writes, as the outcome of that piece alone), each with the driver's exception inside. These come from every
+/// call: writes, reads, the session's own calls inside them, <see cref="Catalog"/> and <see cref="Jobs"/>.
+/// </remarks>
 public interface IGraphStore : IAsyncDisposable
 {
     /// <summary>Runs <paramref name="work"/> in a write transaction; if it throws, nothing it wrote is kept.</summary>
