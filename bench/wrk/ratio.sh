@@ -37,7 +37,8 @@ for run in $(seq 1 "$runs"); do
       data="$(mktemp -d)"; cli="$target/src/Selfsame.Cli/bin/Release/net10.0/selfsame.dll"
       key="$(dotnet "$cli" key create --data "$data" --role write | tail -n 1)"
       dotnet "$cli" serve --data "$data" --urls "http://127.0.0.1:$port" >/dev/null 2>&1 &
-      server=$!; name="$(git -C "$target" rev-parse --short HEAD)$( [ -n "$(git -C "$target" status --porcelain -- src)" ] && echo +changes)"
+      server=$!; name="$(git -C "$target" rev-parse --short HEAD)"
+      if [ -n "$(git -C "$target" status --porcelain -- src)" ]; then name+="+changes"; fi
     fi
     wait_healthy "$port"
     if [ "$scenario" = resolve ] && [ "$target" != reference ]; then

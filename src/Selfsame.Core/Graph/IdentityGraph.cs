@@ -333,16 +333,13 @@ internal static class IdentityGraph
                 }
                 break;
             case GraphOperation.LinkOp op:
-                identifiers.Add(op.Command.From.Identifier);
-                identifiers.Add(op.Command.Into.Identifier);
+                identifiers.AddRange([op.Command.From.Identifier, op.Command.Into.Identifier]);
                 break;
             case GraphOperation.UnlinkOp op:
-                identifiers.Add(op.Command.From.Identifier);
-                identifiers.Add(op.Command.Into.Identifier);
+                identifiers.AddRange([op.Command.From.Identifier, op.Command.Into.Identifier]);
                 break;
             case GraphOperation.MapOp op:
-                identifiers.Add(op.Command.From.Identifier);
-                identifiers.Add(op.Command.Into.Identifier);
+                identifiers.AddRange([op.Command.From.Identifier, op.Command.Into.Identifier]);
                 break;
             case GraphOperation.UpsertOp op:
                 identifiers.AddRange(op.Command.Identifiers.Select(i => i.Identifier));

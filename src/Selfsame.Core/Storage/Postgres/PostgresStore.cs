@@ -97,13 +97,6 @@ public sealed class PostgresStore : IGraphStore
         _writer.WriteEachAsync(project, work, cancellationToken);
 
     /// <summary>
-    /// A value the store refused: <see cref="StoreValueRejectedException"/>, which the store throws for an error PostgreSQL
-    /// reports about a value itself (classes 22, data exception, and 54, program limit, such as an index row too large), or
-    /// such an error itself. Kept public for the server's problem mapping until it looks for StoreValueRejectedException.
-    /// </summary>
-    public static bool IsDataError(Exception e) => e is StoreValueRejectedException || PostgresErrors.IsDataError(e);
-
-    /// <summary>
     /// Opens the connection and begins the transaction without holding a thread; the read's statements then run on this
     /// thread, one after another (the read is synchronous). A cancelled token cancels the statement running.
     /// </summary>
