@@ -36,6 +36,9 @@ public abstract record PropertyEdit(string Key)
     /// <summary>Sets the value on the record written to.</summary>
     public sealed record Set(string Key, PropertyValue Value) : PropertyEdit(Key);
 
+    /// <summary>Sets the value on the record written to only when the profile has none for the key.</summary>
+    public sealed record SetOnce(string Key, PropertyValue Value) : PropertyEdit(Key);
+
     /// <summary>Removes the key from every record of the profile.</summary>
     public sealed record Remove(string Key) : PropertyEdit(Key);
 

@@ -152,7 +152,7 @@ internal static class UserRules
         var record = FindOrCreate(tx, command.User, command.MayCreate, origin);
         foreach (var single in command.Identifiers)
         {
-            SetSingle(tx, record, single);
+            SetSingle(tx, record, single, origin);
         }
         if (command.Edits.Count > 0)
         {
@@ -266,7 +266,7 @@ internal static class UserRules
     /// The user's one identifier of a type: a new value replaces the one the profile held, and null removes it. A value
     /// that belongs to another user fails the operation.
     /// </summary>
-    private static void SetSingle(IGraphTransaction tx, RecordId record, SingleIdentifier single)
+    private static void SetSingle(IGraphTransaction tx, RecordId record, SingleIdentifier single, WriteOrigin origin)
     {
         var profile = ProfileOf(tx, record);
         var held = tx.GetProfileIdentifiers(profile).Where(i => i.Identifier.Type == single.Type).ToList();
@@ -286,6 +286,12 @@ internal static class UserRules
         {
             tx.DetachIdentifier(old.Identifier);
         }
+        if (held.Count > 0)
+        {
+            // Ids and the type only: the audit log keeps no identifier values.
+            tx.AddAudit(single.Value is null ? "remove_identifier" : "replace_identifier", origin,
+                new { record_id = record.Value, type = single.Type, removed = held.Count, profile = profile.Value });
+        }
     }
 
     /// <summary>Applies property edits: sets on <paramref name="target"/>; increments and array edits from the profile's merged values.</summary>
@@ -303,6 +309,11 @@ internal static class UserRules
             {
                 case PropertyEdit.Set set:
                     tx.SetProperty(target, set.Key, set.Value);
+                    break;
+                case PropertyEdit.SetOnce once when Current(once.Key) is null:
+                    tx.SetProperty(target, once.Key, once.Value);
+                    break;
+                case PropertyEdit.SetOnce:
                     break;
                 case PropertyEdit.Remove remove:
                     foreach (var member in tx.GetProfileRecords(profile))

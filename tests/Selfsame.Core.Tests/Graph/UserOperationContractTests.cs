@@ -43,11 +43,14 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
             new PropertyEdit.Increment("visits", 3.5m),
             new PropertyEdit.ArrayEdit("tags", [Json("\"a\""), Json("\"b\""), Json("\"a\""), Json("\"c\"")], [Json("\"b\"")], Cap: 2),
             new PropertyEdit.ArrayEdit("never", [], [Json("\"x\"")], Cap: 5),
+            new PropertyEdit.SetOnce("visits", Value(100)),
+            new PropertyEdit.SetOnce("first_seen", Value("today")),
         ])));
 
         Assert.Equal("5.5", await PropertyAsync(h, User("u1"), "visits"));
         Assert.Equal("""["a","c"]""", await PropertyAsync(h, User("u1"), "tags"));
         Assert.Null(await PropertyAsync(h, User("u1"), "never"));
+        Assert.Equal("\"today\"", await PropertyAsync(h, User("u1"), "first_seen"));
     }
 
     [Fact]
@@ -77,6 +80,9 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
 
         Assert.Null(await h.ResolveAsync(Email("old@x.com")));
         Assert.Equal(await h.ProfileOfAsync(User("u1")), await h.ProfileOfAsync(Email("new@x.com")));
+        var audit = await h.Store.Catalog.ListAuditAsync(h.Project, null, 10, CancellationToken.None);
+        Assert.Contains(audit, e => e.Action == "replace_identifier" && e.DetailJson.Contains("\"type\":\"email\"", StringComparison.Ordinal)
+            && !e.DetailJson.Contains("old@x.com", StringComparison.Ordinal));
         Assert.Equal("email", taken.Field);
         Assert.Equal(await h.ProfileOfAsync(User("u2")), await h.ProfileOfAsync(Email("theirs@x.com")));
     }
