@@ -3,9 +3,11 @@
 # (bench/Selfsame.Bench reference), (2) this checkout's server and, when given, (3) the server of another checkout
 # (a git worktree of an earlier commit, built in Release), one after the other with the same load; it prints each run
 # and the medians, and each server's median as a ratio of the reference's.
-# Usage: bench/wrk/ratio.sh identify|resolve [seconds] [runs] [other-checkout] [connections]
+# Each server is warmed up for WARMUP seconds (10 by default: the server's code is still being compiled by the JIT's
+# tiers for several seconds, bare Kestrel's is not) before the measured window.
+# Usage: [WARMUP=10] bench/wrk/ratio.sh identify|resolve [seconds] [runs] [other-checkout] [connections]
 set -euo pipefail
-scenario="${1:-resolve}"; seconds="${2:-10}"; runs="${3:-3}"; other="${4:-}"; connections="${5:-64}"
+scenario="${1:-resolve}"; seconds="${2:-10}"; runs="${3:-3}"; other="${4:-}"; connections="${5:-64}"; warmup="${WARMUP:-10}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 dotnet build -c Release "$root/src/Selfsame.Cli" -v quiet -nologo >/dev/null
@@ -20,7 +22,7 @@ fi
 wait_healthy() { until curl -sf "http://127.0.0.1:$1/healthz" >/dev/null; do sleep 0.2; done; }
 
 measure() { # port key: warm-up, then the measured window; prints requests/s
-  SELFSAME_KEY="$2" wrk -t2 -c"$connections" -d2s -s "$root/bench/wrk/$scenario.lua" "http://127.0.0.1:$1" >/dev/null
+  SELFSAME_KEY="$2" wrk -t2 -c"$connections" -d"${warmup}s" -s "$root/bench/wrk/$scenario.lua" "http://127.0.0.1:$1" >/dev/null
   SELFSAME_KEY="$2" wrk -t2 -c"$connections" -d"${seconds}s" -s "$root/bench/wrk/$scenario.lua" "http://127.0.0.1:$1" \
     | awk '/Non-2xx/ { bad = $NF } /Requests\/sec/ { rate = $2 } END { if (bad) print "non-2xx: " bad > "/dev/stderr"; print rate }'
 }
