@@ -26,17 +26,31 @@ public sealed partial class IdentityEngine
 
     /// <summary>
     /// The users that <paramref name="lookups"/> name, one answer each (null where a look-up names nobody; two look-ups of one
-    /// profile answer the same profile twice), read in one snapshot; with <paramref name="eventsNamed"/>, each user's events of that name too.
+    /// profile answer the same view, read once), in one snapshot. With <paramref name="eventSummaries"/> each user's events
+    /// summarized by name, with <paramref name="eventsNamed"/> its events of that name; neither is read otherwise.
     /// </summary>
-    public Task<IReadOnlyList<UserView?>> FindUsersAsync(ProjectId project, IReadOnlyList<UserLookup> lookups, string? eventsNamed, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<UserView?>>(project, session => lookups.Select(lookup =>
+    public Task<IReadOnlyList<UserView?>> FindUsersAsync(ProjectId project, IReadOnlyList<UserLookup> lookups, bool eventSummaries, string? eventsNamed,
+        CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<UserView?>>(project, session =>
         {
-            if (UserRules.Find(session, lookup) is not { } record || ProfileReads.Profile(session, UserRules.ProfileOf(session, record).Value) is not { } view)
+            var read = new Dictionary<ProfileId, UserView?>();
+            return lookups.Select(lookup =>
             {
-                return null;
-            }
-            return new UserView(view, session.SummarizeEvents(view.Id), eventsNamed is null ? [] : AllEvents(session, view.Id, eventsNamed));
-        }).ToList(), cancellationToken);
+                if (UserRules.Find(session, lookup) is not { } record)
+                {
+                    return null;
+                }
+                var profile = UserRules.ProfileOf(session, record);
+                if (!read.TryGetValue(profile, out var user))
+                {
+                    user = ProfileReads.Profile(session, profile.Value) is { } view
+                        ? new UserView(view, eventSummaries ? session.SummarizeEvents(view.Id) : [], eventsNamed is null ? [] : AllEvents(session, view.Id, eventsNamed))
+                        : null;
+                    read[profile] = user;
+                }
+                return user;
+            }).ToList();
+        }, cancellationToken);
 
     public Task<CompanyView?> GetCompanyAsync(ProjectId project, string companyId, CancellationToken cancellationToken) =>
         ReadAsync(project, session => session.GetCompany(companyId) is { } info

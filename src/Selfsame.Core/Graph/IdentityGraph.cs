@@ -344,12 +344,49 @@ internal static class IdentityGraph
             case GraphOperation.UpsertOp op:
                 identifiers.AddRange(op.Command.Identifiers.Select(i => i.Identifier));
                 break;
+            case GraphOperation.TrackEventsOp op:
+                identifiers.AddRange(op.Command.Identifiers.Select(i => i.Identifier));
+                break;
+            case GraphOperation.DeleteUserOp op:
+                AddUser(op.User);
+                break;
+            case GraphOperation.EditOp op:
+                AddUser(op.Command.User);
+                break;
+            case GraphOperation.TrackUserOp op:
+                AddUser(op.Command.User);
+                break;
+            case GraphOperation.MergeOp op:
+                AddUser(op.Command.From);
+                AddUser(op.Command.Into);
+                break;
+            case GraphOperation.IdentifyAnonymousOp op:
+                identifiers.AddRange([op.Command.Anonymous.Identifier.Identifier, op.Command.User.Identifier]);
+                break;
+            case GraphOperation.AttachOp op:
+                identifiers.Add(op.Command.Identifier.Identifier);
+                identifiers.AddRange(op.Command.User is { } user ? [user.Identifier] : []);
+                break;
+            case GraphOperation.MatchOp op:
+                identifiers.AddRange([op.Command.From.Identifier, op.Command.Into.Identifier]);
+                break;
+            case GraphOperation.LinkRecordOp op:
+                identifiers.AddRange([op.Command.Record.Identifier, op.Command.Into.Identifier]);
+                break;
             case GraphOperation.Sequence op:
                 foreach (var step in op.Steps)
                 {
                     AddLookUps(step, identifiers, insertIds);
                 }
                 break;
+        }
+
+        void AddUser(UserLookup user)
+        {
+            if (user is UserLookup.ByIdentifier byIdentifier)
+            {
+                identifiers.Add(byIdentifier.Identifier.Identifier);
+            }
         }
 
         void Add(IdentifyCommand command)

@@ -11,22 +11,26 @@ public enum Identification
     Unidentified,
 }
 
-/// <summary>How a request names a user (a profile); <see cref="Field"/> is where the request named it.</summary>
-public abstract record UserLookup(string Field)
+/// <summary>
+/// How a request names a user (a profile); <see cref="Field"/> is where the request named it, <see cref="Named"/> how (in
+/// the surface's words, such as "external_id 'ann'"), for the messages of refusals.
+/// </summary>
+public abstract record UserLookup(string Field, string? Named)
 {
     /// <summary>The record holding <paramref name="Identifier"/>, when its profile passes <paramref name="Filter"/>.</summary>
-    public sealed record ByIdentifier(IdentifierInput Identifier, Identification Filter = Identification.Any) : UserLookup(Identifier.Field)
+    public sealed record ByIdentifier(IdentifierInput Identifier, Identification Filter = Identification.Any, string? Named = null)
+        : UserLookup(Identifier.Field, Named)
     {
-        public override string ToString() => Identifier.Identifier.ToString();
+        public override string ToString() => Named ?? Identifier.Identifier.ToString();
     }
 
     /// <summary>
     /// A profile by its id, standing for its root record. With <paramref name="MergedIdsToo"/> the id of a record merged
     /// into another profile names that profile; without, only a profile id as it stands names anyone.
     /// </summary>
-    public sealed record ByProfileId(long Id, bool MergedIdsToo, string Field) : UserLookup(Field)
+    public sealed record ByProfileId(long Id, bool MergedIdsToo, string Field, string? Named = null) : UserLookup(Field, Named)
     {
-        public override string ToString() => $"profile {Id}";
+        public override string ToString() => Named ?? $"profile {Id}";
     }
 }
 

@@ -68,7 +68,7 @@ internal static class UserRules
             return AttachOutcome.Created;
         }
         var owner = tx.FindIdentifier(user.Identifier)
-            ?? throw Refuse(user.Field, $"no user holds {user.Identifier}; {command.Identifier.Identifier} was not added");
+            ?? throw Refuse(user.Field, $"no user has {user.Identifier.Type} '{user.Display}'; nothing was added");
         if (command.OneAliasPerLabel)
         {
             EnsureOneAliasPerLabel(tx, ProfileOf(tx, owner.Record), [command.Identifier.Identifier], user);

@@ -93,7 +93,11 @@ public sealed class AmplitudeSurface : SurfaceErrors
 
     public override IResult Invalid(HttpContext context, IReadOnlyList<FieldError> errors) => _api switch
     {
-        Api.Mapping => Answer(400, new() { ["error"] = $"Invalid mapping: {errors[0]}", ["field"] = errors[0].Field }),
+        Api.Mapping => Answer(400, new()
+        {
+            ["error"] = errors[0].Field == "mapping" ? $"Invalid mapping: {errors[0].Message}" : $"Invalid mapping: {errors[0]}",
+            ["field"] = errors[0].Field,
+        }),
         Api.Ingestion when errors[0].Field == "(body)" => Error(400, "Invalid JSON request body"),
         _ => Error(400, errors[0].ToString()),
     };

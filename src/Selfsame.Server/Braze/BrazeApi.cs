@@ -261,7 +261,8 @@ public static class BrazeApi
                 }
                 fields = requested.EnumerateArray().Select(f => f.GetString()!).Distinct().ToList();
             }
-            var views = await engine.FindUsersAsync(project, users.Select(u => u.User.Lookup($"{u.Array}[{u.Index}]")).ToList(), BrazeTrack.PurchaseEvent, context.RequestAborted);
+            var views = await engine.FindUsersAsync(project, users.Select(u => u.User.Lookup($"{u.Array}[{u.Index}]")).ToList(),
+                eventSummaries: true, BrazeTrack.PurchaseEvent, context.RequestAborted);
             var found = new List<Dictionary<string, object?>>();
             var invalid = new List<object>();
             var seen = new HashSet<ProfileId>();

@@ -19,9 +19,9 @@ internal sealed record UserRef(string Kind, Identifier? Identifier, string Displ
     /// an identifier's prioritization keeps only identified or unidentified users when it names one of those.
     /// </summary>
     public UserLookup Lookup(string field) => BrazeId is { } id
-        ? new UserLookup.ByProfileId(id, MergedIdsToo: true, field)
+        ? new UserLookup.ByProfileId(id, MergedIdsToo: true, field, ToString())
         : new UserLookup.ByIdentifier(Input(field), Prioritization.Contains("identified") ? Identification.Identified
-            : Prioritization.Contains("unidentified") ? Identification.Unidentified : Identification.Any);
+            : Prioritization.Contains("unidentified") ? Identification.Unidentified : Identification.Any, ToString());
 
     public override string ToString() => Kind switch
     {

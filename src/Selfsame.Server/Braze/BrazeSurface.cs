@@ -69,7 +69,7 @@ public sealed class BrazeSurface : SurfaceErrors
     {
         BodyFault.TooLarge => Answer(413, $"Bad Request: {error}"),
         BodyFault.UnsupportedMediaType => Answer(415, $"Bad Request: {error}"),
-        _ => Answer(400, $"Bad Request: {error}"),
+        _ => Answer(400, $"Bad Request: {error.Message}"),
     };
 
     public override IResult Refused(HttpContext context, GraphException refusal) =>

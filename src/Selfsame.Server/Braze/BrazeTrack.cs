@@ -22,10 +22,12 @@ internal static class BrazeTrack
     /// <summary>A parsed object: where it stood in the request, and the engine operation it is.</summary>
     public sealed record Item(string Array, int Index, GraphOperation Operation);
 
-    /// <summary>Braze's hint on a user that an object may not create.</summary>
-    public static string Hint(GraphException refusal) => refusal.Kind == GraphErrorKind.NotFound
-        ? $"{refusal.Message} (an object with a user_alias updates existing users only: send \"_update_existing_only\": false to create an alias-only user)"
-        : refusal.Message;
+    /// <summary>Braze's hint on a user that an object may not create: how to create it, where it can be created (a braze_id cannot).</summary>
+    public static string Hint(GraphException refusal) => refusal.Kind != GraphErrorKind.NotFound ? refusal.Message
+        : refusal.Field.EndsWith($".{UserRef.UserAlias}", StringComparison.Ordinal)
+            ? $"{refusal.Message}; send \"_update_existing_only\": false to create an alias-only user"
+        : refusal.Field.EndsWith($".{UserRef.BrazeIdKind}", StringComparison.Ordinal) ? refusal.Message
+        : $"{refusal.Message} (_update_existing_only)";
 
     public static List<Item> Read(JsonElement root, BrazeReader reader, DateTimeOffset now)
     {

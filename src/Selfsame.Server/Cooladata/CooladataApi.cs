@@ -199,7 +199,11 @@ public static class CooladataApi
     private static async Task<IResult> MatchAsync(HttpContext context, string projectId, IdentityEngine engine, CancellationToken ct)
     {
         var request = context.Surface();
-        var body = await request.JsonObjectAsync();
+        var body = await request.JsonAsync();
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return Fail("The payload must be a JSON object {\"customer_user_id\": ..., \"alternative_user_id\": ...}");
+        }
         var customerUserId = RequiredId(body, "customer_user_id");
         var alternativeUserId = RequiredId(body, "alternative_user_id");
         var customer = new IdentifierInput(new Identifier(IdentifierTypes.UserId, customerUserId), customerUserId, "customer_user_id");

@@ -61,7 +61,6 @@ public sealed class CooladataSurface : SurfaceErrors
     {
         BodyFault.TooLarge => Text(413, $"Payload too large: at most {context.Surface().MaxBodyBytes} bytes"),
         BodyFault.UnsupportedMediaType => Text(415, error.ToString()),
-        BodyFault.Missing => Text(400, "The payload must be a JSON object {\"customer_user_id\": ..., \"alternative_user_id\": ...}"),
         _ => Text(400, $"Invalid JSON payload: {error.Message}"),
     };
 

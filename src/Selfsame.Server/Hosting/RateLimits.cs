@@ -60,7 +60,7 @@ public readonly record struct RateLimitDecision(bool Admitted, int Limit, int Re
 /// </summary>
 public sealed class RateLimits(TimeProvider time, SelfsameOptions options) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, PartitionedRateLimiter<ProjectId>> _families = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<PartitionedRateLimiter<ProjectId>>> _families = new(StringComparer.Ordinal);
 
     public DateTimeOffset Now => time.GetUtcNow();
 
@@ -75,8 +75,9 @@ public sealed class RateLimits(TimeProvider time, SelfsameOptions options) : IDi
     public RateLimitDecision Acquire(ProjectId project, RateLimitRule defaults, int permits = 1)
     {
         var rule = RuleFor(defaults);
-        var limiter = _families.GetOrAdd(rule.Family, _ => PartitionedRateLimiter.Create<ProjectId, ProjectId>(project =>
-            RateLimitPartition.Get(project, _ => rule.Sliding ? new SlidingWindowLimiter(time, rule) : new ClockWindowLimiter(time, rule))));
+        // Lazy: two requests racing to make a family's limiter share one (a limiter that lost the race would never be disposed).
+        var limiter = _families.GetOrAdd(rule.Family, _ => new Lazy<PartitionedRateLimiter<ProjectId>>(() => PartitionedRateLimiter.Create<ProjectId, ProjectId>(project =>
+            RateLimitPartition.Get(project, _ => rule.Sliding ? new SlidingWindowLimiter(time, rule) : new ClockWindowLimiter(time, rule))))).Value;
         using var lease = limiter.AttemptAcquire(project, permits);
         return lease.TryGetMetadata(DecisionLease.Name, out var decision) && decision is { } known
             ? known
@@ -85,9 +86,9 @@ public sealed class RateLimits(TimeProvider time, SelfsameOptions options) : IDi
 
     public void Dispose()
     {
-        foreach (var limiter in _families.Values)
+        foreach (var limiter in _families.Values.Where(l => l.IsValueCreated))
         {
-            limiter.Dispose();
+            limiter.Value.Dispose();
         }
     }
 

@@ -75,6 +75,12 @@ public static class SelfsameServer
         app.UseExceptionHandler(handler => handler.Run(async context =>
         {
             var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            // An error after a surface's filter returned (a streamed answer failing before its first byte) gets that surface's answer.
+            if (error is not null && context.Features.Get<Surfaces.SurfaceRequest>() is { } request)
+            {
+                await Surfaces.SurfacePipeline.Answer(request, error).ExecuteAsync(context);
+                return;
+            }
             app.Logger.LogError(error, "Request {Path} failed", context.Request.Path);
             await NativeErrors.Instance.Internal(context).ExecuteAsync(context);
         }));

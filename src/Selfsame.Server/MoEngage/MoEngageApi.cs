@@ -100,7 +100,8 @@ public static class MoEngageApi
                 var path = $"merge_data[{i++}]";
                 var merged = UserId(pair, "merged_user", path, reader);
                 var retained = UserId(pair, "retained_user", path, reader);
-                pairs.Add(new GraphOperation.MergeOp(new MergeCommand(new UserLookup.ByIdentifier(merged), new UserLookup.ByIdentifier(retained), LinkKinds.Merge)));
+                pairs.Add(new GraphOperation.MergeOp(new MergeCommand(
+                    new UserLookup.ByIdentifier(merged, Named: $"customer_id '{merged.Display}'"), new UserLookup.ByIdentifier(retained, Named: $"customer_id '{retained.Display}'"), LinkKinds.Merge)));
                 names.Add((merged.Display, retained.Display));
             }
             var outcomes = await engine.ApplyAsync(context.Caller().Project, pairs, Origin(context), context.RequestAborted);
@@ -191,7 +192,7 @@ public static class MoEngageApi
                 fields = requested.EnumerateArray().Select(f => f.GetString()!).ToList();
             }
             var lookups = wanted.Select((w, index) => MoEngageCustomers.Lookup(w.Type, w.Value, $"data.identifiers[{index}]")).ToList();
-            var views = await engine.FindUsersAsync(context.Caller().Project, lookups.OfType<UserLookup>().ToList(), null, context.RequestAborted);
+            var views = await engine.FindUsersAsync(context.Caller().Project, lookups.OfType<UserLookup>().ToList(), eventSummaries: false, null, context.RequestAborted);
             var users = new List<object>();
             var notFound = new List<object>();
             var seen = new HashSet<ProfileId>();

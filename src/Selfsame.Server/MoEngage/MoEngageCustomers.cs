@@ -52,9 +52,9 @@ internal static class MoEngageCustomers
     {
         if (identityType is "moengage_id" or "id")
         {
-            return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? new UserLookup.ByProfileId(id, MergedIdsToo: false, field) : null;
+            return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? new UserLookup.ByProfileId(id, MergedIdsToo: false, field, $"moengage id '{value}'") : null;
         }
-        return new UserLookup.ByIdentifier(new IdentifierInput(new Identifier(IdentifierTypes.UserId, value), value, field));
+        return new UserLookup.ByIdentifier(new IdentifierInput(new Identifier(IdentifierTypes.UserId, value), value, field), Named: $"customer_id '{value}'");
     }
 
     /// <summary>A profile as MoEngage exports a user: its attributes, with customer_id, moengage_id and the activated identifiers.</summary>

@@ -74,7 +74,7 @@ public sealed class MoEngageSurface : SurfaceErrors
     {
         BodyFault.TooLarge => Fail(context, 413, "PayloadTooLarge", $"Payload size exceeds {context.Surface().MaxBodyBytes / 1024} KB"),
         BodyFault.UnsupportedMediaType => Fail(context, 415, "MediaTypeError", "Unsupported Media Type: send Content-Type: application/json"),
-        _ => Fail(context, 400, "JSONDecodeError", $"A valid JSON document is required: {error}"),
+        _ => Fail(context, 400, "JSONDecodeError", $"A valid JSON document is required: {error.Message}"),
     };
 
     public override IResult Refused(HttpContext context, GraphException refusal) => refusal.Kind == GraphErrorKind.Conflict

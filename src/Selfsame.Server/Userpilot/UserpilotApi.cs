@@ -46,14 +46,14 @@ public static class UserpilotApi
     public static IEndpointRouteBuilder MapUserpilotApi(this IEndpointRouteBuilder app)
     {
         var userpilot = app.MapSurface("/userpilot/v1", UserpilotSurface.Description).WithTags("Userpilot").ExcludeFromDescription();
-        userpilot.MapPost("/identify", IdentifyAsync).Needs(Roles.Write, limit: UserpilotSurface.IdentifyFamily);
-        userpilot.MapPost("/companies/identify", IdentifyCompanyAsync).Needs(Roles.Write, limit: UserpilotSurface.IdentifyFamily);
-        userpilot.MapPost("/track", TrackAsync).Needs(Roles.Write, limit: UserpilotSurface.TrackFamily);
+        userpilot.MapPost("/identify", IdentifyAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.IdentifyFamily));
+        userpilot.MapPost("/companies/identify", IdentifyCompanyAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.IdentifyFamily));
+        userpilot.MapPost("/track", TrackAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.TrackFamily));
         userpilot.MapPost("/users/bulk_identify", (HttpContext c, JobRunner r, TimeProvider t) => BulkAsync(c, r, t, "users", UserpilotJobs.UsersKind))
             .Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes);
         userpilot.MapPost("/companies/bulk_identify", (HttpContext c, JobRunner r, TimeProvider t) => BulkAsync(c, r, t, "companies", UserpilotJobs.CompaniesKind))
             .Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes);
-        userpilot.MapDelete("/users", DeleteUsersAsync).Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes);
+        userpilot.MapDelete("/users", DeleteUsersAsync).Needs(UserpilotSurface.Versioned(Roles.Write, maxBodyBytes: MaxFileBytes));
         userpilot.MapGet("/background_jobs", ListJobsAsync).Needs(Roles.Read);
         userpilot.MapGet("/background_jobs/{jobId}", GetJobAsync).Needs(Roles.Read);
         return app;
@@ -64,19 +64,15 @@ public static class UserpilotApi
 
     private static WriteOrigin Origin(HttpContext context) => context.Surface().Origin;
 
-    /// <summary>Runs <paramref name="handle"/> on the request's JSON object; real-time endpoints first check X-API-Version.</summary>
-    private static async Task<IResult> WithBodyAsync(HttpContext context, bool versioned, Func<JsonElement, ProjectSettings, Task<IResult>> handle)
+    /// <summary>Runs <paramref name="handle"/> on the request's JSON object.</summary>
+    private static async Task<IResult> WithBodyAsync(HttpContext context, Func<JsonElement, ProjectSettings, Task<IResult>> handle)
     {
-        if (versioned)
-        {
-            UserpilotSurface.RequireVersion(context);
-        }
         var request = context.Surface();
         return await handle(await request.JsonObjectAsync(), request.Settings);
     }
 
     private static Task<IResult> IdentifyAsync(HttpContext context, IdentityEngine engine) =>
-        WithBodyAsync(context, true, async (root, settings) =>
+        WithBodyAsync(context, async (root, settings) =>
         {
             var row = UserpilotRows.User(root, "", settings);
             await engine.ApplyOneAsync<object>(context.Caller().Project, row.Operation(), Origin(context), context.RequestAborted);
@@ -84,7 +80,7 @@ public static class UserpilotApi
         });
 
     private static Task<IResult> IdentifyCompanyAsync(HttpContext context, IdentityEngine engine) =>
-        WithBodyAsync(context, true, async (root, _) =>
+        WithBodyAsync(context, async (root, _) =>
         {
             var (company, metadata) = UserpilotRows.Company(root, "");
             await engine.ApplyOneAsync<bool>(context.Caller().Project, new GraphOperation.CompanyOp(new CompanyCommand(company, metadata)), Origin(context), context.RequestAborted);
@@ -92,7 +88,7 @@ public static class UserpilotApi
         });
 
     private static Task<IResult> TrackAsync(HttpContext context, IdentityEngine engine, TimeProvider time) =>
-        WithBodyAsync(context, true, async (root, settings) =>
+        WithBodyAsync(context, async (root, settings) =>
         {
             var userId = UserpilotRows.RequiredId(root, "user_id", "", IdentifierNormalizer.MaxValueLength);
             var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error) ?? throw RequestValidationException.Of("user_id", error!);
@@ -124,7 +120,7 @@ public static class UserpilotApi
         {
             return await FileAsync(context, runner, time, kind);
         }
-        return await WithBodyAsync(context, false, async (root, settings) =>
+        return await WithBodyAsync(context, async (root, settings) =>
         {
             if (!root.TryGetProperty(arrayName, out var rows) || rows.ValueKind != JsonValueKind.Array)
             {
@@ -188,7 +184,7 @@ public static class UserpilotApi
     }
 
     private static Task<IResult> DeleteUsersAsync(HttpContext context, JobRunner runner, TimeProvider time) =>
-        WithBodyAsync(context, true, async (root, _) =>
+        WithBodyAsync(context, async (root, _) =>
         {
             if (!root.TryGetProperty("users", out var users) || users.ValueKind != JsonValueKind.Array || users.GetArrayLength() is 0 or > MaxRows
                 || users.EnumerateArray().Any(u => UserpilotJobs.DeleteUsers.UserId(u) is null))

@@ -231,7 +231,7 @@ public static class UserpilotJobs
             var userId = UserpilotRows.Line(line, row => UserId(row) ?? throw RequestValidationException.Of("(row)", "expected a user id (a string or a number, without NUL)"));
             var user = IdentifierNormalizer.TryNormalize(IdentifierTypes.UserId, userId, settings, out var error)
                 ?? throw new JobRowException($"(row): {error}");
-            return JobRow.Of(new GraphOperation.DeleteUserOp(new UserLookup.ByIdentifier(new IdentifierInput(user, userId, "user_id")), MustExist: true));
+            return JobRow.Of(new GraphOperation.DeleteUserOp(new UserLookup.ByIdentifier(new IdentifierInput(user, userId, "user_id"), Named: $"user_id '{userId}'"), MustExist: true));
         }
     }
 }

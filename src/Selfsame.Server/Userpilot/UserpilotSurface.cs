@@ -33,18 +33,20 @@ public sealed class UserpilotSurface : SurfaceErrors
             ["errors"] = new[] { new Dictionary<string, string?> { ["details"] = details ?? message, ["error"] = error, ["error_code"] = code, ["message"] = message } },
         }, statusCode: status);
 
-    /// <summary>Refuses a request without the X-API-Version header that Userpilot's real-time endpoints require, or with another version.</summary>
-    internal static void RequireVersion(HttpContext context)
+    /// <summary>
+    /// What the real-time endpoints need: a key of <paramref name="role"/>, the X-API-Version header Userpilot requires
+    /// there (checked before the request counts against <paramref name="limit"/>).
+    /// </summary>
+    internal static EndpointNeeds Versioned(string role, RateLimitRule? limit = null, long? maxBodyBytes = null) =>
+        new(role, Limit: limit, MaxBodyBytes: maxBodyBytes) { Precondition = Version };
+
+    /// <summary>The X-API-Version header at fault (absent, or another version), or null.</summary>
+    private static FieldError? Version(HttpContext context)
     {
         var version = context.Request.Headers["X-API-Version"].ToString();
-        if (version.Length == 0)
-        {
-            throw RequestValidationException.Of("X-API-Version", $"header is required: send 'X-API-Version: {ApiVersion}'", "missing_api_version");
-        }
-        if (version != ApiVersion)
-        {
-            throw RequestValidationException.Of("X-API-Version", $"'{version}' is not supported: send '{ApiVersion}'", "unsupported_api_version");
-        }
+        return version.Length == 0 ? new FieldError("X-API-Version", $"header is required: send 'X-API-Version: {ApiVersion}'", "missing_api_version")
+            : version != ApiVersion ? new FieldError("X-API-Version", $"'{version}' is not supported: send '{ApiVersion}'", "unsupported_api_version")
+            : null;
     }
 
     public override IResult Denied(HttpContext context, Denial denial) => denial.Kind == DenialKind.Forbidden

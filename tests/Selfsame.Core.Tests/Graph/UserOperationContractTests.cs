@@ -35,20 +35,27 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
     public async Task Edit_IncrementAndArrayEdits_ReadTheMergedProfile_AndCapTheArray()
     {
         await using var h = await HarnessAsync();
-        await h.IdentifyAsync(Identify(User("u1")).WithProperties(("visits", 2), ("tags", null)));
+        // The count and the tags are on a visitor's record that logging in merged into u1's profile.
+        await h.IdentifyAsync(Identify(Anonymous("a1")).WithProperties(("visits", 2)));
+        await ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(new UserLookup.ByIdentifier(Anonymous("a1")), false, [],
+            [new PropertyEdit.Set("tags", new PropertyValue(PropertyType.Array, """["old"]"""))])));
+        await h.IdentifyAsync(Identify(User("u1"), Anonymous("a1")));
         var user = new UserLookup.ByIdentifier(User("u1"));
 
         await ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(user, MayCreate: false, [],
         [
             new PropertyEdit.Increment("visits", 3.5m),
-            new PropertyEdit.ArrayEdit("tags", [Json("\"a\""), Json("\"b\""), Json("\"a\""), Json("\"c\"")], [Json("\"b\"")], Cap: 2),
+            new PropertyEdit.ArrayEdit("tags", [Json("\"a\""), Json("\"b\""), Json("\"a\""), Json("\"c\"")], [Json("\"b\"")], Cap: 3),
             new PropertyEdit.ArrayEdit("never", [], [Json("\"x\"")], Cap: 5),
             new PropertyEdit.SetOnce("visits", Value(100)),
             new PropertyEdit.SetOnce("first_seen", Value("today")),
         ])));
 
         Assert.Equal("5.5", await PropertyAsync(h, User("u1"), "visits"));
-        Assert.Equal("""["a","c"]""", await PropertyAsync(h, User("u1"), "tags"));
+        Assert.Equal("""["old","a","c"]""", await PropertyAsync(h, User("u1"), "tags"));
+        await ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(user, false, [],
+            [new PropertyEdit.ArrayEdit("tags", [Json("\"d\""), Json("\"e\"")], [], Cap: 4)])));
+        Assert.Equal("""["old","a","c","d"]""", await PropertyAsync(h, User("u1"), "tags"));
         Assert.Null(await PropertyAsync(h, User("u1"), "never"));
         Assert.Equal("\"today\"", await PropertyAsync(h, User("u1"), "first_seen"));
     }
@@ -153,7 +160,7 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
 
         var byMergedId = await h.Engine.FindUsersAsync(h.Project,
             [new UserLookup.ByProfileId(gone.Record.Value, MergedIdsToo: true, "a"), new UserLookup.ByProfileId(gone.Record.Value, MergedIdsToo: false, "b")],
-            null, CancellationToken.None);
+            false, null, CancellationToken.None);
         var again = await ApplyAsync<MergeResult>(h, new GraphOperation.MergeOp(new MergeCommand(
             new UserLookup.ByIdentifier(Device("dg")), new UserLookup.ByIdentifier(User("keep")), LinkKinds.Merge)));
 
@@ -179,6 +186,7 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
 
         Assert.Equal(existing.Record, upserted.Identified!.Record);
         Assert.Equal(existing.Record, (await h.ResolveAsync(User("ann")))!.Record);
+        Assert.Equal("\"pro\"", await PropertyAsync(h, User("ann"), "plan"));
         Assert.Null(skipped.Identified);
         Assert.Null(await h.ResolveAsync(User("nobody")));
     }

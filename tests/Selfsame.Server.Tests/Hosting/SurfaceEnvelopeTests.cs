@@ -260,7 +260,7 @@ public sealed class TightlyLimitedServer : EnvelopeServer
     protected override SelfsameOptions Options(string data) => base.Options(data) with
     {
         AmplitudeMappingsPerWindow = 1,
-        RateLimits = new[] { "native", "braze.users", "moengage.customer", "userpilot.identify", "cooladata" }
+        RateLimits = new[] { "native", "braze.users", "moengage.customer", "userpilot.identify", "userpilot.track", "cooladata" }
             .ToDictionary(f => f, f => new RateLimitRule(f, 1, TimeSpan.FromHours(1)), StringComparer.Ordinal),
     };
 }
@@ -307,6 +307,21 @@ public sealed class SurfaceEnvelopeTests(EnvelopeServer server) : IClassFixture<
 
 public sealed class SurfaceRateLimitEnvelopeTests(TightlyLimitedServer server) : IClassFixture<TightlyLimitedServer>
 {
+    [Fact]
+    public async Task Userpilot_ARequestRefusedForItsApiVersion_DoesNotCountAgainstTheLimit()
+    {
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new("Token", server.WriteKey);
+        using var unversioned = await client.PostAsync("/userpilot/v1/track", Http.Json("""{"user_id":"u","event_name":"e"}"""));
+        client.DefaultRequestHeaders.Add("X-API-Version", "2020-09-22");
+        using var versioned = await client.PostAsync("/userpilot/v1/track", Http.Json("""{"user_id":"u","event_name":"e"}"""));
+        using var over = await client.PostAsync("/userpilot/v1/track", Http.Json("""{"user_id":"u","event_name":"e"}"""));
+
+        Assert.Equal(400, (int)unversioned.StatusCode);
+        Assert.Equal(202, (int)versioned.StatusCode);
+        Assert.Equal(429, (int)over.StatusCode);
+    }
+
     public static TheoryData<string, Failure> Limited => Envelopes.Cases(Failure.RateLimited);
 
     [Theory]
@@ -324,17 +339,45 @@ public sealed class SurfaceRateLimitEnvelopeTests(TightlyLimitedServer server) :
     }
 }
 
-/// <summary>PostgreSQL stopped under a node: every surface answers 503 in its own envelope, with Retry-After, and recovers nothing it did not write.</summary>
+/// <summary>
+/// PostgreSQL gone from under a node: every surface answers 503 in its own envelope, with Retry-After. Each call is made
+/// once while the database is up (so that the key and project caches hold them, and the 503 comes from the handler's
+/// own read or write, not from authentication), then again after the database is cut.
+/// </summary>
 public sealed class SurfaceStoreUnavailableTests(UnreachableStoreServer server) : IClassFixture<UnreachableStoreServer>
 {
-    public static TheoryData<string, Failure> Unavailable => Envelopes.Cases(Failure.StoreUnavailable);
-
-    [Theory]
-    [MemberData(nameof(Unavailable))]
-    public async Task DatabaseDown_Is503InTheSurfacesOwnEnvelope_WithRetryAfter(string surface, Failure failure)
+    [Fact]
+    public async Task DatabaseDown_Is503InEachSurfacesOwnEnvelope_WithRetryAfter_FromTheHandlersOwnReadsAndWrites()
     {
+        var calls = Envelopes.All.Where(s => s.Value.Calls.ContainsKey(Failure.StoreUnavailable)).Select(s => s.Key).ToList();
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        // Journey Analytics matches only users that exist.
+        using (var customer = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/identify")
+               { Headers = { Authorization = new("Bearer", server.WriteKey) }, Content = Http.Json("""{"user_id":"c"}""") }))
+        {
+            Assert.Equal(200, (int)customer.StatusCode);
+        }
+        foreach (var surface in calls)
+        {
+            using var warm = await client.SendAsync(Envelopes.All[surface].Calls[Failure.StoreUnavailable].Request(server));
+            Assert.True(warm.IsSuccessStatusCode, $"{surface}: {(int)warm.StatusCode} {await warm.Content.ReadAsStringAsync()}");
+        }
+        using (var export = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v1/export") { Headers = { Authorization = new("Bearer", server.ReadKey) } }))
+        {
+            Assert.Equal(200, (int)export.StatusCode);
+        }
+
         server.CutTheDatabase();
-        using var response = await Envelopes.AssertAnsweredAsync(server, surface, failure);
-        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+
+        foreach (var surface in calls)
+        {
+            using var response = await Envelopes.AssertAnsweredAsync(server, surface, Failure.StoreUnavailable);
+            Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        }
+        // The export's answer is streamed after the pipeline's filter returned; its first page failing is still a 503.
+        using var streamed = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v1/export") { Headers = { Authorization = new("Bearer", server.ReadKey) } });
+        Assert.Equal(503, (int)streamed.StatusCode);
+        Assert.Equal("application/problem+json", streamed.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(TimeSpan.FromSeconds(1), streamed.Headers.RetryAfter?.Delta);
     }
 }

@@ -54,15 +54,17 @@ public static class RequestBody
         {
             while (true)
             {
+                if (filled > maxBytes)
+                {
+                    throw TooLarge(maxBytes);
+                }
                 if (filled == rented.Array.Length)
                 {
-                    if (filled > maxBytes)
-                    {
-                        throw TooLarge(maxBytes);
-                    }
                     rented.Grow((int)Math.Min((long)filled * 2, maxBytes + 1));
                 }
-                var read = await request.Body.ReadAsync(rented.Array.AsMemory(filled), cancellationToken);
+                // Never more than one byte past the limit: that byte is enough to know the body is too large.
+                var room = (int)Math.Min(rented.Array.Length - filled, maxBytes + 1 - filled);
+                var read = await request.Body.ReadAsync(rented.Array.AsMemory(filled, room), cancellationToken);
                 if (read == 0)
                 {
                     break;
@@ -153,19 +155,34 @@ public static class RequestBody
     private static RequestBodyException TooLarge(long maxBytes) =>
         new(BodyFault.TooLarge, new FieldError("(body)", $"larger than {maxBytes} bytes, the most this endpoint accepts"));
 
-    /// <summary>A buffer from the shared pool, returned to it when the response is disposed.</summary>
+    /// <summary>
+    /// A buffer from the shared pool, returned to it when the response is disposed; a body of more than a mebibyte (an
+    /// import, a bulk file) gets an array of its own instead, so that the pool does not keep arrays that large.
+    /// </summary>
     private sealed class RentedBuffer(int length) : IDisposable
     {
-        public byte[] Array { get; private set; } = ArrayPool<byte>.Shared.Rent(Math.Max(length, 16));
+        private const int PooledUpTo = 1024 * 1024;
+
+        public byte[] Array { get; private set; } = Take(Math.Max(length, 16));
 
         public void Grow(int length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(length);
+            var larger = Take(length);
             Array.AsSpan().CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(Array);
+            Give(Array);
             Array = larger;
         }
 
-        public void Dispose() => ArrayPool<byte>.Shared.Return(Array);
+        public void Dispose() => Give(Array);
+
+        private static byte[] Take(int length) => length <= PooledUpTo ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
+
+        private static void Give(byte[] array)
+        {
+            if (array.Length <= PooledUpTo)
+            {
+                ArrayPool<byte>.Shared.Return(array);
+            }
+        }
     }
 }

@@ -41,6 +41,12 @@ public sealed record EndpointNeeds(string Role, string? Permission = null, RateL
 
     /// <summary>A route value that must name the key's own project (Journey Analytics' project id in the path); another project is a denial.</summary>
     public string? ProjectRouteValue { get; init; }
+
+    /// <summary>
+    /// A check of the request's headers that runs after authentication and before the request counts against the limit
+    /// (Userpilot's X-API-Version): the field at fault, or null when the request may go on.
+    /// </summary>
+    public Func<Microsoft.AspNetCore.Http.HttpContext, Operations.FieldError?>? Precondition { get; init; }
 }
 
 /// <summary>Where a surface's requests carry their API key.</summary>

@@ -56,6 +56,10 @@ public static class SurfacePipeline
             var project = await http.RequestServices.GetRequiredService<Projects>().GetAsync(request.Project, http.RequestAborted)
                 ?? throw new GraphException(GraphErrorKind.NotFound, "project", $"project '{request.Project}' no longer exists");
             request.Settings = project.Settings;
+            if (needs.Precondition?.Invoke(http) is { } refused)
+            {
+                return surface.Errors.Invalid(http, [refused]);
+            }
             var limits = http.RequestServices.GetRequiredService<RateLimits>();
             if (needs.Limit is { } limit)
             {
