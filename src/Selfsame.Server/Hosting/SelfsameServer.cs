@@ -28,6 +28,7 @@ public static class SelfsameServer
             .AddSelfsameHosting(options)
             .AddSurfaces();
         var app = builder.Build();
+        app.UseRequestIds();
         app.UseSelfsameErrors();
         app.MapHealth();
         app.MapNativeApi();
@@ -61,7 +62,14 @@ public static class SelfsameServer
         services.AddSingleton<JobRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
         services.AddHostedService<RetentionService>();
-        services.AddProblemDetails();
+        // Problem details name the request by its one id (the same as X-Request-Id, links and audit entries), not a trace id.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            // ASP.NET Core names its trace id after the JSON naming policy ("trace_id" here).
+            c.ProblemDetails.Extensions.Remove("traceId");
+            c.ProblemDetails.Extensions.Remove("trace_id");
+            c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
+        });
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         return services;
     }

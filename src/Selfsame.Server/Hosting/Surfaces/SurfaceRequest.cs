@@ -121,10 +121,6 @@ public static class SurfaceRequestExtensions
     /// <summary>The key a request was made with.</summary>
     public static CallerKey Caller(this HttpContext context) => context.Surface().Caller;
 
-    /// <summary>The request id recorded on links: the client's X-Request-Id when it sent one, else the server's trace id.</summary>
-    public static string RequestId(this HttpContext context)
-    {
-        var sent = context.Request.Headers["X-Request-Id"].ToString();
-        return sent.Length is > 0 and <= 128 ? sent : context.TraceIdentifier;
-    }
+    /// <summary>The request's one id (<see cref="RequestIds"/>): in links, audit entries, error bodies and the X-Request-Id answer header alike.</summary>
+    public static string RequestId(this HttpContext context) => context.TraceIdentifier;
 }
