@@ -30,6 +30,12 @@ public static class SelfsameCommands
         root.Subcommands.Add(Resolve());
         root.Subcommands.Add(Import());
         root.Subcommands.Add(Export());
+        root.Subcommands.Add(JobCommands());
+        // Help wraps at 100 columns whatever the terminal (or none) says.
+        foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
+        {
+            help.Action = new System.CommandLine.Help.HelpAction { MaxWidth = 100 };
+        }
         return root;
     }
 
@@ -151,9 +157,21 @@ public static class SelfsameCommands
                 RateLimits = (result.GetValue(rateLimits) ?? []).Select(t => RateLimitRule.TryParse(t, out _)!)
                     .GroupBy(r => r.Family, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal),
             };
+            // Refused before anything is created: a data file must not be left behind by a server that could not listen.
+            if (Listening.FirstInUse(options.Urls) is { } busy)
+            {
+                return Fail($"cannot listen on {busy}: the address is in use; choose another with --urls (or SELFSAME_URLS)");
+            }
             await using var app = SelfsameServer.Build(options);
             await app.Services.GetRequiredService<Projects>().EnsureDefaultAsync(ct);
-            await app.StartAsync(ct);
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                return Fail($"{e.Message} Choose another address with --urls (or SELFSAME_URLS).");
+            }
             Console.WriteLine(options.Store == "postgres"
                 ? $"Selfsame is listening on {string.Join(", ", app.Urls)} with data in PostgreSQL"
                 : $"Selfsame is listening on {string.Join(", ", app.Urls)} with data in {Path.GetFullPath(options.DataFolder)}");
@@ -274,7 +292,29 @@ public static class SelfsameCommands
             Console.WriteLine(key.Key);
             return 0;
         });
-        return new Command("key", "Manage API keys.") { create, revoke, rotate };
+        var listData = new StoreOptions();
+        var listProject = ProjectOption();
+        var list = new Command("list", "List the project's keys: id, role, name, state, when created and last used, permissions (never a secret).")
+            { listData.Data, listData.Store, listData.Connection, listProject };
+        list.SetAction(async (result, ct) =>
+        {
+            await using var core = listData.Core(result);
+            var id = await RequireProjectAsync(core, result.GetValue(listProject)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            var now = TimeProvider.System.GetUtcNow();
+            Console.WriteLine("key_id\trole\tstate\tcreated_at\tlast_used_at\tname\tpermissions");
+            foreach (var key in await core.GetRequiredService<Selfsame.Storage.IProjectCatalog>().ListKeysAsync(id.Value, ct))
+            {
+                var state = key.RevokedAt is not null ? "revoked" : key.ExpiresAt <= now ? "expired" : key.ExpiresAt is { } until ? $"live until {until:u}" : "live";
+                Console.WriteLine(string.Join('\t', key.KeyId, key.Role, state, key.CreatedAt.ToString("u"), key.LastUsedAt?.ToString("u") ?? "-",
+                    key.Name ?? "-", key.Permissions is null ? "all of its role" : string.Join(',', key.Permissions)));
+            }
+            return 0;
+        });
+        return new Command("key", "Manage API keys.") { create, list, revoke, rotate };
     }
 
     private static Command Resolve()
@@ -366,18 +406,26 @@ public static class SelfsameCommands
             JobRecord ended = job;
             try
             {
-                await AnsiConsole.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .StartAsync(async progress =>
-                    {
-                        var task = progress.AddTask($"importing {path.Name}", maxValue: 1);
-                        ended = await processor.RunAsync(job, settings, new Progress<JobRecord>(j =>
+                // Progress on standard error, and only on a terminal: standard output keeps the summary alone.
+                if (Terminal.Progress() is { } terminal)
+                {
+                    await terminal.Progress()
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                        .StartAsync(async progress =>
                         {
-                            task.MaxValue = Math.Max(1, j.TotalRows);
-                            task.Value = j.CompletedRows + j.FailedRows;
-                        }), ct);
-                        task.Value = task.MaxValue;
-                    });
+                            var task = progress.AddTask($"importing {path.Name}", maxValue: 1);
+                            ended = await processor.RunAsync(job, settings, new Progress<JobRecord>(j =>
+                            {
+                                task.MaxValue = Math.Max(1, j.TotalRows);
+                                task.Value = j.CompletedRows + j.FailedRows;
+                            }), ct);
+                            task.Value = task.MaxValue;
+                        });
+                }
+                else
+                {
+                    ended = await processor.RunAsync(job, settings, null, ct);
+                }
             }
             catch (JobClaimLostException)
             {
@@ -403,6 +451,60 @@ public static class SelfsameCommands
 
     private static bool SameBytes(byte[] a, byte[] b) => a.AsSpan().SequenceEqual(b);
 
+    private static Command JobCommands()
+    {
+        var data = new StoreOptions();
+        var project = ProjectOption();
+        var list = new Command("list", "List the project's jobs, newest first (at most 100): id, kind, status, rows.") { data.Data, data.Store, data.Connection, project };
+        list.SetAction(async (result, ct) =>
+        {
+            await using var core = data.Core(result);
+            var id = await RequireProjectAsync(core, result.GetValue(project)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            Console.WriteLine("job_id\tkind\tstatus\tsubmitted_at\ttotal_rows\tcompleted_rows\tfailed_rows\tfilename");
+            foreach (var job in await core.GetRequiredService<IJobStore>().ListAsync(id.Value, 100, ct))
+            {
+                Console.WriteLine(string.Join('\t', job.JobId, job.Kind, job.Status, job.SubmittedAt.ToString("u"), job.TotalRows, job.CompletedRows, job.FailedRows, job.Filename ?? "-"));
+            }
+            return 0;
+        });
+        var showData = new StoreOptions();
+        var showProject = ProjectOption();
+        var jobId = new Argument<string>("job-id") { Description = "The job's id, as job list or the import's answer shows it." };
+        var show = new Command("show", "Show a job: status, rows, times, and its failed rows with their line numbers (the first 20).")
+            { showData.Data, showData.Store, showData.Connection, showProject, jobId };
+        show.SetAction(async (result, ct) =>
+        {
+            await using var core = showData.Core(result);
+            var id = await RequireProjectAsync(core, result.GetValue(showProject)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            var jobs = core.GetRequiredService<IJobStore>();
+            if (await jobs.GetAsync(id.Value, result.GetValue(jobId)!, ct) is not { } job)
+            {
+                return Fail($"project {id} has no job '{result.GetValue(jobId)}'");
+            }
+            Console.WriteLine($"job {job.JobId} ({job.Kind}, from {job.Source}{(job.Filename is null ? "" : $", {job.Filename}")}): {job.Status}");
+            Console.WriteLine($"submitted {job.SubmittedAt:u}; started {job.StartedAt?.ToString("u") ?? "-"}; ended {job.EndedAt?.ToString("u") ?? "-"}");
+            Console.WriteLine($"lines: {job.TotalRows}, applied: {job.CompletedRows}, failed: {job.FailedRows}");
+            if (job.Error is not null)
+            {
+                Console.WriteLine($"error: {job.Error}");
+            }
+            foreach (var error in await jobs.ListErrorsAsync(job.Project, job.JobId, 0, MaxErrorsShown, ct))
+            {
+                Console.WriteLine($"line {error.Line}: {error.Reason}");
+            }
+            return 0;
+        });
+        return new Command("job", "Follow durable jobs (imports, vendors' bulk calls).") { list, show };
+    }
+
     private static Command Export()
     {
         var data = new StoreOptions();
@@ -419,13 +521,37 @@ public static class SelfsameCommands
                 return 1;
             }
             var target = result.GetValue(output);
-            await using var stream = target is null ? Console.OpenStandardOutput() : target.Create();
+            Stream stream;
+            try
+            {
+                stream = target is null ? Console.OpenStandardOutput() : target.Create();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Fail($"cannot write {target!.FullName}: {e.Message}");
+            }
+            await using var _ = stream;
             await using var writer = new StreamWriter(stream);
             var count = 0;
-            await foreach (var view in core.GetRequiredService<IdentityEngine>().ExportAsync(id.Value, ct))
+            async Task WriteAllAsync(Action<int>? shown)
             {
-                await writer.WriteLineAsync(JsonSerializer.Serialize(ProfileResponse.Of(view), JsonDefaults.Options));
-                count++;
+                await foreach (var view in core.GetRequiredService<IdentityEngine>().ExportAsync(id.Value, ct))
+                {
+                    await writer.WriteLineAsync(JsonSerializer.Serialize(ProfileResponse.Of(view), JsonDefaults.Options));
+                    if (++count % 1000 == 0)
+                    {
+                        shown?.Invoke(count);
+                    }
+                }
+            }
+            // How many profiles so far, on standard error and only on a terminal (the profiles may be on standard output).
+            if (Terminal.Progress() is { } terminal)
+            {
+                await terminal.Status().StartAsync($"exporting: 0 profiles", status => WriteAllAsync(n => status.Status($"exporting: {n:N0} profiles")));
+            }
+            else
+            {
+                await WriteAllAsync(null);
             }
             await writer.FlushAsync(ct);
             if (target is not null)
