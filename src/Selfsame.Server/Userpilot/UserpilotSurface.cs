@@ -51,8 +51,12 @@ public sealed class UserpilotSurface : SurfaceErrors
 
     public override IResult Denied(HttpContext context, Denial denial) => denial.Kind == DenialKind.Forbidden
         ? Error(403, "Forbidden", "forbidden", $"Forbidden - {denial.Detail}")
-        : Error(401, "Unauthorized", "invalid_api_key", "Unauthorized - Invalid API key",
-            denial.Kind == DenialKind.Missing ? "send 'Authorization: Token YOUR_API_KEY'" : "the key after 'Token ' is not a live key");
+        : Error(401, "Unauthorized", "invalid_api_key", "Unauthorized - Invalid API key", denial.Kind switch
+        {
+            DenialKind.Missing => "send 'Authorization: Token YOUR_API_KEY'",
+            DenialKind.Malformed => "the Authorization header must use the Token scheme: 'Authorization: Token YOUR_API_KEY' (another scheme, such as Bearer, was sent)",
+            _ => "the key after 'Token ' is not a live key",
+        });
 
     public override IResult RateLimited(HttpContext context, RateLimitRefusal refusal) =>
         Error(429, "Too Many Requests", "rate_limited", $"Too Many Requests - at most {refusal.Limit} a minute; back off and retry");

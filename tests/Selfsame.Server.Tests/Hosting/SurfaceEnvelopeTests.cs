@@ -303,6 +303,21 @@ public sealed class SurfaceEnvelopeTests(EnvelopeServer server) : IClassFixture<
     {
         using var response = await Envelopes.AssertAnsweredAsync(server, surface, failure);
     }
+
+    [Fact]
+    public async Task Userpilot_ALiveKeyUnderAnotherScheme_IsToldTheSchemeIsWrong_NotTheKey()
+    {
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/userpilot/v1/identify") { Content = Http.Json("""{"user_id":"u"}""") };
+        request.Headers.Authorization = new("Bearer", server.WriteKey);
+        request.Headers.Add("X-API-Version", "2020-09-22");
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(401, (int)response.StatusCode);
+        var details = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["errors"]![0]!["details"]!.GetValue<string>();
+        Assert.Contains("Token scheme", details, StringComparison.Ordinal);
+        Assert.DoesNotContain("not a live key", details, StringComparison.Ordinal);
+    }
 }
 
 public sealed class SurfaceRateLimitEnvelopeTests(TightlyLimitedServer server) : IClassFixture<TightlyLimitedServer>
