@@ -117,6 +117,8 @@ public sealed class AmplitudeSurface : SurfaceErrors
         ? "the events could not be stored now (the database cannot be reached); retry"
         : "the database cannot be reached now; retry");
 
+    public override IResult Unrouted(HttpContext context, int status, string detail) => Error(status, detail);
+
     public override IResult Internal(HttpContext context) => Error(500, _api == Api.Ingestion
         ? "the events could not be stored; none of them was ingested"
         : "the request failed inside the server; nothing of it was applied");

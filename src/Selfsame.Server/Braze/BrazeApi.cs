@@ -37,8 +37,6 @@ public static class BrazeApi
         braze.MapPost("/users/external_ids/rename", RenameAsync).Needs(Roles.Write, "users.external_ids.rename", BrazeSurface.RenameFamily);
         braze.MapPost("/users/export/ids", ExportAsync).Needs(Roles.Read, "users.export.ids", BrazeSurface.ExportFamily);
         braze.MapPost("/users/track", TrackAsync).Needs(Roles.Write, "users.track", BrazeSurface.TrackFamily);
-        app.Map("/braze/{**path}", (HttpContext context) =>
-            BrazeSurface.Answer(404, $"Not Found: Selfsame's Braze surface has no {context.Request.Method} {context.Request.Path}")).ExcludeFromDescription();
         return app;
     }
 

@@ -80,4 +80,7 @@ public sealed class BrazeSurface : SurfaceErrors
 
     public override IResult Internal(HttpContext context) =>
         Answer(500, "Internal Server Error: nothing of the request was applied");
+
+    public override IResult Unrouted(HttpContext context, int status, string detail) =>
+        Answer(status, $"{(status == 404 ? "Not Found" : "Method Not Allowed")}: Selfsame's Braze surface: {detail}");
 }

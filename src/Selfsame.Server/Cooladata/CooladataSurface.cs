@@ -69,4 +69,6 @@ public sealed class CooladataSurface : SurfaceErrors
     public override IResult StoreUnavailable(HttpContext context) => Text(503, "Service unavailable: the database cannot be reached; retry");
 
     public override IResult Internal(HttpContext context) => Text(500, "Internal error: nothing of the request was applied");
+
+    public override IResult Unrouted(HttpContext context, int status, string detail) => Text(status, detail);
 }

@@ -86,4 +86,6 @@ public sealed class NativeErrors : SurfaceErrors
     public override IResult Internal(HttpContext context) =>
         Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: "Internal error",
             detail: "the server could not complete the request; nothing of it was acknowledged");
+
+    public override IResult Unrouted(HttpContext context, int status, string detail) => Results.Problem(statusCode: status, detail: detail);
 }

@@ -59,6 +59,7 @@ public static class SelfsameServer
         services.AddSingleton<KeyAuthentication>();
         services.AddSingleton<KeyPermissions>();
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<Surfaces.SurfacePrefixes>();
         services.AddSingleton<JobRunner>();
         services.AddHostedService(sp => sp.GetRequiredService<JobRunner>());
         services.AddHostedService<RetentionService>();
@@ -98,11 +99,16 @@ public static class SelfsameServer
             var detail = http.Response.StatusCode switch
             {
                 404 => $"path: no endpoint {http.Request.Method} {http.Request.Path}",
-                405 => $"method: {http.Request.Method} is not allowed on {http.Request.Path}",
+                405 => $"method: {http.Request.Method} is not allowed on {http.Request.Path} (Allow: {http.Response.Headers.Allow})",
                 415 => $"Content-Type: expected application/json, got '{http.Request.ContentType ?? "nothing"}'",
                 _ => null,
             };
-            await Results.Problem(statusCode: http.Response.StatusCode, detail: detail).ExecuteAsync(http);
+            // Under a surface's prefix, in that surface's envelope; elsewhere problem details.
+            var surface = http.Response.StatusCode is 404 or 405 ? http.RequestServices.GetRequiredService<Surfaces.SurfacePrefixes>().For(http.Request.Path) : null;
+            var answer = surface is not null && detail is not null
+                ? surface.Errors.Unrouted(http, http.Response.StatusCode, detail)
+                : Results.Problem(statusCode: http.Response.StatusCode, detail: detail);
+            await answer.ExecuteAsync(http);
         });
         return app;
     }

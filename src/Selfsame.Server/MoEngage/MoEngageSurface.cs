@@ -85,4 +85,7 @@ public sealed class MoEngageSurface : SurfaceErrors
         Fail(context, 503, "ServiceUnavailable", "the database cannot be reached; retry with backoff");
 
     public override IResult Internal(HttpContext context) => Fail(context, 500, "ServerError", "Internal Server Error");
+
+    public override IResult Unrouted(HttpContext context, int status, string detail) =>
+        Fail(context, status, status == 404 ? "NotFound" : "MethodNotAllowed", detail);
 }

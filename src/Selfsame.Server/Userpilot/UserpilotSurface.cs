@@ -82,4 +82,8 @@ public sealed class UserpilotSurface : SurfaceErrors
 
     public override IResult Internal(HttpContext context) =>
         Error(500, "Internal Server Error", "internal_error", "the request failed inside the server; nothing of it was applied");
+
+    public override IResult Unrouted(HttpContext context, int status, string detail) => status == 404
+        ? Error(404, "Not Found", "not_found", detail)
+        : Error(status, "Method Not Allowed", "method_not_allowed", detail);
 }

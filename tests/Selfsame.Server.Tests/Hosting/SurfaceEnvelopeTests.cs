@@ -17,6 +17,8 @@ public enum Failure
     TooLarge,
     UnsupportedMediaType,
     StoreUnavailable,
+    UnknownPath,
+    WrongMethod,
 }
 
 /// <summary>
@@ -37,6 +39,8 @@ public static class Envelopes
             [Failure.TooLarge] = new(413, s => Post(s, "/v1/identify", Bearer(s.WriteKey), Large(70_000))),
             [Failure.UnsupportedMediaType] = new(415, s => Post(s, "/v1/identify", Bearer(s.WriteKey), """{"user_id":"a"}""", "text/plain")),
             [Failure.StoreUnavailable] = new(503, s => Post(s, "/v1/identify", Bearer(s.WriteKey), """{"user_id":"a"}""")),
+            [Failure.UnknownPath] = new(404, s => Get(s, "/v1/nowhere", Bearer(s.ReadKey))),
+            [Failure.WrongMethod] = new(405, s => new HttpRequestMessage(HttpMethod.Delete, "/v1/identify")),
         }),
         ["braze"] = new(BrazeEnvelope, new()
         {
@@ -47,6 +51,8 @@ public static class Envelopes
             [Failure.TooLarge] = new(413, s => Post(s, "/braze/users/identify", Bearer(s.WriteKey), Large(70_000))),
             [Failure.UnsupportedMediaType] = new(415, s => Post(s, "/braze/users/identify", Bearer(s.WriteKey), Aliases, "text/plain")),
             [Failure.StoreUnavailable] = new(503, s => Post(s, "/braze/users/track", Bearer(s.WriteKey), """{"attributes":[{"external_id":"u","plan":"pro"}]}""")),
+            [Failure.UnknownPath] = new(404, s => Post(s, "/braze/users/nowhere", Bearer(s.WriteKey), "{}")),
+            [Failure.WrongMethod] = new(405, s => Get(s, "/braze/users/track", Bearer(s.WriteKey))),
         }),
         ["moengage"] = new(MoEngageEnvelope, new()
         {
@@ -57,6 +63,8 @@ public static class Envelopes
             [Failure.TooLarge] = new(413, s => Post(s, "/moengage/v1/customer/default", Basic("default", s.WriteKey), Large(140_000))),
             [Failure.UnsupportedMediaType] = new(415, s => Post(s, "/moengage/v1/customer/default", Basic("default", s.WriteKey), Customer, "text/plain")),
             [Failure.StoreUnavailable] = new(503, s => Post(s, "/moengage/v1/customer/default", Basic("default", s.WriteKey), Customer)),
+            [Failure.UnknownPath] = new(404, s => Post(s, "/moengage/v1/nowhere", Basic("default", s.WriteKey), Customer)),
+            [Failure.WrongMethod] = new(405, s => Get(s, "/moengage/v1/customer/default", Basic("default", s.WriteKey))),
         }),
         ["userpilot"] = new(UserpilotEnvelope, new()
         {
@@ -67,6 +75,8 @@ public static class Envelopes
             [Failure.TooLarge] = new(413, s => Post(s, "/userpilot/v1/identify", Versioned(s.WriteKey), Large(70_000))),
             [Failure.UnsupportedMediaType] = new(415, s => Post(s, "/userpilot/v1/identify", Versioned(s.WriteKey), """{"user_id":"u"}""", "text/plain")),
             [Failure.StoreUnavailable] = new(503, s => Post(s, "/userpilot/v1/identify", Versioned(s.WriteKey), """{"user_id":"u"}""")),
+            [Failure.UnknownPath] = new(404, s => Post(s, "/userpilot/v1/nowhere", Versioned(s.WriteKey), """{"user_id":"u"}""")),
+            [Failure.WrongMethod] = new(405, s => Get(s, "/userpilot/v1/identify", Token(s.WriteKey))),
         }),
         // Amplitude's mapping API takes its key and mappings in the query or a form: no media type to refuse.
         ["amplitude mapping"] = new(AmplitudeEnvelope, new()
@@ -77,6 +87,8 @@ public static class Envelopes
             [Failure.InvalidField] = new(400, s => Form(s, "/amplitude/usermap", s.WriteKey, """{"user_id":"a"}""")),
             [Failure.TooLarge] = new(413, s => Form(s, "/amplitude/usermap", s.WriteKey, new string('x', 1_100_000))),
             [Failure.StoreUnavailable] = new(503, s => Form(s, "/amplitude/usermap", s.WriteKey, Mapping)),
+            [Failure.UnknownPath] = new(404, s => Form(s, "/amplitude/nowhere", s.WriteKey, Mapping)),
+            [Failure.WrongMethod] = new(405, s => new HttpRequestMessage(HttpMethod.Delete, "/amplitude/usermap")),
         }),
         // Event ingestion reads any content type and has no documented rate limit; a key that may not write is "Invalid API key", as Amplitude answers.
         ["amplitude ingestion"] = new(AmplitudeEnvelope, new()
@@ -105,6 +117,8 @@ public static class Envelopes
             [Failure.TooLarge] = new(413, s => Post(s, "/cooladata/api/v2/projects/default/users/identities", Token(s.AdminKey), Large(70_000))),
             [Failure.UnsupportedMediaType] = new(415, s => Post(s, "/cooladata/api/v2/projects/default/users/identities", Token(s.AdminKey), Match, "text/plain")),
             [Failure.StoreUnavailable] = new(503, s => Post(s, "/cooladata/api/v2/projects/default/users/identities", Token(s.AdminKey), Match)),
+            [Failure.UnknownPath] = new(404, s => Post(s, "/cooladata/nowhere", Token(s.AdminKey), Match)),
+            [Failure.WrongMethod] = new(405, s => Get(s, "/cooladata/api/v2/projects/default/users/identities", Token(s.AdminKey))),
         }),
         // The tracker reads form or JSON bodies alike and answers a key that may not write as an unknown one.
         ["cooladata tracker"] = new(CooladataEnvelope, new()
@@ -295,13 +309,18 @@ public sealed class UnreachableStoreServer : EnvelopeServer
 public sealed class SurfaceEnvelopeTests(EnvelopeServer server) : IClassFixture<EnvelopeServer>
 {
     public static TheoryData<string, Failure> Refusals =>
-        Envelopes.Cases(Failure.Unauthorized, Failure.Forbidden, Failure.InvalidField, Failure.TooLarge, Failure.UnsupportedMediaType);
+        Envelopes.Cases(Failure.Unauthorized, Failure.Forbidden, Failure.InvalidField, Failure.TooLarge, Failure.UnsupportedMediaType,
+            Failure.UnknownPath, Failure.WrongMethod);
 
     [Theory]
     [MemberData(nameof(Refusals))]
     public async Task Refusal_IsAnsweredInTheSurfacesOwnEnvelope(string surface, Failure failure)
     {
         using var response = await Envelopes.AssertAnsweredAsync(server, surface, failure);
+        if (failure == Failure.WrongMethod)
+        {
+            Assert.NotEmpty(response.Content.Headers.Allow);
+        }
     }
 
     [Fact]

@@ -59,4 +59,10 @@ public abstract class SurfaceErrors
 
     /// <summary>Anything else: a fault of the server, logged; nothing of the request was acknowledged.</summary>
     public abstract IResult Internal(HttpContext context);
+
+    /// <summary>
+    /// A path under the surface that no endpoint serves (404), or one served for other methods (405, with the Allow header
+    /// routing set); <paramref name="detail"/> names the path and method.
+    /// </summary>
+    public abstract IResult Unrouted(HttpContext context, int status, string detail);
 }

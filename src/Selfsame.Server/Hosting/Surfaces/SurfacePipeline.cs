@@ -24,6 +24,7 @@ public static class SurfacePipeline
     /// <summary>A route group for a surface: every endpoint mapped in it goes through the pipeline with <paramref name="surface"/>.</summary>
     public static RouteGroupBuilder MapSurface(this IEndpointRouteBuilder app, string prefix, SurfaceDescription surface)
     {
+        app.ServiceProvider.GetRequiredService<SurfacePrefixes>().Add(prefix, surface);
         var group = app.MapGroup(prefix);
         group.WithMetadata(surface);
         group.AddEndpointFilter(FilterAsync);
