@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Selfsame.Graph;
 using Selfsame.Imports;
 using Selfsame.Jobs;
@@ -131,10 +132,29 @@ public static class SelfsameCommands
                 }
             }
         });
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "text (a readable line an entry) or json (a JSON object a line), on standard output. Environment: SELFSAME_LOG_FORMAT.",
+            DefaultValueFactory = _ => Settings.Get("LOG_FORMAT") ?? "text",
+        };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var logLevel = new Option<Microsoft.Extensions.Logging.LogLevel>("--log-level")
+        {
+            Description = "The least level logged: Information (a line per request, jobs, store health), Warning (trouble only)... " +
+                          "Environment: SELFSAME_LOG_LEVEL.",
+            DefaultValueFactory = _ => Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(Settings.Get("LOG_LEVEL"), ignoreCase: true, out var level)
+                ? level
+                : Microsoft.Extensions.Logging.LogLevel.Information,
+        };
+        var logRequests = new Option<bool>("--log-requests")
+        {
+            Description = "A log line per request (costs about a third of the requests a second here). Environment: SELFSAME_LOG_REQUESTS=1.",
+            DefaultValueFactory = _ => Settings.Get("LOG_REQUESTS") is "1" or "true",
+        };
         var store = StoreOption();
         var connection = ConnectionOption();
         var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty store).")
-            { data, store, connection, urls, maxBody, mappingLimit, retentionInterval, rateLimits };
+            { data, store, connection, urls, maxBody, mappingLimit, retentionInterval, rateLimits, logFormat, logLevel, logRequests };
         command.Validators.Add(r =>
         {
             if (r.GetValue(store) == "postgres" && string.IsNullOrWhiteSpace(r.GetValue(connection)))
@@ -152,6 +172,9 @@ public static class SelfsameCommands
                 Urls = result.GetValue(urls)!,
                 MaxRequestBodyBytes = result.GetValue(maxBody),
                 AmplitudeMappingsPerWindow = result.GetValue(mappingLimit),
+                LogFormat = result.GetValue(logFormat)!,
+                LogLevel = result.GetValue(logLevel),
+                LogRequests = result.GetValue(logRequests),
                 RetentionInterval = TimeSpan.FromMinutes(result.GetValue(retentionInterval)),
                 // A family given twice: the last one counts.
                 RateLimits = (result.GetValue(rateLimits) ?? []).Select(t => RateLimitRule.TryParse(t, out _)!)
@@ -172,9 +195,18 @@ public static class SelfsameCommands
             {
                 return Fail($"{e.Message} Choose another address with --urls (or SELFSAME_URLS).");
             }
-            Console.WriteLine(options.Store == "postgres"
+            var listening = options.Store == "postgres"
                 ? $"Selfsame is listening on {string.Join(", ", app.Urls)} with data in PostgreSQL"
-                : $"Selfsame is listening on {string.Join(", ", app.Urls)} with data in {Path.GetFullPath(options.DataFolder)}");
+                : $"Selfsame is listening on {string.Join(", ", app.Urls)} with data in {Path.GetFullPath(options.DataFolder)}";
+            if (options.LogFormat == "json")
+            {
+                // Every line of a JSON log is JSON.
+                app.Logger.LogInformation("{Listening}", listening);
+            }
+            else
+            {
+                Console.WriteLine(listening);
+            }
             await app.WaitForShutdownAsync(ct);
             return 0;
         });

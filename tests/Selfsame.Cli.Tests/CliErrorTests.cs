@@ -113,3 +113,65 @@ public sealed class CliErrorTests : IDisposable
         }
     }
 }
+
+/// <summary>What the server's log says, as an operator reads it.</summary>
+public sealed class ServerLogTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "selfsame-tests", $"cli-log-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS to clean.
+        }
+    }
+
+    [Fact]
+    public async Task JsonLog_HasALinePerRequestWithItsEndpointStatusAndId_AndNeverTheKeyOrTheBody()
+    {
+        var (_, created, _) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "write");
+        var key = created.TrimEnd().Split('\n')[^1];
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var (server, address) = await SelfsameProcess.ServeAsync(["--data", _data, "--log-format", "json", "--log-requests"], lines.Enqueue);
+        try
+        {
+            using var client = new HttpClient { BaseAddress = address };
+            using var identify = new HttpRequestMessage(HttpMethod.Post, "/v1/identify")
+            {
+                Content = new StringContent("""{"user_id":"secret-body-value"}""", System.Text.Encoding.UTF8, "application/json"),
+                Headers = { { "Authorization", $"Bearer {key}" }, { "X-Request-Id", "log-test-1" } },
+            };
+            using var answered = await client.SendAsync(identify);
+            using var tracked = await client.PostAsync($"/cooladata/v3/{key}/track",
+                new StringContent("""{"events":[{"event_name":"e","user_id":"u"}]}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(200, (int)answered.StatusCode);
+            Assert.Equal(200, (int)tracked.StatusCode);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (DateTime.UtcNow < deadline && !lines.Any(l => l.Contains("/cooladata/v3/", StringComparison.Ordinal)))
+            {
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+
+        var entries = lines.Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToList();
+        var request = Assert.Single(entries, e => e["Category"]?.GetValue<string>() == "Selfsame.Requests"
+            && e["State"]?["RequestId"]?.GetValue<string>() == "log-test-1");
+        Assert.Equal("/v1/identify", request["State"]!["Endpoint"]!.GetValue<string>());
+        Assert.Equal("200", request["State"]!["Status"]!.ToString());
+        Assert.Equal("native", request["State"]!["Surface"]!.GetValue<string>());
+        Assert.Contains(entries, e => e["State"]?["Endpoint"]?.GetValue<string>() == "/cooladata/v3/{appKey}/track");
+        var all = string.Join('\n', lines);
+        Assert.DoesNotContain(key, all, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-body-value", all, StringComparison.Ordinal);
+    }
+}

@@ -31,12 +31,21 @@ public static class SelfsameProcess
     public static Task<(Process Process, Uri Address)> ServeAsync(string dataFolder) => ServeWithAsync("--data", dataFolder);
 
     /// <summary>Starts <c>selfsame serve</c> with these arguments on a free loopback port and waits until /healthz answers.</summary>
-    public static async Task<(Process Process, Uri Address)> ServeWithAsync(params string[] args)
+    public static Task<(Process Process, Uri Address)> ServeWithAsync(params string[] args) => ServeAsync(args, null);
+
+    /// <summary>As <see cref="ServeWithAsync"/>, handing each line the server writes to standard output to <paramref name="output"/>.</summary>
+    public static async Task<(Process Process, Uri Address)> ServeAsync(IEnumerable<string> args, Action<string>? output)
     {
         var port = FreePort();
         var address = new Uri($"http://127.0.0.1:{port}");
         var process = Process.Start(StartInfo(["serve", .. args, "--urls", address.ToString().TrimEnd('/')]))!;
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data is not null)
+            {
+                output?.Invoke(line.Data);
+            }
+        };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -36,7 +36,7 @@ public sealed class RetentionService(IProjectCatalog catalog, RetentionSweep swe
                     var report = await sweep.RunAsync(project.Id, stoppingToken);
                     if (report.DeletedRecords > 0)
                     {
-                        logger.LogWarning("Retention deleted {Records} records and {Events} events of project {Project} not seen since {Cutoff}",
+                        logger.LogInformation("Retention deleted {Records} records and {Events} events of project {Project} not seen since {Cutoff}",
                             report.DeletedRecords, report.DeletedEvents, project.Id, report.Cutoff);
                     }
                 }

@@ -38,10 +38,13 @@ public static class AmplitudeApi
         return app;
     }
 
-    /// <summary>Amplitude's clients send up to 1 MB of mappings in the query string: Kestrel's request line must hold it.</summary>
+    /// <summary>Amplitude's clients send up to 1 MB of mappings in the query string or the body: Kestrel's request line and body limit must hold them.</summary>
     public static IServiceCollection AddAmplitude(this IServiceCollection services) =>
         services.Configure<KestrelServerOptions>(k =>
         {
+            // Kestrel's own body limit is the largest any surface reads without raising it per request: it also bounds
+            // what Kestrel reads past an answered 413 to keep the connection, so that a client's next request on it works.
+            k.Limits.MaxRequestBodySize = Math.Max(k.Limits.MaxRequestBodySize ?? 0, AmplitudeSurface.MaxRequestBytes);
             k.Limits.MaxRequestLineSize = AmplitudeSurface.MaxRequestBytes + 64 * 1024;
             k.Limits.MaxRequestBufferSize = Math.Max(k.Limits.MaxRequestBufferSize ?? 0, k.Limits.MaxRequestLineSize + 64 * 1024);
         });

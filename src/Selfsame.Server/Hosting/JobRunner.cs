@@ -12,6 +12,7 @@ namespace Selfsame.Server.Hosting;
 public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects projects, ILogger<JobRunner> logger) : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
+    private bool _storeDown;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     /// <summary>Stores a new job (it exists once this completes) and wakes the runner.</summary>
@@ -31,11 +32,21 @@ public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects p
             try
             {
                 unfinished = await jobs.ListUnfinishedAsync(stoppingToken);
+                if (_storeDown)
+                {
+                    _storeDown = false;
+                    logger.LogWarning("The store can be reached again");
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // The store cannot be read (a database restarting): look again at the next poll; the server stays up.
-                logger.LogWarning(e, "Looking for unfinished jobs failed; trying again in {Seconds} s", Poll.TotalSeconds);
+                // Said once when it starts and once when it ends, not every poll.
+                if (!_storeDown)
+                {
+                    _storeDown = true;
+                    logger.LogWarning(e, "The store cannot be reached: jobs wait, requests are answered 503; looking again every {Seconds} s", Poll.TotalSeconds);
+                }
                 unfinished = [];
             }
             foreach (var job in unfinished)
@@ -47,7 +58,19 @@ public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects p
                 try
                 {
                     var settings = (await projects.GetAsync(job.Project, stoppingToken))?.Settings ?? ProjectSettings.Default;
-                    await processor.RunAsync(job, settings, null, stoppingToken);
+                    logger.LogInformation("Job {Job} ({Kind}) of project {Project} runs from line {Line} of {Rows}", job.JobId, job.Kind, job.Project, job.NextLine, job.TotalRows);
+                    var lastLogged = TimeProvider.System.GetTimestamp();
+                    var ended = await processor.RunAsync(job, settings, new Progress<JobRecord>(j =>
+                    {
+                        // At most every 10 s: a large job says how far it is.
+                        if (TimeProvider.System.GetElapsedTime(lastLogged) >= TimeSpan.FromSeconds(10))
+                        {
+                            lastLogged = TimeProvider.System.GetTimestamp();
+                            logger.LogInformation("Job {Job}: {Done} of {Rows} rows ({Failed} failed)", j.JobId, j.CompletedRows + j.FailedRows, j.TotalRows, j.FailedRows);
+                        }
+                    }), stoppingToken);
+                    logger.LogInformation("Job {Job} ({Kind}) of project {Project} {Status}: {Completed} rows applied, {Failed} failed",
+                        ended.JobId, ended.Kind, ended.Project, ended.Status, ended.CompletedRows, ended.FailedRows);
                 }
                 catch (JobClaimLostException)
                 {

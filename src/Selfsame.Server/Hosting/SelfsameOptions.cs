@@ -33,4 +33,16 @@ public sealed record SelfsameOptions
 
     /// <summary>How deep JSON bodies may nest.</summary>
     public int MaxJsonDepth { get; init; } = 32;
+
+    /// <summary>"text" (one readable line an entry) or "json" (one JSON object a line), on standard output.</summary>
+    public string LogFormat { get; init; } = "text";
+
+    /// <summary>The least level logged: Information shows jobs, retention, store health, start and stop; Warning only trouble.</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
+    /// <summary>
+    /// A line per request (at Information). Off by default: on this machine it costs about a third of the requests a second
+    /// (bench/README.md); an operator turns it on where the line is worth it.
+    /// </summary>
+    public bool LogRequests { get; init; }
 }

@@ -22,13 +22,27 @@ public static class SelfsameServer
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.ClearProviders();
+        if (options.LogFormat == "json")
+        {
+            builder.Logging.AddJsonConsole(o => (o.TimestampFormat, o.UseUtcTimestamp) = ("yyyy-MM-ddTHH:mm:ss.fffZ", true));
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => (o.SingleLine, o.TimestampFormat, o.UseUtcTimestamp) = (true, "yyyy-MM-ddTHH:mm:ss.fffZ ", true));
+        }
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        // The framework's own lines only when something is wrong, but its start and stop lines at the level asked.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", options.LogLevel);
+        builder.Logging.AddFilter(RequestLog.Category, options.LogRequests ? options.LogLevel : LogLevel.Warning);
         builder.Services
             .AddSelfsameCore(new StoreLocation(options.Store, options.DataFolder, options.Connection), time ?? TimeProvider.System)
             .AddSelfsameHosting(options)
             .AddSurfaces();
         var app = builder.Build();
         app.UseRequestIds();
+        app.UseRequestLog();
         app.UseSelfsameErrors();
         app.MapHealth();
         app.MapNativeApi();

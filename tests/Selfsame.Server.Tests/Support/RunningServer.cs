@@ -73,9 +73,10 @@ public class RunningServer : IAsyncLifetime
     public string ReadKey { get; private set; } = "";
     public IServiceProvider Services => _app!.Services;
 
+    // Warnings and errors only: a line per request would bury the test run's own output.
     protected virtual SelfsameOptions Options(string data) => UsesPostgres
-        ? new() { Store = "postgres", Connection = ServerConnection(new(PostgresConnection)), Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 }
-        : new() { DataFolder = data, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024 };
+        ? new() { Store = "postgres", Connection = ServerConnection(new(PostgresConnection)), Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning }
+        : new() { DataFolder = data, Urls = "http://127.0.0.1:0", MaxRequestBodyBytes = 64 * 1024, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
 
     protected virtual TimeProvider Time => TimeProvider.System;
 
