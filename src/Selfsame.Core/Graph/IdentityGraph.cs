@@ -333,13 +333,13 @@ internal static class IdentityGraph
                 }
                 break;
             case GraphOperation.LinkOp op:
-                identifiers.AddRange([op.Command.From.Identifier, op.Command.Into.Identifier]);
+                Pair(op.Command.From.Identifier, op.Command.Into.Identifier);
                 break;
             case GraphOperation.UnlinkOp op:
-                identifiers.AddRange([op.Command.From.Identifier, op.Command.Into.Identifier]);
+                Pair(op.Command.From.Identifier, op.Command.Into.Identifier);
                 break;
             case GraphOperation.MapOp op:
-                identifiers.AddRange([op.Command.From.Identifier, op.Command.Into.Identifier]);
+                Pair(op.Command.From.Identifier, op.Command.Into.Identifier);
                 break;
             case GraphOperation.UpsertOp op:
                 identifiers.AddRange(op.Command.Identifiers.Select(i => i.Identifier));
@@ -361,17 +361,17 @@ internal static class IdentityGraph
                 AddUser(op.Command.Into);
                 break;
             case GraphOperation.IdentifyAnonymousOp op:
-                identifiers.AddRange([op.Command.Anonymous.Identifier.Identifier, op.Command.User.Identifier]);
+                Pair(op.Command.Anonymous.Identifier.Identifier, op.Command.User.Identifier);
                 break;
             case GraphOperation.AttachOp op:
                 identifiers.Add(op.Command.Identifier.Identifier);
                 identifiers.AddRange(op.Command.User is { } user ? [user.Identifier] : []);
                 break;
             case GraphOperation.MatchOp op:
-                identifiers.AddRange([op.Command.From.Identifier, op.Command.Into.Identifier]);
+                Pair(op.Command.From.Identifier, op.Command.Into.Identifier);
                 break;
             case GraphOperation.LinkRecordOp op:
-                identifiers.AddRange([op.Command.Record.Identifier, op.Command.Into.Identifier]);
+                Pair(op.Command.Record.Identifier, op.Command.Into.Identifier);
                 break;
             case GraphOperation.Sequence op:
                 foreach (var step in op.Steps)
@@ -379,6 +379,12 @@ internal static class IdentityGraph
                     AddLookUps(step, identifiers, insertIds);
                 }
                 break;
+        }
+
+        void Pair(Identifier a, Identifier b)
+        {
+            identifiers.Add(a);
+            identifiers.Add(b);
         }
 
         void AddUser(UserLookup user)

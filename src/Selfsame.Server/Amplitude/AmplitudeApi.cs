@@ -52,8 +52,7 @@ public static class AmplitudeApi
     private static async Task<IResult> MapUsersAsync(HttpContext context, IdentityEngine engine, CancellationToken ct)
     {
         var request = context.Surface();
-        var form = await request.FormAsync();
-        var mappingText = Value(context.Request.Query, form, "mapping");
+        var mappingText = await request.ParameterAsync("mapping");
         if (string.IsNullOrEmpty(mappingText))
         {
             return AmplitudeSurface.Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "mapping" });
@@ -229,10 +228,4 @@ public static class AmplitudeApi
     private static RequestValidationException Invalid(string field, string message) => new([new FieldError(field, message)]);
 
     private static IdentifierInput UserId(string value, string field) => new(new Identifier(IdentifierTypes.UserId, value), value, field);
-
-    private static string? Value(IQueryCollection query, IFormCollection form, string name)
-    {
-        var fromQuery = query[name].ToString();
-        return fromQuery.Length > 0 ? fromQuery : form.TryGetValue(name, out var fromForm) ? fromForm.ToString() : null;
-    }
 }

@@ -194,11 +194,7 @@ internal static class SurfaceAuthentication
             }
             case Credentials.Parameter(var name, var inQuery, var inForm, var inJsonBody):
             {
-                string? presented = inQuery ? http.Request.Query[name].ToString() : null;
-                if (string.IsNullOrEmpty(presented) && inForm && http.Request.HasFormContentType)
-                {
-                    presented = (await request.FormAsync())[name].ToString();
-                }
+                string? presented = await request.ParameterAsync(name, inQuery, inForm);
                 if (string.IsNullOrEmpty(presented) && inJsonBody)
                 {
                     var root = await request.JsonAsync(anyContentType: true);

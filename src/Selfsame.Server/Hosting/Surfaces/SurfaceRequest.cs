@@ -82,6 +82,13 @@ public sealed class SurfaceRequest
     /// <summary>The form body (url-encoded or multipart), read once; empty when the body is not a form.</summary>
     public async Task<IFormCollection> FormAsync() => _form ??= await RequestBody.ReadFormAsync(Http, MaxBodyBytes, Aborted);
 
+    /// <summary>A named parameter: the query string's when it has a value there, else the form body's; empty when neither has one.</summary>
+    public async Task<string> ParameterAsync(string name, bool inQuery = true, bool inForm = true)
+    {
+        var fromQuery = inQuery ? Http.Request.Query[name].ToString() : "";
+        return fromQuery.Length > 0 || !inForm || !Http.Request.HasFormContentType ? fromQuery : (await FormAsync())[name].ToString();
+    }
+
     /// <summary>
     /// Counts <paramref name="permits"/> against the endpoint's limit, for an endpoint that counts items rather than requests;
     /// writes the X-RateLimit headers, and refuses with <see cref="RateLimitedException"/> (the surface's 429).
