@@ -39,17 +39,17 @@ public class EngineBenchmarks
         _engine.IdentifyAsync(ProjectId.Default, Command($"new-{Interlocked.Increment(ref _next)}"), new WriteOrigin("bench", null), CancellationToken.None);
 
     [Benchmark(Description = "resolve an email")]
-    public Task<Resolution?> Resolve() => _engine.ResolveAsync(ProjectId.Default, new Identifier(IdentifierTypes.Email, $"seed-{_next++ % 10_000}@example.com"), CancellationToken.None);
+    public Task<Resolution?> Resolve() => _engine.ResolveAsync(ProjectId.Default, new Identifier(IdentifierTypes.Email, $"seed-{_next++ % 10_000}@acme.com"), CancellationToken.None);
 
     [Benchmark(Description = "normalize an email")]
-    public Identifier? NormalizeEmail() => IdentifierNormalizer.TryNormalize(IdentifierTypes.Email, "  Some.Person@Example.COM ", _settings, out _);
+    public Identifier? NormalizeEmail() => IdentifierNormalizer.TryNormalize(IdentifierTypes.Email, "  Some.Person@Acme.COM ", _settings, out _);
 
     [Benchmark(Description = "normalize a phone number")]
     public Identifier? NormalizePhone() => IdentifierNormalizer.TryNormalize(IdentifierTypes.Phone, "+1 (415) 555-0100", _settings, out _);
 
     private static IdentifyCommand Command(string user)
     {
-        var email = new Identifier(IdentifierTypes.Email, $"{user}@example.com");
+        var email = new Identifier(IdentifierTypes.Email, $"{user}@acme.com");
         return new IdentifyCommand(
             new IdentifierInput(new Identifier(IdentifierTypes.UserId, user), user, "user_id"),
             [new IdentifierInput(email, email.Value, "identifiers[0]")],

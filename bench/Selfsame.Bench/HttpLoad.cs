@@ -127,12 +127,12 @@ public static class HttpLoad
                 {
                     if (scenario == "resolve")
                     {
-                        response = await client.GetAsync($"/v1/resolve?type=email&value=user{random.Next(preloaded)}@example.com");
+                        response = await client.GetAsync($"/v1/resolve?type=email&value=user{random.Next(preloaded)}@acme.com");
                     }
                     else
                     {
                         var n = Interlocked.Increment(ref sequence);
-                        var body = $$$"""{"user_id":"h{{{run}}}-{{{n}}}","identifiers":[{"type":"email","value":"h{{{run}}}-{{{n}}}@example.com"}],"properties":{"plan":"free"}}""";
+                        var body = $$$"""{"user_id":"h{{{run}}}-{{{n}}}","identifiers":[{"type":"email","value":"h{{{run}}}-{{{n}}}@acme.com"}],"properties":{"plan":"free"}}""";
                         response = await client.PostAsync("/v1/identify", new StringContent(body, Encoding.UTF8, "application/json"));
                     }
                 }
@@ -178,14 +178,14 @@ public static class HttpLoad
         for (var start = 0; start < users; start += 1000)
         {
             var operations = Enumerable.Range(start, 1000).Select(i =>
-                $$$"""{"op":"identify","user_id":"user-{{{i}}}","identifiers":[{"type":"email","value":"user{{{i}}}@example.com"}]}""");
+                $$$"""{"op":"identify","user_id":"user-{{{i}}}","identifiers":[{"type":"email","value":"user{{{i}}}@acme.com"}]}""");
             using var response = await client.PostAsync("/v1/batch",
                 new StringContent($$$"""{"operations":[{{{string.Join(",", operations)}}}]}""", Encoding.UTF8, "application/json"));
             response.EnsureSuccessStatusCode();
         }
     }
 
-    private static async Task WaitForHealth(HttpClient client)
+    internal static async Task WaitForHealth(HttpClient client)
     {
         for (var i = 0; i < 300; i++)
         {
@@ -206,7 +206,7 @@ public static class HttpLoad
         throw new TimeoutException("the server did not start");
     }
 
-    private static Process Start(string dll, params string[] args)
+    internal static Process Start(string dll, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(dll);
@@ -222,7 +222,7 @@ public static class HttpLoad
         return process;
     }
 
-    private static async Task<string> RunCli(string dll, params string[] args)
+    internal static async Task<string> RunCli(string dll, params string[] args)
     {
         using var process = Start(dll, args);
         process.CancelOutputRead();
@@ -233,14 +233,14 @@ public static class HttpLoad
         return output.ToString();
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var folder = new DirectoryInfo(AppContext.BaseDirectory);
         while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Selfsame.slnx")))

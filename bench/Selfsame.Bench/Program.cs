@@ -8,6 +8,7 @@ using Selfsame.Bench;
 // dotnet run -c Release --project bench/Selfsame.Bench -- floor [rows] [runs] [without-company]
 // dotnet run -c Release --project bench/Selfsame.Bench -- floor-events [events] [users]
 // dotnet run -c Release --project bench/Selfsame.Bench -- reference [urls]
+// dotnet run -c Release --project bench/Selfsame.Bench -- quality [--seed N] [--people N]
 // dotnet run -c Release --project bench/Selfsame.Bench -- micro [BenchmarkDotNet arguments]
 switch (args.FirstOrDefault())
 {
@@ -25,10 +26,12 @@ switch (args.FirstOrDefault())
         return await StorageFloor.RunEventsAsync(args.Skip(1).ToArray());
     case "reference":
         return await KestrelReference.RunAsync(args.Skip(1).ToArray());
+    case "quality":
+        return await IdentityQuality.RunAsync(args.Skip(1).ToArray());
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(EngineBenchmarks).Assembly).Run(args.Skip(1).ToArray());
         return 0;
     default:
-        Console.Error.WriteLine("usage: import [rows] [runs] | http identify|resolve [connections] [seconds] [runs] | events [events] [users] | jobs [rows] [runs] [without-company] | floor [rows] [runs] [without-company] | floor-events [events] [users] | reference [urls] | micro [BenchmarkDotNet arguments]");
+        Console.Error.WriteLine("usage: import [rows] [runs] | http identify|resolve [connections] [seconds] [runs] | events [events] [users] | jobs [rows] [runs] [without-company] | floor [rows] [runs] [without-company] | floor-events [events] [users] | reference [urls] | quality [--seed N] [--people N] | micro [BenchmarkDotNet arguments]");
         return 2;
 }

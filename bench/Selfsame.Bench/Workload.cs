@@ -17,9 +17,9 @@ public static class Workload
             // An earlier row of the nine-in-ten kind: a pseudo-random group at or before this one, a position 0..8 in it.
             var group = (long)((ulong)i * 2654435761UL % (ulong)(i / 10 + 1));
             var earlier = (group * 10 + i * 7 % 9).ToString(CultureInfo.InvariantCulture);
-            return $$$"""{"identifiers":[{"type":"anonymous_id","value":"anon-{{{n}}}"},{"type":"email","value":"user{{{earlier}}}@example.com"}],"properties":{"source":"ad"}}""";
+            return $$$"""{"identifiers":[{"type":"anonymous_id","value":"anon-{{{n}}}"},{"type":"email","value":"user{{{earlier}}}@acme.com"}],"properties":{"source":"ad"}}""";
         }
-        return $$$"""{"user_id":"user-{{{n}}}","identifiers":[{"type":"email","value":"user{{{n}}}@example.com"}],"properties":{"plan":"free","n":{{{n}}}}}""";
+        return $$$"""{"user_id":"user-{{{n}}}","identifiers":[{"type":"email","value":"user{{{n}}}@acme.com"}],"properties":{"plan":"free","n":{{{n}}}}}""";
     }
 
     /// <summary>Row <paramref name="i"/> shares its email with an earlier row when i % 10 == 9; that row is never itself a sharing row.</summary>

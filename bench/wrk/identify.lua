@@ -12,6 +12,6 @@ end
 request = function()
   counter = counter + 1
   local id = "w" .. prefix .. "-" .. counter
-  local body = '{"user_id":"' .. id .. '","identifiers":[{"type":"email","value":"' .. id .. '@example.com"}],"properties":{"plan":"free"}}'
+  local body = '{"user_id":"' .. id .. '","identifiers":[{"type":"email","value":"' .. id .. '@acme.com"}],"properties":{"plan":"free"}}'
   return wrk.format("POST", "/v1/identify", { ["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json" }, body)
 end

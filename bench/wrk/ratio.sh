@@ -45,7 +45,7 @@ for run in $(seq 1 "$runs"); do
     wait_healthy "$port"
     if [ "$scenario" = resolve ] && [ "$target" != reference ]; then
       for start in $(seq 0 1000 9000); do
-        ops=$(seq "$start" $((start + 999)) | awk '{ printf "%s{\"op\":\"identify\",\"user_id\":\"user-%d\",\"identifiers\":[{\"type\":\"email\",\"value\":\"user%d@example.com\"}]}", (NR>1?",":""), $1, $1 }')
+        ops=$(seq "$start" $((start + 999)) | awk '{ printf "%s{\"op\":\"identify\",\"user_id\":\"user-%d\",\"identifiers\":[{\"type\":\"email\",\"value\":\"user%d@acme.com\"}]}", (NR>1?",":""), $1, $1 }')
         curl -sf -o /dev/null -X POST "http://127.0.0.1:$port/v1/batch" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d "{\"operations\":[$ops]}"
       done
     fi

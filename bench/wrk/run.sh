@@ -16,7 +16,7 @@ for run in $(seq 1 "$runs"); do
   until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.2; done
   if [ "$scenario" = resolve ]; then
     for start in $(seq 0 1000 9000); do
-      ops=$(seq "$start" $((start + 999)) | awk '{ printf "%s{\"op\":\"identify\",\"user_id\":\"user-%d\",\"identifiers\":[{\"type\":\"email\",\"value\":\"user%d@example.com\"}]}", (NR>1?",":""), $1, $1 }')
+      ops=$(seq "$start" $((start + 999)) | awk '{ printf "%s{\"op\":\"identify\",\"user_id\":\"user-%d\",\"identifiers\":[{\"type\":\"email\",\"value\":\"user%d@acme.com\"}]}", (NR>1?",":""), $1, $1 }')
       curl -sf -o /dev/null -X POST "http://127.0.0.1:$port/v1/batch" -H "Authorization: Bearer $SELFSAME_KEY" -H 'Content-Type: application/json' -d "{\"operations\":[$ops]}"
     done
   fi

@@ -19,8 +19,15 @@ public sealed record LinkCommand(IdentifierInput From, IdentifierInput Into, str
 /// <summary>Remove the links between the records of <see cref="From"/> and <see cref="Into"/>.</summary>
 public sealed record UnlinkCommand(IdentifierInput From, IdentifierInput Into);
 
-/// <summary>An identifier that a write did not attach or merge, and why.</summary>
-public sealed record Refusal(Identifier Identifier, string Field, string Reason);
+/// <summary>
+/// An identifier that a write did not attach or merge on, why, the rule (<see cref="Guardrails.ReviewRules"/> or
+/// <c>deny_list.*</c>), and the review entry it was recorded as.
+/// </summary>
+public sealed record Refusal(Identifier Identifier, string Field, Guardrails.RefusalEntry Entry, Guardrails.ReviewRef Review)
+{
+    public string Reason => Entry.Reason;
+    public string Rule => Entry.Rule;
+}
 
 /// <summary>A profile that an implicit merge folded in: which record it came from and through which identifier.</summary>
 public sealed record MergeNote(ProfileId MergedProfile, RecordId Record, Identifier Via, LinkId Link);
@@ -50,7 +57,8 @@ public sealed record UnlinkResult(
     public bool StillJoined => FromProfile == IntoProfile;
 }
 
-public sealed record DeleteResult(IReadOnlyList<RecordId> DeletedRecords, IReadOnlyList<ProfileId> RemainingProfiles);
+/// <summary>What a delete removed, the profiles left where a record's removal split one, and how many values it suppressed.</summary>
+public sealed record DeleteResult(IReadOnlyList<RecordId> DeletedRecords, IReadOnlyList<ProfileId> RemainingProfiles, int Suppressed = 0);
 
 /// <summary>One operation of a batch or an import line.</summary>
 /// <remarks>
@@ -95,7 +103,7 @@ public abstract record GraphOperation
     /// <summary>Answers <see cref="UpsertResult"/>.</summary>
     public sealed record UpsertOp(UpsertCommand Command) : GraphOperation;
 
-    /// <summary>Answers the <see cref="RecordId"/> of the user.</summary>
+    /// <summary>Answers <see cref="EditResult"/>.</summary>
     public sealed record EditOp(EditCommand Command) : GraphOperation;
 
     /// <summary>Answers <see cref="Events.TrackResult"/>.</summary>
@@ -119,6 +127,18 @@ public abstract record GraphOperation
     /// <summary>Answers true.</summary>
     public sealed record JoinCompanyOp(JoinCompanyCommand Command) : GraphOperation;
 
+    /// <summary>Removes one identifier from its record; with <paramref name="Suppress"/> its value is never attached again. Answers <see cref="DetachResult"/>.</summary>
+    public sealed record DetachIdentifierOp(IdentifierInput Identifier, bool Suppress) : GraphOperation;
+
+    /// <summary>Takes a value off the suppressed values. Answers true, or false when it was not suppressed.</summary>
+    public sealed record LiftSuppressionOp(IdentifierInput Identifier) : GraphOperation;
+
+    /// <summary>Approves a review entry: its sides are joined by an explicit link. Answers <see cref="ReviewDecision"/>.</summary>
+    public sealed record ApproveReviewOp(long Id) : GraphOperation;
+
+    /// <summary>Rejects a review entry: closed, nothing merged. Answers <see cref="ReviewDecision"/>.</summary>
+    public sealed record RejectReviewOp(long Id) : GraphOperation;
+
     /// <summary>Several operations applied in order as one: all or none. Answers the list of their results.</summary>
     public sealed record Sequence(IReadOnlyList<GraphOperation> Steps) : GraphOperation;
 }
@@ -127,4 +147,19 @@ public abstract record GraphOperation
 public sealed record NotFound
 {
     public static NotFound Instance { get; } = new();
+}
+
+/// <summary>What a write left out, from whichever result an operation answers.</summary>
+public static class Refusals
+{
+    /// <summary>The refusals a succeeded operation's result carries (identifiers dropped, merges refused), in order; none for a result without any.</summary>
+    public static IReadOnlyList<Refusal> Of(object? result) => result switch
+    {
+        IdentifyResult r => r.Refused,
+        UpsertResult { Identified: { } r } => r.Refused,
+        Events.TrackResult { Identity: { } r } => r.Refused,
+        EditResult r => r.Refused,
+        IEnumerable<object> many => many.SelectMany(Of).ToList(),
+        _ => [],
+    };
 }

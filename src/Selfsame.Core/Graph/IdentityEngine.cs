@@ -36,11 +36,32 @@ public sealed partial class IdentityEngine(IGraphStore store)
     public Task<IReadOnlyList<DirectLinks?>> DirectLinksOfAsync(ProjectId project, IReadOnlyList<Identifier> identifiers, string kind, CancellationToken cancellationToken) =>
         Store.ReadAsync(project, session => ProfileReads.DirectLinksOf(session, identifiers, kind), cancellationToken);
 
-    public Task<DeleteResult> DeleteRecordAsync(ProjectId project, RecordId record, WriteOrigin origin, CancellationToken cancellationToken) =>
-        Store.WriteAsync(project, tx => IdentityGraph.DeleteRecord(tx, record, origin), cancellationToken);
+    /// <summary>Deletes a record; with <paramref name="suppress"/>, its identifiers' values are never attached again.</summary>
+    public Task<DeleteResult> DeleteRecordAsync(ProjectId project, RecordId record, WriteOrigin origin, CancellationToken cancellationToken, bool suppress = false) =>
+        Store.WriteAsync(project, tx => IdentityGraph.DeleteRecord(tx, record, origin, suppress), cancellationToken);
 
-    public Task<DeleteResult> DeleteProfileAsync(ProjectId project, ProfileId profile, WriteOrigin origin, CancellationToken cancellationToken) =>
-        Store.WriteAsync(project, tx => IdentityGraph.DeleteProfile(tx, profile, origin), cancellationToken);
+    /// <summary>Deletes a profile; with <paramref name="suppress"/>, its identifiers' values are never attached again.</summary>
+    public Task<DeleteResult> DeleteProfileAsync(ProjectId project, ProfileId profile, WriteOrigin origin, CancellationToken cancellationToken, bool suppress = false) =>
+        Store.WriteAsync(project, tx => IdentityGraph.DeleteProfile(tx, profile, origin, suppress), cancellationToken);
+
+    /// <summary>A page of the review queue, newest first.</summary>
+    public Task<IReadOnlyList<Guardrails.ReviewEntry>> ListReviewAsync(ProjectId project, Guardrails.ReviewQuery query, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session => session.ListReviewEntries(query), cancellationToken);
+
+    /// <summary>One review entry with the profiles its sides belong to now; null when there is no such entry.</summary>
+    public Task<ReviewView?> GetReviewAsync(ProjectId project, long id, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session =>
+        {
+            if (session.GetReviewEntry(id) is not { } entry)
+            {
+                return null;
+            }
+            ProfileView? Side(Guardrails.ReviewSide side) =>
+                (side.Record is { } record ? session.GetRecord(record)?.Id : side.Identifier is { } identifier ? session.FindIdentifier(identifier)?.Record : null) is { } now
+                    ? ProfileReads.Profile(session, now.Value)
+                    : null;
+            return new ReviewView(entry, Side(entry.A), Side(entry.B));
+        }, cancellationToken);
 
     /// <summary>Applies the operations in one transaction and one commit; each fails or succeeds alone.</summary>
     public Task<IReadOnlyList<WriteOutcome<object>>> ApplyAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken)

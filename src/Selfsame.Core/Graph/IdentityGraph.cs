@@ -1,4 +1,5 @@
 using Selfsame.Events;
+using Selfsame.Guardrails;
 using Selfsame.Storage;
 
 namespace Selfsame.Graph;
@@ -37,15 +38,15 @@ internal static class IdentityGraph
     private static IdentifyResult Identify(IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin, string linkKind)
     {
         var settings = tx.Settings;
-        var owner = tx.FindIdentifier(command.Primary.Identifier);
+        var (primary, owner, others, dropped) = ChoosePrimary(tx, command, origin);
         RecordId record;
         var created = owner is null;
         var attached = new List<Identifier>();
         if (owner is null)
         {
             record = tx.CreateRecord();
-            tx.AttachIdentifier(record, command.Primary.Identifier, command.Primary.Display);
-            attached.Add(command.Primary.Identifier);
+            tx.AttachIdentifier(record, primary.Identifier, primary.Display);
+            attached.Add(primary.Identifier);
         }
         else
         {
@@ -56,18 +57,30 @@ internal static class IdentityGraph
         var merged = new List<MergeNote>();
         var refused = new List<Refusal>();
         var reroot = false;
+        ReviewSide Requester() => ReviewSide.Of(primary, record, profile);
+        foreach (var (input, denial) in dropped)
+        {
+            refused.Add(Guard.Record(tx, origin, denial.Rule, denial.Reason, input, Requester(), ReviewSide.Of(input, null, null)));
+        }
 
-        foreach (var input in command.Others)
+        foreach (var input in others)
         {
             var identifier = input.Identifier;
             var current = tx.FindIdentifier(identifier);
             if (current is null)
             {
-                var limit = settings.LimitFor(identifier.Type);
-                if (limit is { } max && tx.CountProfileIdentifiers(profile, identifier.Type) + 1 > max)
+                if (Guard.Denied(tx, identifier, held: false) is { } denial)
                 {
-                    refused.Add(new Refusal(identifier, input.Field,
-                        $"the profile already holds {max} {identifier.Type} identifier(s), the most this project allows (max_per_type.{identifier.Type})"));
+                    refused.Add(Guard.Record(tx, origin, denial.Rule, denial.Reason, input, Requester(), ReviewSide.Of(input, null, null)));
+                    continue;
+                }
+                var limit = settings.LimitFor(identifier.Type);
+                var rule = ReviewRules.PerType(identifier.Type);
+                if (limit is { } max && tx.CountProfileIdentifiers(profile, identifier.Type) + 1 > max && !Guard.Allows(tx, rule))
+                {
+                    refused.Add(Guard.Record(tx, origin, rule,
+                        $"the profile already holds {max} {identifier.Type} identifier(s), the most this project allows (max_per_type.{identifier.Type})",
+                        input, Requester(), ReviewSide.Of(input, null, null)));
                     continue;
                 }
                 tx.AttachIdentifier(record, identifier, input.Display);
@@ -89,10 +102,9 @@ internal static class IdentityGraph
                 tx.TouchRecord(current.Record);
                 continue;
             }
-            var reason = ImplicitMergeRefusal(tx, profile, otherProfile);
-            if (reason is not null)
+            if (ImplicitMergeRefusal(tx, profile, otherProfile) is { } refusal)
             {
-                refused.Add(new Refusal(identifier, input.Field, reason));
+                refused.Add(Guard.Record(tx, origin, refusal.Rule, refusal.Reason, input, Requester(), ReviewSide.Of(input, current.Record, otherProfile)));
                 continue;
             }
             var link = tx.AddLink(current.Record, record, linkKind, origin);
@@ -126,25 +138,100 @@ internal static class IdentityGraph
         return new IdentifyResult(profile, record, created, attached, merged, refused);
     }
 
+    /// <summary>
+    /// The identifier that names the request's user: the first of the request that is not denied (a junk value, or a
+    /// suppressed one that no record holds), with its record when one holds it; the rest to attach, and those dropped.
+    /// When every identifier is denied, the request is refused: there is no one to write to.
+    /// </summary>
+    private static (IdentifierInput Primary, StoredIdentifier? Owner, List<IdentifierInput> Others, List<(IdentifierInput, Denial)> Dropped) ChoosePrimary(
+        IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin)
+    {
+        var settings = tx.Settings;
+        var dropped = new List<(IdentifierInput, Denial)>();
+        var candidates = command.Others.Count == 0 ? [command.Primary] : new List<IdentifierInput>(command.Others.Count + 1) { command.Primary };
+        if (command.Others.Count > 0)
+        {
+            candidates.AddRange(command.Others);
+        }
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var input = candidates[i];
+            if (DenyList.Check(input.Identifier, settings) is { } junk)
+            {
+                dropped.Add((input, junk));
+                continue;
+            }
+            var owner = tx.FindIdentifier(input.Identifier);
+            if (owner is null && Guard.Denied(tx, input.Identifier, held: false) is { } suppressed)
+            {
+                dropped.Add((input, suppressed));
+                continue;
+            }
+            // The others keep the deny-list's verdict: a junk value among them is dropped here, a suppressed one when it comes.
+            var others = new List<IdentifierInput>(candidates.Count - i - 1);
+            foreach (var other in candidates.Skip(i + 1))
+            {
+                if (DenyList.Check(other.Identifier, settings) is { } otherJunk)
+                {
+                    dropped.Add((other, otherJunk));
+                }
+                else
+                {
+                    others.Add(other);
+                }
+            }
+            return (input, owner, others, dropped);
+        }
+        var (first, denial) = dropped[0];
+        throw Guard.Fail(tx, origin, denial.Rule,
+            dropped.Count == 1 ? $"{denial.Reason}; nothing was written" : $"{denial.Reason}, and every other identifier of the request is denied too; nothing was written",
+            first.Field, new ReviewSide(null, null, null, null), ReviewSide.Of(first, null, null));
+    }
+
     public static LinkResult Link(IGraphTransaction tx, LinkCommand command, WriteOrigin origin)
     {
-        // Check the record cap before creating anything: a missing record counts as one.
         var fromOwner = tx.FindIdentifier(command.From.Identifier);
         var intoOwner = tx.FindIdentifier(command.Into.Identifier);
-        var fromSide = fromOwner is null ? null : tx.GetRecord(fromOwner.Record);
-        var intoSide = intoOwner is null ? null : tx.GetRecord(intoOwner.Record);
-        if (fromSide is null || intoSide is null || fromSide.Profile != intoSide.Profile)
+        // An explicit link on a denied identifier is refused whole: it names the side it would create or join by that value.
+        foreach (var (side, owner, other) in new[] { (command.From, fromOwner, command.Into), (command.Into, intoOwner, command.From) })
+        {
+            if (Guard.Denied(tx, side.Identifier, held: owner is not null) is { } denial)
+            {
+                throw Guard.Fail(tx, origin, denial.Rule, $"{denial.Reason}; nothing was linked", side.Field, Guard.Side(tx, other), ReviewSide.Of(side, owner?.Record, null));
+            }
+        }
+        return LinkFound(tx, command, fromOwner?.Record, intoOwner?.Record, origin, enforceCaps: true);
+    }
+
+    /// <summary>
+    /// Links the records of an explicit link's two sides, creating a record for a side no record holds; with
+    /// <paramref name="enforceCaps"/>, refuses a profile over max_records (an approved review entry is not held to it:
+    /// a person decided).
+    /// </summary>
+    private static LinkResult LinkFound(IGraphTransaction tx, LinkCommand command, RecordId? fromRecord, RecordId? intoRecord, WriteOrigin origin, bool enforceCaps)
+    {
+        // Check the record cap before creating anything: a missing record counts as one.
+        var fromSide = fromRecord is { } f ? tx.GetRecord(f) : null;
+        var intoSide = intoRecord is { } i ? tx.GetRecord(i) : null;
+        if (enforceCaps && (fromSide is null || intoSide is null || fromSide.Profile != intoSide.Profile) && !Guard.Allows(tx, ReviewRules.MaxRecords))
         {
             var size = (fromSide is null ? 1 : tx.CountProfileRecords(fromSide.Profile)) + (intoSide is null ? 1 : tx.CountProfileRecords(intoSide.Profile));
             if (size > tx.Settings.MaxRecords)
             {
-                throw new GraphException(GraphErrorKind.Conflict, "from",
-                    $"joining would make a profile of {size} records; this project allows at most {tx.Settings.MaxRecords} (max_records)");
+                throw Guard.Fail(tx, origin, ReviewRules.MaxRecords,
+                    $"joining would make a profile of {size} records; this project allows at most {tx.Settings.MaxRecords} (max_records)", "from",
+                    ReviewSide.Of(command.Into, intoSide?.Id, intoSide?.Profile), ReviewSide.Of(command.From, fromSide?.Id, fromSide?.Profile));
             }
         }
         var createdRecords = new List<RecordId>();
-        var from = fromOwner?.Record ?? Create(tx, command.From, createdRecords);
-        var into = intoOwner?.Record ?? Create(tx, command.Into, createdRecords);
+        var from = fromRecord ?? Create(tx, command.From, createdRecords);
+        var into = intoRecord ?? Create(tx, command.Into, createdRecords);
+        return LinkRecords(tx, from, into, command.Kind, origin, createdRecords);
+    }
+
+    /// <summary>Links two records explicitly (nothing is checked: the callers have), joining their profiles.</summary>
+    internal static LinkResult LinkRecords(IGraphTransaction tx, RecordId from, RecordId into, string kind, WriteOrigin origin, IReadOnlyList<RecordId> createdRecords)
+    {
         if (from == into)
         {
             return new LinkResult(tx.GetRecord(from)!.Profile, from, into, null, createdRecords, [], AlreadyJoined: true);
@@ -153,18 +240,18 @@ internal static class IdentityGraph
         var intoProfile = tx.GetRecord(into)!.Profile;
         if (fromProfile == intoProfile)
         {
-            var existing = tx.GetProfileLinks(fromProfile).FirstOrDefault(l => l.From == from && l.Into == into && l.Kind == command.Kind);
+            var existing = tx.GetProfileLinks(fromProfile).FirstOrDefault(l => l.From == from && l.Into == into && l.Kind == kind);
             if (existing is not null)
             {
                 return new LinkResult(fromProfile, from, into, existing, createdRecords, [], AlreadyJoined: true);
             }
-            var inside = tx.AddLink(from, into, command.Kind, origin);
+            var inside = tx.AddLink(from, into, kind, origin);
             return new LinkResult(Reroot(tx, fromProfile), from, into, inside, createdRecords, [], AlreadyJoined: true);
         }
-        var link = tx.AddLink(from, into, command.Kind, origin);
+        var link = tx.AddLink(from, into, kind, origin);
         var profile = Join(tx, intoProfile, fromProfile);
         var mergedAway = new[] { fromProfile, intoProfile }.Where(p => p != profile).ToList();
-        tx.AddAudit("merge", origin, new { kind = command.Kind, link_id = link.Id.Value, from_record = from.Value, into_record = into.Value,
+        tx.AddAudit("merge", origin, new { kind = kind, link_id = link.Id.Value, from_record = from.Value, into_record = into.Value,
             profiles = new[] { fromProfile.Value, intoProfile.Value }, profile = profile.Value });
         return new LinkResult(profile, from, into, link, createdRecords, mergedAway, AlreadyJoined: false);
     }
@@ -174,13 +261,21 @@ internal static class IdentityGraph
     /// of <paramref name="kept"/>: the kept profile's root stays the root, and its values win over the merged profile's
     /// whichever of their records a request named. Nothing is removed; unlinking the two roots undoes it.
     /// </summary>
-    public static LinkResult JoinProfiles(IGraphTransaction tx, ProfileId merged, ProfileId kept, string kind, string mergedField, string keptField, WriteOrigin origin) =>
-        Link(tx, new LinkCommand(RootInput(tx, merged, mergedField), RootInput(tx, kept, keptField), kind), origin);
+    public static LinkResult JoinProfiles(IGraphTransaction tx, ProfileId merged, ProfileId kept, string kind, string mergedField, string keptField, WriteOrigin origin,
+        bool enforceCaps = true)
+    {
+        var (from, into) = (RootInput(tx, merged, mergedField), RootInput(tx, kept, keptField));
+        return LinkFound(tx, new LinkCommand(from, into, kind), tx.FindIdentifier(from.Identifier)?.Record, tx.FindIdentifier(into.Identifier)?.Record, origin, enforceCaps);
+    }
 
     /// <summary>An identifier of the profile's root record (of another record when the root holds none).</summary>
     private static IdentifierInput RootInput(IGraphReadSession session, ProfileId profile, string field)
     {
         var identifiers = session.GetProfileIdentifiers(profile);
+        if (identifiers.Count == 0)
+        {
+            throw new GraphException(GraphErrorKind.Conflict, field, $"profile {profile} holds no identifier left to link it by (its identifiers were detached)");
+        }
         var held = identifiers.FirstOrDefault(i => i.Record.Value == profile.Value) ?? identifiers[0];
         return new IdentifierInput(held.Identifier, held.Display, field);
     }
@@ -257,6 +352,10 @@ internal static class IdentityGraph
     public static RecordId ReplaceIdentifier(IGraphTransaction tx, IdentifierInput old, IdentifierInput replacement, WriteOrigin origin)
     {
         var record = Require(tx, old);
+        if (Guard.Denied(tx, replacement.Identifier, held: tx.FindIdentifier(replacement.Identifier) is not null) is { } denial)
+        {
+            throw Guard.Fail(tx, origin, denial.Rule, $"{denial.Reason}; nothing was replaced", replacement.Field, Guard.Side(tx, old, record), ReviewSide.Of(replacement, null, null));
+        }
         if (tx.FindIdentifier(replacement.Identifier) is { } taken)
         {
             throw new GraphException(GraphErrorKind.Conflict, replacement.Field, taken.Record == record
@@ -275,18 +374,19 @@ internal static class IdentityGraph
         return record;
     }
 
-    public static DeleteResult DeleteRecord(IGraphTransaction tx, RecordId record, WriteOrigin origin)
+    public static DeleteResult DeleteRecord(IGraphTransaction tx, RecordId record, WriteOrigin origin, bool suppress = false)
     {
         var info = tx.GetRecord(record) ?? throw new GraphException(GraphErrorKind.NotFound, "record_id", $"no record {record} in this project");
+        var suppressed = suppress ? Suppress(tx, tx.GetProfileIdentifiers(info.Profile).Where(i => i.Record == record)) : 0;
         tx.DeleteRecord(record);
         var parts = Split(tx, info.Profile);
         // Ids only: the audit log must not keep what a delete removed.
-        tx.AddAudit("delete_record", origin, new { record_id = record.Value, profile = info.Profile.Value, profiles = parts.Select(p => p.Value) });
-        return new DeleteResult([record], parts);
+        tx.AddAudit("delete_record", origin, new { record_id = record.Value, profile = info.Profile.Value, profiles = parts.Select(p => p.Value), suppressed });
+        return new DeleteResult([record], parts, suppressed);
     }
 
     /// <summary>Deletes a profile; like the profile read, an id that was merged away names the profile that holds that record.</summary>
-    public static DeleteResult DeleteProfile(IGraphTransaction tx, ProfileId profile, WriteOrigin origin)
+    public static DeleteResult DeleteProfile(IGraphTransaction tx, ProfileId profile, WriteOrigin origin, bool suppress = false)
     {
         var records = tx.GetProfileRecords(profile);
         if (records.Count == 0 && tx.GetRecord(new RecordId(profile.Value)) is { } merged)
@@ -297,12 +397,25 @@ internal static class IdentityGraph
         {
             throw new GraphException(GraphErrorKind.NotFound, "profile_id", $"no profile {profile} in this project");
         }
+        var suppressed = suppress ? Suppress(tx, tx.GetProfileIdentifiers(records[0].Profile)) : 0;
         foreach (var record in records)
         {
             tx.DeleteRecord(record.Id);
         }
-        tx.AddAudit("delete_profile", origin, new { profile = records[0].Profile.Value, record_ids = records.Select(r => r.Id.Value) });
-        return new DeleteResult(records.Select(r => r.Id).ToList(), []);
+        tx.AddAudit("delete_profile", origin, new { profile = records[0].Profile.Value, record_ids = records.Select(r => r.Id.Value), suppressed });
+        return new DeleteResult(records.Select(r => r.Id).ToList(), [], suppressed);
+    }
+
+    /// <summary>Adds the values to the project's suppressed values; answers how many.</summary>
+    internal static int Suppress(IGraphTransaction tx, IEnumerable<StoredIdentifier> identifiers)
+    {
+        var count = 0;
+        foreach (var identifier in identifiers)
+        {
+            tx.Suppress(identifier.Identifier);
+            count++;
+        }
+        return count;
     }
 
     /// <summary>Tells the store which identifiers and insert_ids <paramref name="operations"/> will look up.</summary>
@@ -373,6 +486,9 @@ internal static class IdentityGraph
             case GraphOperation.LinkRecordOp op:
                 Pair(op.Command.Record.Identifier, op.Command.Into.Identifier);
                 break;
+            case GraphOperation.DetachIdentifierOp op:
+                identifiers.Add(op.Identifier.Identifier);
+                break;
             case GraphOperation.Sequence op:
                 foreach (var step in op.Steps)
                 {
@@ -424,17 +540,31 @@ internal static class IdentityGraph
         GraphOperation.TrackEventsOp op => UserRules.TrackEvents(tx, op.Command, origin),
         GraphOperation.CompanyOp op => UserRules.IdentifyCompany(tx, op.Command),
         GraphOperation.JoinCompanyOp op => UserRules.JoinCompany(tx, op.Command),
+        GraphOperation.DetachIdentifierOp op => ReviewDecisions.Detach(tx, op.Identifier, op.Suppress, origin),
+        GraphOperation.LiftSuppressionOp op => LiftSuppression(tx, op.Identifier, origin),
+        GraphOperation.ApproveReviewOp op => ReviewDecisions.Approve(tx, op.Id, origin),
+        GraphOperation.RejectReviewOp op => ReviewDecisions.Reject(tx, op.Id, origin),
         GraphOperation.Sequence op => op.Steps.Select(step => Apply(tx, step, origin)).ToList(),
         _ => throw new ArgumentOutOfRangeException(nameof(operation)),
     };
 
-    private static string? ImplicitMergeRefusal(IGraphTransaction tx, ProfileId a, ProfileId b)
+    private static bool LiftSuppression(IGraphTransaction tx, IdentifierInput input, WriteOrigin origin)
+    {
+        var lifted = tx.LiftSuppression(input.Identifier);
+        if (lifted)
+        {
+            tx.AddAudit("lift_suppression", origin, new { type = input.Identifier.Type });
+        }
+        return lifted;
+    }
+
+    private static (string Rule, string Reason)? ImplicitMergeRefusal(IGraphTransaction tx, ProfileId a, ProfileId b)
     {
         var settings = tx.Settings;
         var size = tx.CountProfileRecords(a) + tx.CountProfileRecords(b);
-        if (size > settings.MaxRecords)
+        if (size > settings.MaxRecords && !Guard.Allows(tx, ReviewRules.MaxRecords))
         {
-            return $"merging would make a profile of {size} records; this project allows at most {settings.MaxRecords} (max_records)";
+            return (ReviewRules.MaxRecords, $"merging would make a profile of {size} records; this project allows at most {settings.MaxRecords} (max_records)");
         }
         foreach (var (type, max) in settings.MaxPerType)
         {
@@ -442,13 +572,16 @@ internal static class IdentityGraph
             // explicit link already put the other side over it.
             var (inA, inB) = (tx.CountProfileIdentifiers(a, type), tx.CountProfileIdentifiers(b, type));
             var count = inA + inB;
-            if (inA > 0 && inB > 0 && count > max)
+            if (inA > 0 && inB > 0 && count > max && !Guard.Allows(tx, ReviewRules.PerType(type)))
             {
-                return $"merging would put {count} {type} identifiers in one profile; this project allows at most {max} (max_per_type.{type})";
+                return (ReviewRules.PerType(type), $"merging would put {count} {type} identifiers in one profile; this project allows at most {max} (max_per_type.{type})");
             }
         }
         return null;
     }
+
+    /// <summary>A new record holding <paramref name="input"/> (the caller has checked that no record holds it and that it is not denied).</summary>
+    internal static RecordId CreateRecord(IGraphTransaction tx, IdentifierInput input) => Create(tx, input, []);
 
     private static RecordId Create(IGraphTransaction tx, IdentifierInput input, List<RecordId> created)
     {
@@ -473,6 +606,8 @@ internal static class IdentityGraph
     }
 
     /// <summary>Recomputes the root of one profile after a change inside it.</summary>
+    internal static ProfileId RerootProfile(IGraphTransaction tx, ProfileId profile) => Reroot(tx, profile);
+
     private static ProfileId Reroot(IGraphTransaction tx, ProfileId profile)
     {
         var records = tx.GetProfileRecords(profile);

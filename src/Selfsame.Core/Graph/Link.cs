@@ -11,6 +11,9 @@ public static class LinkKinds
     public const string Match = "match";
     public const string Event = "event";
 
+    /// <summary>A merge a person approved from the review queue.</summary>
+    public const string Review = "review";
+
     public static bool IsExplicit(string kind) => kind is not (Identify or Event);
 }
 

@@ -25,7 +25,11 @@ public sealed record Explanation(
     ProfileId FromProfile,
     ProfileId ToProfile,
     IReadOnlyList<Link> Path,
-    IReadOnlyDictionary<RecordId, IReadOnlyList<StoredIdentifier>> RecordIdentifiers);
+    IReadOnlyDictionary<RecordId, IReadOnlyList<StoredIdentifier>> RecordIdentifiers)
+{
+    /// <summary>For each link of the path that a person approved from the review queue, the entry (its id, the approving key).</summary>
+    public IReadOnlyDictionary<LinkId, Guardrails.ReviewEntry> Approvals { get; init; } = new Dictionary<LinkId, Guardrails.ReviewEntry>();
+}
 
 /// <summary>The direct links of one kind into and out of the record that holds an identifier.</summary>
 public sealed record DirectLinks(
@@ -155,7 +159,11 @@ internal static class ProfileReads
             .Where(i => onPath.Contains(i.Record))
             .GroupBy(i => i.Record)
             .ToDictionary(g => g.Key, g => (IReadOnlyList<StoredIdentifier>)g.ToList());
-        return new Explanation(a, b, true, pa, pb, path, identifiers);
+        var approvals = path.Where(l => l.Kind == LinkKinds.Review)
+            .Select(l => (l.Id, Entry: session.FindReviewByLink(l.Id)))
+            .Where(x => x.Entry is not null)
+            .ToDictionary(x => x.Id, x => x.Entry!);
+        return new Explanation(a, b, true, pa, pb, path, identifiers) { Approvals = approvals };
     }
 
     private static bool ReachesAnother(RecordId start, HashSet<RecordId> holders, Dictionary<RecordId, List<RecordId>> keptSides)

@@ -125,6 +125,9 @@ public sealed record UpsertResult(IdentifyResult? Identified);
 /// </summary>
 public sealed record EditCommand(UserLookup User, bool MayCreate, IReadOnlyList<SingleIdentifier> Identifiers, IReadOnlyList<PropertyEdit> Edits);
 
+/// <summary>The user an edit wrote to, and the identifiers it left out (a denied value: the user keeps the one it held).</summary>
+public sealed record EditResult(RecordId Record, IReadOnlyList<Refusal> Refused);
+
 /// <summary>An event of the user <see cref="User"/> finds (created from its identifier when new and <see cref="MayCreate"/>).</summary>
 public sealed record TrackUserCommand(UserLookup User, bool MayCreate, string Name, DateTimeOffset Time, string PropertiesJson);
 

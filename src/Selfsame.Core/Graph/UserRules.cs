@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Selfsame.Companies;
 using Selfsame.Events;
+using Selfsame.Guardrails;
 using Selfsame.Storage;
 
 namespace Selfsame.Graph;
@@ -71,7 +72,7 @@ internal static class UserRules
             ?? throw Refuse(user.Field, $"no user has {user.Identifier.Type} '{user.Display}'; nothing was added");
         if (command.OneAliasPerLabel)
         {
-            EnsureOneAliasPerLabel(tx, ProfileOf(tx, owner.Record), [command.Identifier.Identifier], user);
+            EnsureOneAliasPerLabel(tx, origin, ProfileOf(tx, owner.Record), [command.Identifier], user);
         }
         AttachOrRefuse(tx, user, command.Identifier, origin);
         return AttachOutcome.Added;
@@ -90,7 +91,7 @@ internal static class UserRules
             }
             if (userOwner is not null && command.OneAliasPerLabel && anonymous.Identifier.Identifier.IsAlias)
             {
-                EnsureOneAliasPerLabel(tx, ProfileOf(tx, userOwner.Record), [anonymous.Identifier.Identifier], command.User);
+                EnsureOneAliasPerLabel(tx, origin, ProfileOf(tx, userOwner.Record), [anonymous.Identifier], command.User);
             }
             AttachOrRefuse(tx, command.User, anonymous.Identifier, origin);
             return IdentifyAnonymousOutcome.Attached;
@@ -100,9 +101,10 @@ internal static class UserRules
         {
             return IdentifyAnonymousOutcome.Already;
         }
-        if (Identified(tx, anonymousProfile))
+        if (Identified(tx, anonymousProfile) && !Guard.Allows(tx, ReviewRules.IdentifiedUser))
         {
-            throw Refuse(anonymous.Field, $"{anonymous} belongs to an identified user; combine identified users with an explicit merge");
+            throw Guard.Fail(tx, origin, ReviewRules.IdentifiedUser, $"{anonymous} belongs to an identified user; combine identified users with an explicit merge",
+                anonymous.Field, Guard.Side(tx, command.User), Guard.Side(tx, anonymous.Identifier, anonymousRecord.Value));
         }
         if (userOwner is null)
         {
@@ -112,8 +114,8 @@ internal static class UserRules
         var userProfile = ProfileOf(tx, userOwner.Record);
         if (command.OneAliasPerLabel)
         {
-            var aliases = tx.GetProfileIdentifiers(anonymousProfile).Where(i => i.Identifier.IsAlias).Select(i => i.Identifier).ToList();
-            EnsureOneAliasPerLabel(tx, userProfile, aliases, command.User);
+            var aliases = tx.GetProfileIdentifiers(anonymousProfile).Where(i => i.Identifier.IsAlias).Select(i => new IdentifierInput(i.Identifier, i.Display, anonymous.Field)).ToList();
+            EnsureOneAliasPerLabel(tx, origin, userProfile, aliases, command.User);
         }
         IdentityGraph.JoinProfiles(tx, anonymousProfile, userProfile, LinkKinds.Alias, anonymous.Field, command.User.Field, origin);
         return IdentifyAnonymousOutcome.Merged;
@@ -147,19 +149,23 @@ internal static class UserRules
         return new UpsertResult(result);
     }
 
-    public static RecordId Edit(IGraphTransaction tx, EditCommand command, WriteOrigin origin)
+    public static EditResult Edit(IGraphTransaction tx, EditCommand command, WriteOrigin origin)
     {
         var record = FindOrCreate(tx, command.User, command.MayCreate, origin);
+        var refused = new List<Refusal>();
         foreach (var single in command.Identifiers)
         {
-            SetSingle(tx, record, single, origin);
+            if (SetSingle(tx, record, single, origin) is { } refusal)
+            {
+                refused.Add(refusal);
+            }
         }
         if (command.Edits.Count > 0)
         {
             var profile = ProfileOf(tx, record);
             ApplyEdits(tx, profile, new RecordId(profile.Value), command.Edits);
         }
-        return record;
+        return new EditResult(record, refused);
     }
 
     public static TrackResult TrackUser(IGraphTransaction tx, TrackUserCommand command, WriteOrigin origin)
@@ -181,9 +187,10 @@ internal static class UserRules
         if (tx.FindIdentifier(command.Record.Identifier) is { } held)
         {
             var heldProfile = ProfileOf(tx, held.Record);
-            if ((owner is null || heldProfile != ProfileOf(tx, owner.Record)) && Identified(tx, heldProfile))
+            if ((owner is null || heldProfile != ProfileOf(tx, owner.Record)) && Identified(tx, heldProfile) && !Guard.Allows(tx, ReviewRules.IdentifiedUser))
             {
-                throw Refuse(command.Record.Field, $"{command.Record.Identifier} belongs to another user");
+                throw Guard.Fail(tx, origin, ReviewRules.IdentifiedUser, $"{command.Record.Identifier} belongs to another user", command.Record.Field,
+                    Guard.Side(tx, command.Into), Guard.Side(tx, command.Record, held.Record));
             }
         }
         var link = IdentityGraph.Link(tx, new LinkCommand(command.Record, command.Into), origin);
@@ -244,20 +251,26 @@ internal static class UserRules
         var result = IdentityGraph.Identify(tx, new IdentifyCommand(user, [identifier], Empty, Empty, []), origin);
         if (result.Refused.Count > 0)
         {
-            throw Refuse(identifier.Field, result.Refused[0].Reason);
+            throw Guard.Fail(result.Refused[0], origin);
         }
     }
 
     /// <summary>Refuses aliases whose label the profile already holds under another name.</summary>
-    private static void EnsureOneAliasPerLabel(IGraphReadSession session, ProfileId profile, IReadOnlyList<Identifier> aliases, IdentifierInput user)
+    private static void EnsureOneAliasPerLabel(IGraphReadSession session, WriteOrigin origin, ProfileId profile, IReadOnlyList<IdentifierInput> aliases, IdentifierInput user)
     {
+        if (Guard.Allows(session, ReviewRules.OneAliasPerLabel))
+        {
+            return;
+        }
         var held = session.GetProfileIdentifiers(profile).Where(i => i.Identifier.IsAlias).Select(i => i.Identifier.AliasParts!.Value).ToList();
         foreach (var alias in aliases)
         {
-            var (label, name) = alias.AliasParts!.Value;
+            var (label, name) = alias.Identifier.AliasParts!.Value;
             if (held.FirstOrDefault(h => h.Label == label && h.Name != name) is { Label: not null } other)
             {
-                throw Refuse("user_alias", $"the user with {user.Identifier} already has an alias labelled '{label}' ('{other.Name}'); a user holds one alias per label, so nothing was combined");
+                throw Guard.Fail(session, origin, ReviewRules.OneAliasPerLabel,
+                    $"the user with {user.Identifier} already has an alias labelled '{label}' ('{other.Name}'); a user holds one alias per label, so nothing was combined",
+                    "user_alias", Guard.Side(session, user), Guard.Side(session, alias));
             }
         }
     }
@@ -266,9 +279,16 @@ internal static class UserRules
     /// The user's one identifier of a type: a new value replaces the one the profile held, and null removes it. A value
     /// that belongs to another user fails the operation.
     /// </summary>
-    private static void SetSingle(IGraphTransaction tx, RecordId record, SingleIdentifier single, WriteOrigin origin)
+    private static Refusal? SetSingle(IGraphTransaction tx, RecordId record, SingleIdentifier single, WriteOrigin origin)
     {
         var profile = ProfileOf(tx, record);
+        if (single.Value is { } sent && Guard.Denied(tx, sent.Identifier, held: tx.FindIdentifier(sent.Identifier) is not null) is { } denial)
+        {
+            // Left out, and the user keeps the value it held: the rest of the write goes on.
+            var user = tx.GetProfileIdentifiers(profile).FirstOrDefault(i => i.Record == record);
+            var side = user is null ? new ReviewSide(null, null, record, profile) : new ReviewSide(user.Identifier, user.Display, record, profile);
+            return Guard.Record(tx, origin, denial.Rule, denial.Reason, sent, side, ReviewSide.Of(sent, null, null));
+        }
         var held = tx.GetProfileIdentifiers(profile).Where(i => i.Identifier.Type == single.Type).ToList();
         if (single.Value is { } value && tx.FindIdentifier(value.Identifier) is { } owner)
         {
@@ -292,6 +312,7 @@ internal static class UserRules
             tx.AddAudit(single.Value is null ? "remove_identifier" : "replace_identifier", origin,
                 new { record_id = record.Value, type = single.Type, removed = held.Count, profile = profile.Value });
         }
+        return null;
     }
 
     /// <summary>Applies property edits: sets on <paramref name="target"/>; increments and array edits from the profile's merged values.</summary>

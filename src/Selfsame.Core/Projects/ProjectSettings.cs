@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Selfsame.Graph;
+using Selfsame.Guardrails;
 
 namespace Selfsame;
 
@@ -39,7 +40,24 @@ public sealed record ProjectSettings
     [JsonPropertyName("identity_attributes")]
     public IReadOnlyList<IdentityAttribute> IdentityAttributes { get; init; } = [];
 
+    /// <summary>The project's junk identifiers beside the built-in ones, and the built-in entries it switches off.</summary>
+    [JsonPropertyName("deny_list")]
+    public DenyListSettings DenyList { get; init; } = new();
+
+    /// <summary>
+    /// What a refusal of each rule of merge protection does (<see cref="ReviewRules"/>): refuse (the default), hold for
+    /// review, or allow. <c>max_per_type</c> stands for every type; <c>max_per_type.&lt;type&gt;</c> for one, and wins.
+    /// </summary>
+    [JsonPropertyName("review")]
+    public IReadOnlyDictionary<string, ReviewAction> Review { get; init; } = new Dictionary<string, ReviewAction>();
+
     public static ProjectSettings Default { get; } = new();
+
+    public ReviewAction ActionFor(string rule) =>
+        Review.Count == 0 ? ReviewAction.Refuse
+        : Review.TryGetValue(rule, out var action) ? action
+        : rule.StartsWith(ReviewRules.MaxPerType + ".", StringComparison.Ordinal) && Review.TryGetValue(ReviewRules.MaxPerType, out var all) ? all
+        : ReviewAction.Refuse;
 
     public bool IsKnownType(string type) =>
         Graph.IdentifierTypes.BuiltIn.Contains(type) || IdentifierTypes.Contains(type, StringComparer.Ordinal);
@@ -105,6 +123,21 @@ public sealed record ProjectSettings
             if (IdentityAttributes.Take(i).Any(a => a.Attribute == attribute))
             {
                 return $"identity_attributes[{i}].attribute: '{attribute}' is listed twice";
+            }
+        }
+        if (DenyList is null || Review is null)
+        {
+            return $"{(DenyList is null ? "deny_list" : "review")}: must not be null";
+        }
+        if (DenyList.Validate(this) is { } denyError)
+        {
+            return denyError;
+        }
+        foreach (var rule in Review.Keys)
+        {
+            if (!ReviewRules.IsSettable(rule, this))
+            {
+                return $"review.{rule}: not a rule of merge protection; they are max_per_type, max_per_type.<type>, max_records, identified_user and one_alias_per_label (deny-list entries are switched off in deny_list.builtin_off)";
             }
         }
         if (PhoneRegion is not null && !PhoneNumbers.PhoneNumberUtil.GetInstance().GetSupportedRegions().Contains(PhoneRegion))

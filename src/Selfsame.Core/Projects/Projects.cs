@@ -30,8 +30,10 @@ public sealed class Projects(IProjectCatalog catalog, TimeProvider time)
     public Task<bool> CreateAsync(ProjectId id, string? name, CancellationToken cancellationToken, ApiKeyRecord? firstKey = null) =>
         catalog.CreateProjectAsync(new Project(id, name ?? id.Value, time.GetUtcNow(), ProjectSettings.Default), firstKey, cancellationToken);
 
+    /// <summary>Replaces the project's settings (deny-list values stored normalized, as identifiers are compared).</summary>
     public async Task UpdateSettingsAsync(ProjectId id, ProjectSettings settings, WriteOrigin origin, CancellationToken cancellationToken)
     {
+        settings = settings with { DenyList = settings.DenyList.Normalized(settings) };
         await catalog.UpdateSettingsAsync(id, settings, cancellationToken);
         await catalog.AddAuditAsync(id, time.GetUtcNow(), "settings.update", origin, settings, cancellationToken);
         _cache.TryRemove(id, out _);

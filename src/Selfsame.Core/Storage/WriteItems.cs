@@ -33,6 +33,11 @@ internal abstract class WriteItem(ProjectId project, CancellationToken cancellat
             // Counters stay as they are: a value handed out to rolled-back work is skipped, never reused.
             var value = default(T);
             var error = session.Attempt(tx => value = work(tx));
+            if (error is IRecordedFailure { HasRecord: true } recorded)
+            {
+                // What threw is undone; its record is written in its place (a refusal, counted in the review queue).
+                session.Attempt(recorded.Record);
+            }
             return new WriteOutcome<T>(error is null ? value : default, error);
         }
         try
@@ -101,4 +106,12 @@ internal sealed class EachWrite<T>(ProjectId project, IReadOnlyList<Func<IGraphT
     public override void Complete() => _done.TrySetResult(_outcomes);
 
     public override void Fail(Exception error) => _done.TrySetException(error);
+}
+
+/// <summary>A failure whose record outlives the undone work: the work is rolled back, then <see cref="Record"/> writes in its place.</summary>
+public interface IRecordedFailure
+{
+    bool HasRecord { get; }
+
+    void Record(IGraphTransaction tx);
 }

@@ -88,7 +88,8 @@ public static class AmplitudeApi
             }
             else
             {
-                refused.Add(new { index = i, user_id = mappings[i].UserId, reason = outcomes[i].Error is GraphException g ? g.Message : "the mapping could not be applied" });
+                refused.Add(new { index = i, user_id = mappings[i].UserId, reason = outcomes[i].Error is GraphException g ? g.Message : "the mapping could not be applied",
+                    rule = (outcomes[i].Error as GraphException)?.Rule, review_id = (outcomes[i].Error as GraphException)?.Review?.Id });
             }
         }
         return AmplitudeSurface.Answer(200, new() { ["success"] = refused.Count == 0, ["mapped"] = mapped, ["unmapped"] = unmapped, ["refused"] = refused });

@@ -70,13 +70,19 @@ public static class HttpApi
             }
             var origin = request.Origin;
             // All events in one write: the request is ingested whole or not at all.
-            await engine.ApplyAllAsync(request.Project, commands.Select(c => (GraphOperation)new GraphOperation.TrackOp(c)).ToList(), origin, ct);
-            return AmplitudeSurface.Answer(200, new()
+            var results = await engine.ApplyAllAsync(request.Project, commands.Select(c => (GraphOperation)new GraphOperation.TrackOp(c)).ToList(), origin, ct);
+            var answer = new Dictionary<string, object?>
             {
                 ["events_ingested"] = commands.Count,
                 ["payload_size_bytes"] = size,
                 ["server_upload_time"] = time.GetUtcNow().ToUnixTimeMilliseconds(),
-            });
+            };
+            if (DroppedIdentifiers.OfResults(results) is { Count: > 0 } dropped)
+            {
+                // Selfsame's addition: the events were ingested, without these identifiers.
+                answer["dropped_identifiers"] = dropped;
+            }
+            return AmplitudeSurface.Answer(200, answer);
         }
     }
 

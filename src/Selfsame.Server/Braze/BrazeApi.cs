@@ -60,6 +60,12 @@ public static class BrazeApi
             {
                 errors.Add(new Dictionary<string, object> { ["type"] = describe?.Invoke(refused) ?? refused.Message, ["input_array"] = positions[i].Array, ["index"] = positions[i].Index });
             }
+            // An object applied without an identifier that a guardrail dropped: a minor error, as Braze lists them.
+            foreach (var dropped in Refusals.Of(outcomes[i].Value))
+            {
+                errors.Add(new Dictionary<string, object> { ["type"] = $"{dropped.Field}: {dropped.Reason}; the rest of the object was applied (review entry {dropped.Review.Id})",
+                    ["input_array"] = positions[i].Array, ["index"] = positions[i].Index });
+            }
         }
         return (outcomes.Count(o => o.Succeeded), errors);
     }

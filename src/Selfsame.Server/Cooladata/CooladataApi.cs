@@ -102,7 +102,12 @@ public static class CooladataApi
                 invalid.Add(new InvalidEvent(indexes[i], outcomes[i].Error is GraphException g ? g.Message : "the event could not be stored"));
             }
         }
-        return Results.Json(new { status = "ok", accepted = outcomes.Count(o => o.Succeeded), invalid = invalid.OrderBy(x => x.Index).ToList() });
+        var dropped = outcomes.Select((o, i) => (o, i)).Where(x => x.o.Succeeded)
+            .SelectMany(x => DroppedIdentifiers.Of(Refusals.Of(x.o.Value)).Select(d => { d["index"] = indexes[x.i]; return d; }))
+            .ToList();
+        return dropped.Count == 0
+            ? Results.Json(new { status = "ok", accepted = outcomes.Count(o => o.Succeeded), invalid = invalid.OrderBy(x => x.Index).ToList() })
+            : Results.Json(new { status = "ok", accepted = outcomes.Count(o => o.Succeeded), invalid = invalid.OrderBy(x => x.Index).ToList(), dropped_identifiers = dropped });
     }
 
     private sealed record InvalidEvent(int Index, string Reason);

@@ -23,15 +23,32 @@ public static class Problems
         GraphErrorKind.NotFound => Results.Problem(statusCode: 404, title: "Not found", detail: $"{e.Field}: {e.Message}",
             extensions: new Dictionary<string, object?> { ["errors"] = new[] { new { field = e.Field, message = e.Message } } }),
         GraphErrorKind.Conflict => Results.Problem(statusCode: 409, title: "Refused by the graph's rules", detail: $"{e.Field}: {e.Message}",
-            extensions: new Dictionary<string, object?> { ["errors"] = new[] { new { field = e.Field, message = e.Message } } }),
+            extensions: Refusal(e)),
         _ => Invalid(e.Field, e.Message),
     };
+
+    /// <summary>The field at fault; for a guardrail's refusal, its rule and the review entry it was recorded as.</summary>
+    private static Dictionary<string, object?> Refusal(GraphException e)
+    {
+        var extensions = new Dictionary<string, object?> { ["errors"] = new[] { new { field = e.Field, message = e.Message } } };
+        if (e.Rule is { } rule)
+        {
+            extensions["rule"] = rule;
+        }
+        if (e.Review is { } review)
+        {
+            extensions["review_id"] = review.Id;
+            extensions["review_status"] = Guardrails.ReviewStatuses.Name(review.Status);
+        }
+        return extensions;
+    }
 
     /// <summary>The problem as an object, for one result inside a batch response.</summary>
     public static object ForBatch(Exception e) => e switch
     {
         RequestValidationException v => new { status = 400, detail = v.Message, errors = v.Errors.Select(x => new { field = x.Field, message = x.Message }) },
-        GraphException g => new { status = g.Kind switch { GraphErrorKind.NotFound => 404, GraphErrorKind.Conflict => 409, _ => 400 }, detail = $"{g.Field}: {g.Message}", errors = new[] { new { field = g.Field, message = g.Message } } },
+        GraphException g => new { status = g.Kind switch { GraphErrorKind.NotFound => 404, GraphErrorKind.Conflict => 409, _ => 400 }, detail = $"{g.Field}: {g.Message}", errors = new[] { new { field = g.Field, message = g.Message } },
+            rule = g.Rule, review_id = g.Review?.Id },
         Storage.StoreValueRejectedException => new { status = 400, detail = "(value): a value the store cannot keep (too long or malformed for its index)", errors = new[] { new { field = "(value)", message = "a value the store cannot keep" } } },
         _ when StoreErrors.Unavailable(e) => new { status = 503, detail = "store: the database cannot be reached; retry shortly", errors = Array.Empty<object>() },
         _ => new { status = 500, detail = "the operation failed inside the server; it was not applied", errors = Array.Empty<object>() },

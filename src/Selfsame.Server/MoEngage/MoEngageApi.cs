@@ -73,6 +73,8 @@ public static class MoEngageApi
             ["attribute"] = r.Field,
             ["identifier"] = r.Identifier.ToString(),
             ["reason"] = r.Reason,
+            ["rule"] = r.Rule,
+            ["review_id"] = r.Review.Id,
         }).ToList(),
     };
 

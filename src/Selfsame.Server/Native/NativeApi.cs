@@ -84,15 +84,19 @@ public static class NativeApi
             .Needs(Roles.Read).Produces<ProfileResponse>()
             .WithSummary("A profile: its records, identifiers, links, and merged properties with the record each came from.");
 
-        v1.MapDelete("/profiles/{id:long}", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
-                Results.Ok(DeleteResponse.Of(await engine.DeleteProfileAsync(context.Caller().Project, new ProfileId(id), context.Surface().Origin, ct))))
+        v1.MapDelete("/profiles/{id:long}", async (HttpContext context, IdentityEngine engine, long id, string? suppress, CancellationToken ct) =>
+                ReviewEndpoints.Flag(suppress, "suppress") is not { } flag
+                    ? Problems.Invalid("suppress", "must be true or false")
+                    : Results.Ok(DeleteResponse.Of(await engine.DeleteProfileAsync(context.Caller().Project, new ProfileId(id), context.Surface().Origin, ct, flag))))
             .Needs(Roles.Write).Produces<DeleteResponse>()
-            .WithSummary("Delete every record of a profile, with identifiers, properties and links, for good.");
+            .WithSummary("Delete every record of a profile, with identifiers, properties and links, for good; with suppress=true its identifiers are never attached again.");
 
-        v1.MapDelete("/records/{id:long}", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
-                Results.Ok(DeleteResponse.Of(await engine.DeleteRecordAsync(context.Caller().Project, new RecordId(id), context.Surface().Origin, ct))))
+        v1.MapDelete("/records/{id:long}", async (HttpContext context, IdentityEngine engine, long id, string? suppress, CancellationToken ct) =>
+                ReviewEndpoints.Flag(suppress, "suppress") is not { } flag
+                    ? Problems.Invalid("suppress", "must be true or false")
+                    : Results.Ok(DeleteResponse.Of(await engine.DeleteRecordAsync(context.Caller().Project, new RecordId(id), context.Surface().Origin, ct, flag))))
             .Needs(Roles.Write).Produces<DeleteResponse>()
-            .WithSummary("Delete one record with its identifiers, properties and links; its profile splits where needed.");
+            .WithSummary("Delete one record with its identifiers, properties and links; its profile splits where needed; with suppress=true its identifiers are never attached again.");
 
         v1.MapGet("/explain", async (HttpContext context, IdentityEngine engine, Projects projects,
                 string? from_type, string? from_value, string? from_label, string? from_name,
@@ -164,6 +168,7 @@ public static class NativeApi
             .WithSummary("Every profile of the project as NDJSON, one profile a line.");
 
         v1.MapEventEndpoints();
+        v1.MapReviewEndpoints();
         v1.MapJobEndpoints();
         return app;
     }

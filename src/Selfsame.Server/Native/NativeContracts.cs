@@ -36,7 +36,11 @@ public sealed record IdentifierDto(string Type, string Value, string? Label, str
 
 public sealed record MergeDto(long MergedProfileId, long RecordId, IdentifierDto Via, long LinkId);
 
-public sealed record RefusalDto(IdentifierDto Identifier, string Field, string Reason);
+/// <summary>An identifier a write left out: why, by which rule, and the review entry it was recorded as (held: waiting for a decision).</summary>
+public sealed record RefusalDto(IdentifierDto Identifier, string Field, string Reason, string Rule, long ReviewId, string Status)
+{
+    public static RefusalDto Of(Refusal r) => new(IdentifierDto.Of(r.Identifier), r.Field, r.Reason, r.Rule, r.Review.Id, Guardrails.ReviewStatuses.Name(r.Review.Status));
+}
 
 public sealed record IdentifyResponse(
     long ProfileId,
@@ -50,7 +54,7 @@ public sealed record IdentifyResponse(
         r.Profile.Value, r.Record.Value, r.Created,
         r.Attached.Select(IdentifierDto.Of).ToList(),
         r.Merged.Select(m => new MergeDto(m.MergedProfile.Value, m.Record.Value, IdentifierDto.Of(m.Via), m.Link.Value)).ToList(),
-        r.Refused.Select(x => new RefusalDto(IdentifierDto.Of(x.Identifier), x.Field, x.Reason)).ToList());
+        r.Refused.Select(RefusalDto.Of).ToList());
 }
 
 public sealed record LinkDto(long LinkId, long FromRecordId, long IntoRecordId, string Kind, bool Explicit, string Surface, DateTimeOffset CreatedAt, string? RequestId)
@@ -120,7 +124,10 @@ public sealed record ProfileResponse(
 
 public sealed record ExplainEnd(IdentifierDto Identifier, long RecordId, long ProfileId);
 
-public sealed record ExplainStep(LinkDto Link, IReadOnlyList<IdentifierDto> FromIdentifiers, IReadOnlyList<IdentifierDto> IntoIdentifiers);
+/// <summary>A link of the path; for one approved from the review queue, the entry and the key that approved it.</summary>
+public sealed record ExplainStep(LinkDto Link, IReadOnlyList<IdentifierDto> FromIdentifiers, IReadOnlyList<IdentifierDto> IntoIdentifiers, ApprovalDto? Approval = null);
+
+public sealed record ApprovalDto(long ReviewId, string Rule, string? ApprovedByKey, DateTimeOffset? ApprovedAt, string? RequestId);
 
 public sealed record ExplainResponse(bool Joined, ExplainEnd From, ExplainEnd To, IReadOnlyList<ExplainStep> Path, string Summary)
 {
@@ -128,13 +135,15 @@ public sealed record ExplainResponse(bool Joined, ExplainEnd From, ExplainEnd To
     {
         IReadOnlyList<IdentifierDto> Ids(RecordId r) =>
             e.RecordIdentifiers.TryGetValue(r, out var list) ? list.Select(IdentifierDto.Of).ToList() : [];
-        var steps = e.Path.Select(l => new ExplainStep(LinkDto.Of(l), Ids(l.From), Ids(l.Into))).ToList();
+        var steps = e.Path.Select(l => new ExplainStep(LinkDto.Of(l), Ids(l.From), Ids(l.Into),
+            e.Approvals.TryGetValue(l.Id, out var r) ? new ApprovalDto(r.Id, r.Rule, r.DecidedByKey, r.DecidedAt, r.DecisionRequestId) : null)).ToList();
         var summary = !e.Joined
             ? $"{e.From.Identifier} and {e.To.Identifier} are different profiles ({e.FromProfile} and {e.ToProfile})"
             : e.Path.Count == 0
                 ? $"{e.From.Identifier} and {e.To.Identifier} are on the same record {e.From.Record}"
                 : $"{e.From.Identifier} and {e.To.Identifier} are joined in profile {e.FromProfile} by {e.Path.Count} link(s): " +
-                  string.Join(", ", e.Path.Select(l => $"record {l.From} -> record {l.Into} ({l.Kind} via {l.Surface}, {l.CreatedAt:u})"));
+                  string.Join(", ", e.Path.Select(l => $"record {l.From} -> record {l.Into} ({l.Kind} via {l.Surface}, {l.CreatedAt:u}" +
+                      (e.Approvals.TryGetValue(l.Id, out var r) ? $", review entry {r.Id} approved by key {r.DecidedByKey ?? "(none)"}" : "") + ")"));
         return new ExplainResponse(e.Joined,
             new ExplainEnd(IdentifierDto.Of(e.From), e.From.Record.Value, e.FromProfile.Value),
             new ExplainEnd(IdentifierDto.Of(e.To), e.To.Record.Value, e.ToProfile.Value),
@@ -142,10 +151,10 @@ public sealed record ExplainResponse(bool Joined, ExplainEnd From, ExplainEnd To
     }
 }
 
-public sealed record DeleteResponse(IReadOnlyList<long> DeletedRecordIds, IReadOnlyList<long> RemainingProfileIds)
+public sealed record DeleteResponse(IReadOnlyList<long> DeletedRecordIds, IReadOnlyList<long> RemainingProfileIds, int SuppressedIdentifiers)
 {
     public static DeleteResponse Of(DeleteResult r) =>
-        new(r.DeletedRecords.Select(x => x.Value).ToList(), r.RemainingProfiles.Select(x => x.Value).ToList());
+        new(r.DeletedRecords.Select(x => x.Value).ToList(), r.RemainingProfiles.Select(x => x.Value).ToList(), r.Suppressed);
 }
 
 public sealed record BatchResult(int Index, string Op, bool Ok, object? Result, object? Error);

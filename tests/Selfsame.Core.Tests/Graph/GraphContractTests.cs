@@ -23,14 +23,14 @@ public abstract class GraphContractTests : IDisposable
     public async Task Identify_NewUser_CreatesOneRecordHoldingEveryIdentifier()
     {
         await using var h = await HarnessAsync();
-        var result = await h.IdentifyAsync(Identify(User("u1"), Email("Ann@Example.COM "), Device("d1")));
+        var result = await h.IdentifyAsync(Identify(User("u1"), Email("Ann@Acme.COM "), Device("d1")));
 
         Assert.True(result.Created);
         Assert.Equal(ProfileId.Of(result.Record), result.Profile);
-        var resolution = (await h.ResolveAsync(Email("ann@example.com")))!;
+        var resolution = (await h.ResolveAsync(Email("ann@acme.com")))!;
         Assert.Equal(result.Record, resolution.Record);
-        Assert.Equal(["device_id:d1", "email:ann@example.com", "user_id:u1"], resolution.Identifiers.Select(i => i.Identifier.ToString()).Order());
-        Assert.Equal("Ann@Example.COM ", resolution.Identifiers.Single(i => i.Identifier.Type == "email").Display);
+        Assert.Equal(["device_id:d1", "email:ann@acme.com", "user_id:u1"], resolution.Identifiers.Select(i => i.Identifier.ToString()).Order());
+        Assert.Equal("Ann@Acme.COM ", resolution.Identifiers.Single(i => i.Identifier.Type == "email").Display);
     }
 
     [Fact]

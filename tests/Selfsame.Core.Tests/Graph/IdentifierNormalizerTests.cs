@@ -5,7 +5,7 @@ namespace Selfsame.Tests.Graph;
 public sealed class IdentifierNormalizerTests
 {
     [Theory]
-    [InlineData("email", "  Ann.Lee@Example.COM ", "ann.lee@example.com")]
+    [InlineData("email", "  Ann.Lee@Acme.COM ", "ann.lee@acme.com")]
     [InlineData("phone", "+1 (415) 555-0100", "+14155550100")]
     [InlineData("phone", "+49 30 1234567", "+49301234567")]
     [InlineData("phone", "not a number", "notanumber")]

@@ -37,12 +37,12 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
         await using var h = await HarnessAsync();
         // The count and the tags are on a visitor's record that logging in merged into u1's profile.
         await h.IdentifyAsync(Identify(Anonymous("a1")).WithProperties(("visits", 2)));
-        await ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(new UserLookup.ByIdentifier(Anonymous("a1")), false, [],
+        await ApplyAsync<EditResult>(h, new GraphOperation.EditOp(new EditCommand(new UserLookup.ByIdentifier(Anonymous("a1")), false, [],
             [new PropertyEdit.Set("tags", new PropertyValue(PropertyType.Array, """["old"]"""))])));
         await h.IdentifyAsync(Identify(User("u1"), Anonymous("a1")));
         var user = new UserLookup.ByIdentifier(User("u1"));
 
-        await ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(user, MayCreate: false, [],
+        await ApplyAsync<EditResult>(h, new GraphOperation.EditOp(new EditCommand(user, MayCreate: false, [],
         [
             new PropertyEdit.Increment("visits", 3.5m),
             new PropertyEdit.ArrayEdit("tags", [Json("\"a\""), Json("\"b\""), Json("\"a\""), Json("\"c\"")], [Json("\"b\"")], Cap: 3),
@@ -53,7 +53,7 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
 
         Assert.Equal("5.5", await PropertyAsync(h, User("u1"), "visits"));
         Assert.Equal("""["old","a","c"]""", await PropertyAsync(h, User("u1"), "tags"));
-        await ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(user, false, [],
+        await ApplyAsync<EditResult>(h, new GraphOperation.EditOp(new EditCommand(user, false, [],
             [new PropertyEdit.ArrayEdit("tags", [Json("\"d\""), Json("\"e\"")], [], Cap: 4)])));
         Assert.Equal("""["old","a","c","d"]""", await PropertyAsync(h, User("u1"), "tags"));
         Assert.Null(await PropertyAsync(h, User("u1"), "never"));
@@ -66,7 +66,7 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
         await using var h = await HarnessAsync();
         await h.IdentifyAsync(Identify(User("u1")).WithProperties(("n", 79228162514264337593543950335m)));
 
-        var refusal = await Assert.ThrowsAsync<GraphException>(() => ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(
+        var refusal = await Assert.ThrowsAsync<GraphException>(() => ApplyAsync<EditResult>(h, new GraphOperation.EditOp(new EditCommand(
             new UserLookup.ByIdentifier(User("u1")), false, [], [new PropertyEdit.Set("other", Value("kept?")), new PropertyEdit.Increment("n", 1)]))));
 
         Assert.Equal(GraphErrorKind.Conflict, refusal.Kind);
@@ -81,8 +81,8 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
         await h.IdentifyAsync(Identify(User("u2"), Email("theirs@x.com")));
         var u1 = new UserLookup.ByIdentifier(User("u1"));
 
-        await ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(u1, false, [new SingleIdentifier(IdentifierTypes.Email, Email("new@x.com"), "email")], [])));
-        var taken = await Assert.ThrowsAsync<GraphException>(() => ApplyAsync<RecordId>(h, new GraphOperation.EditOp(
+        await ApplyAsync<EditResult>(h, new GraphOperation.EditOp(new EditCommand(u1, false, [new SingleIdentifier(IdentifierTypes.Email, Email("new@x.com"), "email")], [])));
+        var taken = await Assert.ThrowsAsync<GraphException>(() => ApplyAsync<EditResult>(h, new GraphOperation.EditOp(
             new EditCommand(u1, false, [new SingleIdentifier(IdentifierTypes.Email, Email("theirs@x.com"), "email")], []))));
 
         Assert.Null(await h.ResolveAsync(Email("old@x.com")));
@@ -100,11 +100,11 @@ public abstract class UserOperationContractTests(IStoreFactory factory) : IDispo
         await using var h = await HarnessAsync();
         var alias = new UserLookup.ByIdentifier(Alias("crm", "c-1"));
 
-        var refusal = await Assert.ThrowsAsync<GraphException>(() => ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(alias, MayCreate: false, [], []))));
-        var created = await ApplyAsync<RecordId>(h, new GraphOperation.EditOp(new EditCommand(alias, MayCreate: true, [], [new PropertyEdit.Set("plan", Value("pro"))])));
+        var refusal = await Assert.ThrowsAsync<GraphException>(() => ApplyAsync<EditResult>(h, new GraphOperation.EditOp(new EditCommand(alias, MayCreate: false, [], []))));
+        var created = await ApplyAsync<EditResult>(h, new GraphOperation.EditOp(new EditCommand(alias, MayCreate: true, [], [new PropertyEdit.Set("plan", Value("pro"))])));
 
         Assert.Equal(GraphErrorKind.NotFound, refusal.Kind);
-        Assert.Equal(created, (await h.ResolveAsync(Alias("crm", "c-1")))!.Record);
+        Assert.Equal(created.Record, (await h.ResolveAsync(Alias("crm", "c-1")))!.Record);
         Assert.Equal("\"pro\"", await PropertyAsync(h, Alias("crm", "c-1"), "plan"));
     }
 

@@ -208,7 +208,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         using var braze = Braze();
         var user = Names.Unique("shopper");
         var (status, body, _) = await braze.BrazeAsync("/users/track", $$$"""
-            {"attributes":[{"external_id":"{{{user}}}","email":"Shopper@Example.com","visits":{"inc":2},"tags":["a","b","a"]},
+            {"attributes":[{"external_id":"{{{user}}}","email":"Shopper@Acme.com","visits":{"inc":2},"tags":["a","b","a"]},
                            {"external_id":"{{{user}}}","visits":{"inc":3},"tags":{"add":["c"],"remove":["a"]}}],
              "events":[{"external_id":"{{{user}}}","name":"viewed","time":"2026-11-01T10:00:00Z"},
                        {"external_id":"{{{user}}}","name":"viewed","time":"2026-11-03T10:00:00Z","properties":{"page":"/home"}}],
@@ -220,7 +220,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         Assert.Equal(2, body["events_processed"]!.GetValue<int>());
         Assert.Equal(1, body["purchases_processed"]!.GetValue<int>());
         var exported = (await braze.ExportAsync(user))["users"]![0]!;
-        Assert.Equal("Shopper@Example.com", exported["email"]!.GetValue<string>());
+        Assert.Equal("Shopper@Acme.com", exported["email"]!.GetValue<string>());
         Assert.Equal(5, exported["custom_attributes"]!["visits"]!.GetValue<int>());
         Assert.Equal("""["b","c"]""", exported["custom_attributes"]!["tags"]!.ToJsonString());
         var viewed = exported["custom_events"]!.AsArray().Single(e => e!["name"]!.GetValue<string>() == "viewed")!;
@@ -456,7 +456,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
     {
         using var braze = Braze();
         var user = Names.Unique("mail");
-        var (first, second) = ($"{Names.Unique("first")}@example.com", $"{Names.Unique("second")}@example.com");
+        var (first, second) = ($"{Names.Unique("first")}@acme.com", $"{Names.Unique("second")}@acme.com");
         await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","email":"{{first}}"}]}""");
         await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{user}}","email":"{{second}}"}]}""");
 
@@ -481,7 +481,7 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
     {
         using var braze = Braze();
         var (status, body, _) = await braze.BrazeAsync("/users/identify",
-            $$"""{"emails_to_identify":[{"external_id":"{{Names.Unique("u")}}","email":"{{Names.Unique("e")}}@example.com","prioritization":["unidentified"]}]}""");
+            $$"""{"emails_to_identify":[{"external_id":"{{Names.Unique("u")}}","email":"{{Names.Unique("e")}}@acme.com","prioritization":["unidentified"]}]}""");
         Assert.Equal(201, status);
         Assert.Equal(0, body["aliases_processed"]!.GetValue<int>());
         Assert.Equal(1, body["emails_processed"]!.GetValue<int>());

@@ -157,21 +157,26 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
     public async Task IdentityResolution_SeedExample_CreatesAUserWithoutCustomerId()
     {
         using var moengage = Resolving();
-        // The seed's identity-resolution example, verbatim (its mobile number is a template placeholder).
-        var (status, body) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", """
+        // The seed's identity-resolution example, verbatim: its mobile number is a template placeholder, which the
+        // deny-list refuses (a value that every unfilled template sends would join strangers), naming the rule.
+        const string seed = """
             {
             "type": "customer",
             "attributes": {"moe_mobile": "{{Mobile_Number}}",
             "first_name": "John"
             }
             }
-            """);
+            """;
+        var (refused, refusal) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", seed);
+        Assert.NotEqual(200, refused);
+        Assert.Contains("deny_list.short_phone", refusal.ToJsonString(), StringComparison.Ordinal);
 
+        // With the template filled in, the example creates a user without a customer id, and a second send finds it.
+        var mobile = $"+1415{Random.Shared.Next(1000000, 9999999)}";
+        var (status, body) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", seed.Replace("{{Mobile_Number}}", mobile, StringComparison.Ordinal));
         Assert.Equal(200, status);
-        // The placeholder is not a phone number; it is kept as sent (the digits-only rule has nothing to keep), so a
-        // second send finds the same user.
         var first = body["result"]!["moengage_id"]!.GetValue<string>();
-        var (_, again) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", """{"type":"customer","attributes":{"moe_mobile":"{{Mobile_Number}}"}}""");
+        var (_, again) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", $$$"""{"type":"customer","attributes":{"moe_mobile":"{{{mobile}}}"}}""");
         Assert.Equal(first, again["result"]!["moengage_id"]!.GetValue<string>());
         Assert.Equal("updated", again["result"]!["action"]!.GetValue<string>());
     }
@@ -181,7 +186,7 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
     {
         using var moengage = Resolving();
         var mobile = $"+1415{Random.Shared.Next(1000000, 9999999)}";
-        var (emailA, emailB) = ($"{Names.Unique("a")}@example.com", $"{Names.Unique("b")}@example.com");
+        var (emailA, emailB) = ($"{Names.Unique("a")}@acme.com", $"{Names.Unique("b")}@acme.com");
         var (_, first) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}",
             $$$"""{"type":"customer","attributes":{"moe_mobile":"{{{mobile}}}","moe_email":"{{{emailA}}}","plan":"free"}}""");
         var (_, second) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}",
@@ -218,7 +223,7 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
     public async Task IdentityResolution_NewCustomerIdWithAKnownEmail_UpdatesTheUserHoldingTheEmail()
     {
         using var moengage = Resolving();
-        var email = $"{Names.Unique("known")}@example.com";
+        var email = $"{Names.Unique("known")}@acme.com";
         var customer = Names.Unique("c");
         var (_, first) = await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", $$$"""{"type":"customer","attributes":{"moe_email":"{{{email}}}"}}""");
 
@@ -237,7 +242,7 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
     {
         using var moengage = Resolving();
         var (c1, c2) = (Names.Unique("c1"), Names.Unique("c2"));
-        var email = $"{Names.Unique("e")}@example.com";
+        var email = $"{Names.Unique("e")}@acme.com";
         await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", $$$"""{"type":"customer","customer_id":"{{{c1}}}","attributes":{"moe_mobile":"+1415{{{Random.Shared.Next(1000000, 9999999)}}}"}}""");
         await moengage.MoEngageAsync($"/customer/{ResolvingWorkspace}", $$$"""{"type":"customer","customer_id":"{{{c2}}}","attributes":{"moe_email":"{{{email}}}"}}""");
 

@@ -12,7 +12,7 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
           "user_id": "user_001",
           "metadata": {
             "name": "Jane Doe",
-            "email": "jane@example.com"
+            "email": "jane@acme.com"
           },
           "company": {
             "id": "company_001"

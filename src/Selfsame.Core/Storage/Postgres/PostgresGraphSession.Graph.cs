@@ -135,6 +135,7 @@ internal sealed partial class PostgresGraphSession : IGraphReads, IGraphWrites
         }
         Execute("DELETE FROM links WHERE project_id = $1 AND (from_record = $2 OR into_record = $2)", _project, record.Value);
         Execute("DELETE FROM records WHERE project_id = $1 AND record_id = $2", _project, record.Value);
+        ForgetReviewValues(record);
     }
 
     private static RecordInfo ReadRecord(NpgsqlDataReader r) =>

@@ -263,6 +263,7 @@ internal sealed partial class SqliteGraphSession : IGraphReads, IGraphWrites
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND from_record = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM links WHERE project_id = @p0 AND into_record = @p1", _project, record.Value);
         Sql.Execute("DELETE FROM records WHERE project_id = @p0 AND record_id = @p1", _project, record.Value);
+        ForgetReviewValues(record);
     }
 
     private static RecordInfo ReadRecord(SqliteStatements.Rows reader) =>
