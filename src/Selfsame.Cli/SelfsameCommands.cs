@@ -396,7 +396,11 @@ public static class SelfsameCommands
         var data = new StoreOptions();
         var project = ProjectOption();
         var file = new Argument<FileInfo>("file") { Description = "An NDJSON file: one identify, link or unlink operation a line." };
-        var command = new Command("import", "Apply an NDJSON file of identify, link and unlink lines.") { data.Data, data.Store, data.Connection, project, file };
+        var dryRun = new Option<bool>("--dry-run")
+        {
+            Description = "Apply nothing: print, as JSON, what the whole file would do (totals, the first 100 lines' effects and errors).",
+        };
+        var command = new Command("import", "Apply an NDJSON file of identify, link and unlink lines.") { data.Data, data.Store, data.Connection, project, file, dryRun };
         command.SetAction(async (result, ct) =>
         {
             var path = result.GetValue(file)!;
@@ -415,6 +419,14 @@ public static class SelfsameCommands
             // The same durable job as POST /v1/imports: written first, then applied here; if this process stops, a server on
             // the same data folder resumes it where it stopped.
             var payload = await File.ReadAllBytesAsync(path.FullName, ct);
+            if (result.GetValue(dryRun))
+            {
+                // No job: the file is applied in one transaction that is rolled back.
+                var run = await JobDryRun.RunAsync(core.GetRequiredService<Selfsame.Graph.IdentityEngine>(), core.GetRequiredService<JobProcessor>(), id.Value,
+                    ImportJobKind.KindName, payload, settings, new Selfsame.Graph.WriteOrigin("cli", null), ct);
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(Selfsame.Server.Hosting.JobDryRunAnswer.Of(run), Selfsame.Server.Hosting.JsonDefaults.Options));
+                return 0;
+            }
             // An unfinished import of this very file (interrupted earlier) is resumed, never started again from line 1.
             JobRecord? job = null;
             foreach (var unfinished in await store.Jobs.ListUnfinishedAsync(ct))

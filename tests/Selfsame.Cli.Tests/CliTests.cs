@@ -143,6 +143,15 @@ public sealed class CliTests : IDisposable
             """{"op":"link","from":{"type":"user_id","value":"u2"},"into":{"type":"user_id","value":"u1"}}"""));
         try
         {
+            // A dry run first: the whole file's effect as JSON, and nothing kept.
+            var (dryExit, dry, _) = await SelfsameProcess.RunAsync("import", "--dry-run", file, "--data", _data);
+            Assert.Equal(0, dryExit);
+            var run = JsonNode.Parse(dry)!;
+            Assert.Equal((4, 3, 1), (run["rows"]!.GetValue<int>(), run["applied"]!.GetValue<int>(), run["failed"]!.GetValue<int>()));
+            Assert.Equal(1, run["totals"]!["profiles_merged"]!.GetValue<int>());
+            Assert.Equal(3, run["errors"]![0]!["line"]!.GetValue<int>());
+            Assert.Equal("", (await SelfsameProcess.RunAsync("export", "--data", _data)).Output.Trim());
+
             var (exit, output, _) = await SelfsameProcess.RunAsync("import", file, "--data", _data);
             Assert.Equal(2, exit);
             Assert.Contains("lines: 4, applied: 3, failed: 1", output, StringComparison.Ordinal);

@@ -127,6 +127,12 @@ public abstract record GraphOperation
     /// <summary>Answers true.</summary>
     public sealed record JoinCompanyOp(JoinCompanyCommand Command) : GraphOperation;
 
+    /// <summary>Deletes a record (by id); with <paramref name="Suppress"/> its identifiers are never attached again. Answers <see cref="DeleteResult"/>.</summary>
+    public sealed record DeleteRecordOp(RecordId Record, bool Suppress = false) : GraphOperation;
+
+    /// <summary>Deletes a profile (by id; an id merged away names its profile); with <paramref name="Suppress"/> its identifiers are never attached again. Answers <see cref="DeleteResult"/>.</summary>
+    public sealed record DeleteProfileOp(ProfileId Profile, bool Suppress = false) : GraphOperation;
+
     /// <summary>Removes one identifier from its record; with <paramref name="Suppress"/> its value is never attached again. Answers <see cref="DetachResult"/>.</summary>
     public sealed record DetachIdentifierOp(IdentifierInput Identifier, bool Suppress) : GraphOperation;
 

@@ -23,7 +23,8 @@ internal static class Guard
     public static Refusal Record(IGraphTransaction tx, WriteOrigin origin, string rule, string reason, IdentifierInput refused, ReviewSide a, ReviewSide b)
     {
         var entry = Entry(tx, rule, reason, refused.Field, a, b);
-        return new Refusal(refused.Identifier, refused.Field, entry, tx.RecordRefusal(entry, origin));
+        // A dry run records nothing (its transaction is rolled back anyway): its answer says what would be recorded, with no id.
+        return new Refusal(refused.Identifier, refused.Field, entry, origin.DryRun is null ? tx.RecordRefusal(entry, origin) : new ReviewRef(0, entry.Status));
     }
 
     /// <summary>A refusal that fails the operation: undone, then recorded (see <see cref="GraphException.Refusal"/>).</summary>

@@ -13,16 +13,64 @@ public sealed record ProfileCompanies(ProfileId Profile, IReadOnlyList<string> C
 public sealed partial class IdentityEngine
 {
     /// <summary>Applies <paramref name="operation"/> in a transaction of its own and answers its result; a refusal throws <see cref="GraphException"/>.</summary>
-    public async Task<T> ApplyOneAsync<T>(ProjectId project, GraphOperation operation, WriteOrigin origin, CancellationToken cancellationToken) =>
-        (T)await Store.WriteAsync(project, tx => IdentityGraph.Apply(tx, operation, origin), cancellationToken);
+    public async Task<T> ApplyOneAsync<T>(ProjectId project, GraphOperation operation, WriteOrigin origin, CancellationToken cancellationToken)
+    {
+        if (origin.DryRun is not null)
+        {
+            var outcome = (await DryRunEachAsync(project, [operation], origin, cancellationToken))[0];
+            return outcome.Error is { } error ? throw error : (T)outcome.Value!;
+        }
+        return (T)await Store.WriteAsync(project, tx => IdentityGraph.Apply(tx, operation, origin), cancellationToken);
+    }
 
     /// <summary>Applies every operation in one transaction, all or none (a request that is ingested whole or not at all); answers each result.</summary>
-    public Task<IReadOnlyList<object>> ApplyAllAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken) =>
-        Store.WriteAsync<IReadOnlyList<object>>(project, tx =>
+    public async Task<IReadOnlyList<object>> ApplyAllAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken)
+    {
+        if (origin.DryRun is not null)
+        {
+            // All or none here too: the first refusal is the answer, and no effect is reported for a write that would not be kept.
+            var log = new DryRunLog();
+            var outcomes = await DryRunEachAsync(project, operations, origin with { DryRun = log }, cancellationToken);
+            if (outcomes.FirstOrDefault(o => !o.Succeeded).Error is { } error)
+            {
+                throw error;
+            }
+            origin.DryRun.Add(log.Effects);
+            return outcomes.Select(o => o.Value!).ToList();
+        }
+        return await Store.WriteAsync<IReadOnlyList<object>>(project, tx =>
         {
             IdentityGraph.ReadAhead(tx, operations);
             return operations.Select(operation => IdentityGraph.Apply(tx, operation, origin)).ToList();
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies the operations as <see cref="ApplyAsync"/> would, one after the other in one transaction that is then
+    /// rolled back: each sees what the ones before it wrote. Each operation's effect goes to the origin's dry-run log.
+    /// </summary>
+    private async Task<IReadOnlyList<WriteOutcome<object>>> DryRunEachAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin,
+        CancellationToken cancellationToken)
+    {
+        var (outcomes, effects) = await Store.DryRunAsync(project, tx =>
+        {
+            IdentityGraph.ReadAhead(tx, operations);
+            var outcomes = new List<WriteOutcome<object>>(operations.Count);
+            var effects = new List<Effect>(operations.Count);
+            foreach (var operation in operations)
+            {
+                var named = Effects.NamedBy(tx, operation);
+                var before = Effects.Snapshot(tx, named);
+                object? value = null;
+                var error = tx.Attempt(inner => value = IdentityGraph.Apply(inner, operation, origin));
+                effects.Add(Effects.Between(tx, before, Effects.Snapshot(tx, named, before), value, error));
+                outcomes.Add(new WriteOutcome<object>(error is null ? value : null, error));
+            }
+            return (outcomes, effects);
+        }, cancellationToken);
+        origin.DryRun!.Add(effects);
+        return outcomes;
+    }
 
     /// <summary>
     /// The users that <paramref name="lookups"/> name, one answer each (null where a look-up names nobody; two look-ups of one

@@ -14,13 +14,13 @@ public sealed partial class IdentityEngine(IGraphStore store)
     internal IGraphStore Store { get; } = store;
 
     public Task<IdentifyResult> IdentifyAsync(ProjectId project, IdentifyCommand command, WriteOrigin origin, CancellationToken cancellationToken) =>
-        Store.WriteAsync(project, tx => IdentityGraph.Identify(tx, command, origin), cancellationToken);
+        ApplyOneAsync<IdentifyResult>(project, new GraphOperation.IdentifyOp(command), origin, cancellationToken);
 
     public Task<LinkResult> LinkAsync(ProjectId project, LinkCommand command, WriteOrigin origin, CancellationToken cancellationToken) =>
-        Store.WriteAsync(project, tx => IdentityGraph.Link(tx, command, origin), cancellationToken);
+        ApplyOneAsync<LinkResult>(project, new GraphOperation.LinkOp(command), origin, cancellationToken);
 
     public Task<UnlinkResult> UnlinkAsync(ProjectId project, UnlinkCommand command, WriteOrigin origin, CancellationToken cancellationToken) =>
-        Store.WriteAsync(project, tx => IdentityGraph.Unlink(tx, command, origin), cancellationToken);
+        ApplyOneAsync<UnlinkResult>(project, new GraphOperation.UnlinkOp(command), origin, cancellationToken);
 
     /// <summary>Applies each piece of work in one transaction and one commit; each fails or succeeds alone.</summary>
     internal Task<IReadOnlyList<WriteOutcome<T>>> ApplyEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
@@ -33,16 +33,23 @@ public sealed partial class IdentityEngine(IGraphStore store)
     internal Task<T> ReadAsync<T>(ProjectId project, Func<IGraphReadSession, T> read, CancellationToken cancellationToken) =>
         Store.ReadAsync(project, read, cancellationToken);
 
+    /// <summary>A read of committed data for the engine's own tests.</summary>
+    internal Task<T> ReadInternalAsync<T>(ProjectId project, Func<IGraphReadSession, T> read) => Store.ReadAsync(project, read, CancellationToken.None);
+
     public Task<IReadOnlyList<DirectLinks?>> DirectLinksOfAsync(ProjectId project, IReadOnlyList<Identifier> identifiers, string kind, CancellationToken cancellationToken) =>
         Store.ReadAsync(project, session => ProfileReads.DirectLinksOf(session, identifiers, kind), cancellationToken);
 
     /// <summary>Deletes a record; with <paramref name="suppress"/>, its identifiers' values are never attached again.</summary>
     public Task<DeleteResult> DeleteRecordAsync(ProjectId project, RecordId record, WriteOrigin origin, CancellationToken cancellationToken, bool suppress = false) =>
-        Store.WriteAsync(project, tx => IdentityGraph.DeleteRecord(tx, record, origin, suppress), cancellationToken);
+        ApplyOneAsync<DeleteResult>(project, new GraphOperation.DeleteRecordOp(record, suppress), origin, cancellationToken);
 
     /// <summary>Deletes a profile; with <paramref name="suppress"/>, its identifiers' values are never attached again.</summary>
     public Task<DeleteResult> DeleteProfileAsync(ProjectId project, ProfileId profile, WriteOrigin origin, CancellationToken cancellationToken, bool suppress = false) =>
-        Store.WriteAsync(project, tx => IdentityGraph.DeleteProfile(tx, profile, origin, suppress), cancellationToken);
+        ApplyOneAsync<DeleteResult>(project, new GraphOperation.DeleteProfileOp(profile, suppress), origin, cancellationToken);
+
+    /// <summary>What proposed settings would find in the project's existing data, read in one snapshot (the writer is not held).</summary>
+    public Task<Guardrails.SettingsImpact> SettingsImpactAsync(ProjectId project, ProjectSettings current, ProjectSettings proposed, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session => Guardrails.SettingsImpact.Read(session, current, proposed), cancellationToken);
 
     /// <summary>A page of the review queue, newest first.</summary>
     public Task<IReadOnlyList<Guardrails.ReviewEntry>> ListReviewAsync(ProjectId project, Guardrails.ReviewQuery query, CancellationToken cancellationToken) =>
@@ -66,6 +73,10 @@ public sealed partial class IdentityEngine(IGraphStore store)
     /// <summary>Applies the operations in one transaction and one commit; each fails or succeeds alone.</summary>
     public Task<IReadOnlyList<WriteOutcome<object>>> ApplyAsync(ProjectId project, IReadOnlyList<GraphOperation> operations, WriteOrigin origin, CancellationToken cancellationToken)
     {
+        if (origin.DryRun is not null)
+        {
+            return DryRunEachAsync(project, operations, origin, cancellationToken);
+        }
         var work = operations.Select(op => (Func<IGraphTransaction, object>)(tx => IdentityGraph.Apply(tx, op, origin))).ToList();
         if (work.Count > 1)
         {

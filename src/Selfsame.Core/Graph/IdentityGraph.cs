@@ -190,6 +190,10 @@ internal static class IdentityGraph
 
     public static LinkResult Link(IGraphTransaction tx, LinkCommand command, WriteOrigin origin)
     {
+        if (command.From.Identifier == command.Into.Identifier)
+        {
+            throw new GraphException(GraphErrorKind.Invalid, command.Into.Field, $"names the same identifier as {command.From.Field} ({command.From.Identifier}): a link joins two");
+        }
         var fromOwner = tx.FindIdentifier(command.From.Identifier);
         var intoOwner = tx.FindIdentifier(command.Into.Identifier);
         // An explicit link on a denied identifier is refused whole: it names the side it would create or join by that value.
@@ -540,6 +544,8 @@ internal static class IdentityGraph
         GraphOperation.TrackEventsOp op => UserRules.TrackEvents(tx, op.Command, origin),
         GraphOperation.CompanyOp op => UserRules.IdentifyCompany(tx, op.Command),
         GraphOperation.JoinCompanyOp op => UserRules.JoinCompany(tx, op.Command),
+        GraphOperation.DeleteRecordOp op => DeleteRecord(tx, op.Record, origin, op.Suppress),
+        GraphOperation.DeleteProfileOp op => DeleteProfile(tx, op.Profile, origin, op.Suppress),
         GraphOperation.DetachIdentifierOp op => ReviewDecisions.Detach(tx, op.Identifier, op.Suppress, origin),
         GraphOperation.LiftSuppressionOp op => LiftSuppression(tx, op.Identifier, origin),
         GraphOperation.ApproveReviewOp op => ReviewDecisions.Approve(tx, op.Id, origin),

@@ -37,6 +37,12 @@ public sealed record Link(
 /// </summary>
 public sealed record WriteOrigin(string Surface, string? RequestId, string? KeyId = null, string? ClientAddress = null)
 {
+    /// <summary>
+    /// Set for a dry run: the engine applies the request's writes as ever, in a transaction that is rolled back, and adds
+    /// each operation's effect here; nothing is kept.
+    /// </summary>
+    public DryRunLog? DryRun { get; init; }
+
     public static WriteOrigin Native(string? requestId, string? keyId = null) => new("native", requestId, keyId);
 }
 

@@ -119,7 +119,7 @@ public static class DenyList
 
     private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
 
-    private static readonly HashSet<string> PlaceholderWords = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> PlaceholderWords = new(StringComparer.OrdinalIgnoreCase)
     {
         "null", "undefined", "none", "nil", "0", "-1", "unknown", "anonymous", "guest", "n/a", "na", "nan", "[object object]", "(null)", "<null>",
     };
@@ -142,15 +142,15 @@ public static class DenyList
     public static IReadOnlyList<Entry> BuiltIn { get; } =
     [
         new("placeholder_value", null, "a word or number that stands for no value: null, undefined, none, nil, 0, -1, unknown, anonymous, guest, n/a, na, nan, [object Object], (null), <null> (any case, blanks around ignored)",
-            i => i.Value.Length <= 24 && PlaceholderWords.Contains(i.Value.Trim().ToLowerInvariant())),
+            i => i.Value.Length <= 24 && PlaceholderWords.Contains(char.IsWhiteSpace(i.Value[0]) || char.IsWhiteSpace(i.Value[^1]) ? i.Value.Trim() : i.Value)),
         new("zero_id", null, "an id of zeros alone, with or without dashes: the all-zero UUID, and the advertising id (IDFA, AAID) a device sends when tracking is limited",
             i => i.Value.Length >= 8 && i.Value.All(c => c is '0' or '-') && i.Value.Contains('0', StringComparison.Ordinal)),
         new("placeholder_email", [IdentifierTypes.Email], "an address typed to get past a form: test@test.com, email@email.com, a@a.com, abc@abc.com, asdf@asdf.com, none@none.com, no@no.com, null@null.com, noemail@noemail.com, test@gmail.com, name@domain.com, user@domain.com, email@domain.com, xxx@xxx.com, 123@123.com",
             i => PlaceholderEmails.Contains(i.Value)),
         new("reserved_domain_email", [IdentifierTypes.Email], "an address at a domain reserved for examples and tests: example.com, example.org, example.net, and any name under .example, .test, .invalid or .localhost",
-            i => Domain(i.Value) is { } domain && (ReservedDomains.Contains(domain) || ReservedSuffixes.Any(s => domain.EndsWith(s, StringComparison.Ordinal)))),
+            i => IsReservedDomain(i.Value)),
         new("noreply_email", [IdentifierTypes.Email], "an address that no person reads: the local part noreply, no-reply, no_reply, donotreply, do-not-reply or do_not_reply, at any domain",
-            i => i.Value.IndexOf('@', StringComparison.Ordinal) is > 0 and var at && NoReplyLocalParts.Contains(i.Value[..at])),
+            i => i.Value.IndexOf('@', StringComparison.Ordinal) is > 0 and var at && NoReplyLocalParts.GetAlternateLookup<ReadOnlySpan<char>>().Contains(i.Value.AsSpan(0, at))),
         new("repeated_digit_phone", [IdentifierTypes.Phone], "a number whose national digits are one digit repeated, such as +1 111 111 1111 or 0000000",
             i => NationalDigits(i.Value) is { Length: >= 2 } digits && digits.All(c => c == digits[0])),
         new("short_phone", [IdentifierTypes.Phone], "a number too short to be one: shorter than its region allows (libphonenumber's possible-number check) or under 5 national digits, or fewer than 7 digits where no region is known",
@@ -238,8 +238,30 @@ public static class DenyList
     private static HashSet<string> ValueSet(IReadOnlyList<string> values) =>
         ValueSets.GetValue(values, list => list.ToHashSet(StringComparer.Ordinal));
 
-    private static string? Domain(string email) =>
-        email.LastIndexOf('@') is > 0 and var at && at < email.Length - 1 ? email[(at + 1)..] : null;
+    private static bool IsReservedDomain(string email)
+    {
+        var at = email.LastIndexOf('@');
+        if (at <= 0 || at == email.Length - 1)
+        {
+            return false;
+        }
+        var domain = email.AsSpan(at + 1);
+        foreach (var reserved in ReservedDomains)
+        {
+            if (domain.SequenceEqual(reserved))
+            {
+                return true;
+            }
+        }
+        foreach (var suffix in ReservedSuffixes)
+        {
+            if (domain.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>The national significant number of an E.164 value; the digits as sent otherwise.</summary>
     private static string NationalDigits(string phone)

@@ -16,8 +16,8 @@ public sealed class JobRowException(string reason) : Exception(reason);
 /// </summary>
 public sealed class JobRow
 {
-    private JobRow(Action<IGraphTransaction, WriteOrigin> write, IReadOnlyList<Identifier> looksUp, IReadOnlyList<string> insertIds) =>
-        (Write, LooksUp, InsertIds) = (write, looksUp, insertIds);
+    private JobRow(Action<IGraphTransaction, WriteOrigin> write, IReadOnlyList<Identifier> looksUp, IReadOnlyList<string> insertIds, GraphOperation? operation = null) =>
+        (Write, LooksUp, InsertIds, Operation) = (write, looksUp, insertIds, operation);
 
     /// <summary>A row of the engine's own making (and tests'): kinds outside Core build rows with <see cref="Of"/>.</summary>
     internal JobRow(Action<IGraphTransaction, WriteOrigin> write, params Identifier[] looksUp)
@@ -31,13 +31,16 @@ public sealed class JobRow
 
     internal IReadOnlyList<string> InsertIds { get; }
 
+    /// <summary>The graph operation the row applies, for a dry run of the job (null for a row of the engine's own making).</summary>
+    internal GraphOperation? Operation { get; }
+
     /// <summary>A row that applies one graph operation (identify, track, link, unlink).</summary>
     public static JobRow Of(GraphOperation operation)
     {
         var identifiers = new List<Identifier>();
         var insertIds = new List<string>();
         IdentityGraph.AddLookUps(operation, identifiers, insertIds);
-        return new JobRow((tx, origin) => IdentityGraph.Apply(tx, operation, origin), identifiers, insertIds);
+        return new JobRow((tx, origin) => IdentityGraph.Apply(tx, operation, origin), identifiers, insertIds, operation);
     }
 }
 
@@ -65,6 +68,26 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
     public int ChunkSize { get; init; } = 2000;
 
     public bool Knows(string kind) => _kinds.ContainsKey(kind);
+
+    /// <summary>The rows of a payload as a job of <paramref name="kind"/> reads them: each line's operation, or why it cannot be applied.</summary>
+    public IEnumerable<(long Line, GraphOperation? Operation, string? Error)> ReadRows(string kind, byte[] payload, ProjectSettings settings)
+    {
+        var reader = _kinds[kind];
+        foreach (var (line, text) in Lines(payload))
+        {
+            JobRow? row = null;
+            string? error = null;
+            try
+            {
+                row = reader.Read(text, settings);
+            }
+            catch (JobRowException e)
+            {
+                error = e.Message;
+            }
+            yield return row?.Operation is { } operation ? (line, operation, null) : (line, null, error ?? "this row cannot be dry-run");
+        }
+    }
 
     /// <summary>Stores a new queued job with its payload (one row a line) and returns it; the job exists once this completes.</summary>
     public static async Task<JobRecord> SubmitAsync(IJobStore jobs, ProjectId project, string kind, string source, string? filename, byte[] payload,

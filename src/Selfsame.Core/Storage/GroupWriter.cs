@@ -27,6 +27,14 @@ internal abstract class GroupWriter : IAsyncDisposable
         return item.Task;
     }
 
+    /// <summary>Applies <paramref name="work"/> in a transaction of its own, never grouped with others, and rolls it back.</summary>
+    public Task<T> DryRunAsync<T>(Graph.ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken)
+    {
+        var item = new SingleWrite<T>(project, work, cancellationToken) { DryRun = true };
+        Enqueue(item);
+        return item.Task;
+    }
+
     public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(Graph.ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken)
     {
         var item = new EachWrite<T>(project, work, cancellationToken);
@@ -54,8 +62,16 @@ internal abstract class GroupWriter : IAsyncDisposable
     private void Run()
     {
         var group = new List<WriteItem>(_maxGroup);
-        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        // At most one dry run a group: a dry run has a transaction of its own, and many of them waiting must not hold up
+        // the writes behind them for longer than one each. The others wait here, in order, for the groups that follow.
+        var dryRuns = new Queue<WriteItem>();
+        while (dryRuns.Count > 0 || _queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
+            var dryRunTaken = dryRuns.TryDequeue(out var waiting);
+            if (dryRunTaken)
+            {
+                group.Add(waiting!);
+            }
             while (group.Count < _maxGroup && _queue.Reader.TryRead(out var item))
             {
                 if (item.CancellationToken.IsCancellationRequested)
@@ -63,6 +79,12 @@ internal abstract class GroupWriter : IAsyncDisposable
                     item.Fail(new OperationCanceledException(item.CancellationToken));
                     continue;
                 }
+                if (item.DryRun && dryRunTaken)
+                {
+                    dryRuns.Enqueue(item);
+                    continue;
+                }
+                dryRunTaken |= item.DryRun;
                 group.Add(item);
             }
             if (group.Count > 0)

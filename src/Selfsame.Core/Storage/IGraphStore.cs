@@ -23,6 +23,12 @@ public interface IGraphStore : IAsyncDisposable
     /// <summary>Runs <paramref name="work"/> in a write transaction; if it throws, nothing it wrote is kept.</summary>
     Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Runs <paramref name="work"/> as a write would run, in a transaction of its own that is then rolled back: it sees
+    /// what it writes, and nothing of it is kept (records, links, events, audit, review entries, last-seen times, counters).
+    /// </summary>
+    Task<T> DryRunAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken);
+
     /// <summary>Runs each piece of work in one transaction and one commit; a piece that throws is rolled back alone.</summary>
     Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken);
 

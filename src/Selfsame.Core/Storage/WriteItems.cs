@@ -14,6 +14,9 @@ internal abstract class WriteItem(ProjectId project, CancellationToken cancellat
     public ProjectId Project { get; } = project;
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
+    /// <summary>A dry run: the writer applies it in a transaction of its own and rolls that back, whatever it did.</summary>
+    public bool DryRun { get; init; }
+
     /// <summary>Applies the work; false when a piece of it threw (without savepoints, it may have written part of its work).</summary>
     public abstract bool Run(ITimedTransaction session, TimeProvider time, bool savepoints);
     public abstract void Complete();
@@ -24,7 +27,7 @@ internal abstract class WriteItem(ProjectId project, CancellationToken cancellat
     /// back alone (<paramref name="clean"/> stays true); without, a throw leaves <paramref name="clean"/> false and the
     /// caller rolls back the whole group.
     /// </summary>
-    protected static WriteOutcome<T> RunOne<T>(ITimedTransaction session, TimeProvider time, Func<IGraphTransaction, T> work, bool savepoints, out bool clean)
+    protected WriteOutcome<T> RunOne<T>(ITimedTransaction session, TimeProvider time, Func<IGraphTransaction, T> work, bool savepoints, out bool clean)
     {
         session.Now = time.GetUtcNow();
         clean = true;
@@ -33,9 +36,10 @@ internal abstract class WriteItem(ProjectId project, CancellationToken cancellat
             // Counters stay as they are: a value handed out to rolled-back work is skipped, never reused.
             var value = default(T);
             var error = session.Attempt(tx => value = work(tx));
-            if (error is IRecordedFailure { HasRecord: true } recorded)
+            if (error is IRecordedFailure { HasRecord: true } recorded && !DryRun)
             {
-                // What threw is undone; its record is written in its place (a refusal, counted in the review queue).
+                // What threw is undone; its record is written in its place (a refusal, counted in the review queue). A dry
+                // run records nothing: the refusal is in its answer.
                 session.Attempt(recorded.Record);
             }
             return new WriteOutcome<T>(error is null ? value : default, error);

@@ -37,6 +37,21 @@ public sealed record RetentionResponse(bool Enabled, int? RetentionDays, DateTim
     public static RetentionResponse Of(RetentionReport r) => new(r.Enabled, r.RetentionDays, r.Cutoff, r.DeletedRecords, r.DeletedEvents, r.Batches);
 }
 
+/// <summary>The answer to a dry run of new settings: what they would find in the project's existing data; nothing is saved.</summary>
+public sealed record SettingsImpactResponse(bool DryRun, long ProfilesRead, IReadOnlyList<RuleImpactDto> Rules, long IdentifiersDenied, IReadOnlyList<DeniedDto> Denied,
+    bool ExistingProfilesSplit)
+{
+    public static SettingsImpactResponse Of(Guardrails.SettingsImpact impact) => new(true, impact.ProfilesRead,
+        impact.Rules.Select(r => new RuleImpactDto(r.Rule, r.Profiles, r.Examples.Select(e => new RuleExampleDto(e.Profile.Value, e.Identifiers.Select(i => i.ToString()).ToList())).ToList())).ToList(),
+        impact.IdentifiersDenied, impact.Denied.Select(d => new DeniedDto(d.Identifier.ToString(), d.Record.Value, d.Profile.Value, d.Rule)).ToList(), false);
+}
+
+public sealed record RuleImpactDto(string Rule, long Profiles, IReadOnlyList<RuleExampleDto> Examples);
+
+public sealed record RuleExampleDto(long ProfileId, IReadOnlyList<string> Identifiers);
+
+public sealed record DeniedDto(string Identifier, long RecordId, long ProfileId, string Rule);
+
 public sealed record CreateProjectResponse(ProjectResponse Project, KeyCreatedResponse AdminKey);
 
 /// <summary>A new key; with <see cref="Permissions"/> it holds only those named permissions, without them every one its role allows.</summary>
@@ -67,7 +82,7 @@ public static class AdminApi
             .Needs(Roles.Admin).Produces<ProjectResponse>()
             .WithSummary("The caller's project and its settings.");
 
-        admin.MapPut("/project/settings", async (HttpContext context, Projects projects, CancellationToken ct) =>
+        admin.MapPut("/project/settings", async (HttpContext context, Projects projects, Graph.IdentityEngine engine, CancellationToken ct) =>
             {
                 var caller = context.Caller();
                 var body = await context.Surface().JsonAsync();
@@ -87,6 +102,13 @@ public static class AdminApi
                 if (settings.Validate() is { } error)
                 {
                     return Problems.Invalid(error.Split(' ')[0].TrimEnd(':'), error);
+                }
+                if (context.Surface().DryRun is { } dryRun)
+                {
+                    // Nothing is saved: what the settings would find in the data that is there now.
+                    dryRun.Answered = true;
+                    var proposed = settings with { DenyList = settings.DenyList.Normalized(settings) };
+                    return Results.Ok(SettingsImpactResponse.Of(await engine.SettingsImpactAsync(caller.Project, context.Surface().Settings, proposed, ct)));
                 }
                 await projects.UpdateSettingsAsync(caller.Project, settings, context.Surface().Origin, ct);
                 return Results.Ok(ProjectResponse.Of((await projects.GetAsync(caller.Project, ct))!));
@@ -122,12 +144,12 @@ public static class AdminApi
                     ProjectResponse.Of((await projects.GetAsync(id, ct))!),
                     new KeyCreatedResponse(key.Key, key.Record.KeyId, id.Value, key.Record.Role, key.Record.Name)));
             })
-            .Needs(Roles.Admin).Accepts<CreateProjectRequest>("application/json").Produces<CreateProjectResponse>(201)
+            .Needs(Roles.Admin).RefusesDryRun().Accepts<CreateProjectRequest>("application/json").Produces<CreateProjectResponse>(201)
             .WithSummary("Create a project; the answer holds its first admin key, shown once.");
 
         admin.MapPost("/retention/run", async (HttpContext context, RetentionSweep sweep, CancellationToken ct) =>
                 Results.Ok(RetentionResponse.Of(await sweep.RunAsync(context.Caller().Project, ct))))
-            .Needs(Roles.Admin).Produces<RetentionResponse>()
+            .Needs(Roles.Admin).RefusesDryRun().Produces<RetentionResponse>()
             .WithSummary("Run the retention sweep of the project now: delete the records not seen within retention_days.");
 
         admin.MapGet("/audit", async (HttpContext context, IProjectCatalog catalog, long? before, int? limit, CancellationToken ct) =>
@@ -179,7 +201,7 @@ public static class AdminApi
                 return Results.Created($"/v1/admin/keys/{key.Record.KeyId}",
                     new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, name, key.Record.Permissions));
             })
-            .Needs(Roles.Admin).Accepts<CreateKeyRequest>("application/json").Produces<KeyCreatedResponse>(201)
+            .Needs(Roles.Admin).RefusesDryRun().Accepts<CreateKeyRequest>("application/json").Produces<KeyCreatedResponse>(201)
             .WithSummary("Create a key of the project; the key is in the answer once and never again.");
 
         admin.MapPost("/keys/{keyId}/rotate", async (HttpContext context, ApiKeys keys, IProjectCatalog catalog, KeyAuthentication auth, string keyId, CancellationToken ct) =>
@@ -207,7 +229,7 @@ public static class AdminApi
                 return Results.Ok(new KeyRotatedResponse(new KeyCreatedResponse(key.Key, key.Record.KeyId, caller.Project.Value, key.Record.Role, key.Record.Name, key.Record.Permissions),
                     keyId, old.ExpiresAt!.Value));
             })
-            .Needs(Roles.Admin).Accepts<RotateKeyRequest>("application/json").Produces<KeyRotatedResponse>()
+            .Needs(Roles.Admin).RefusesDryRun().Accepts<RotateKeyRequest>("application/json").Produces<KeyRotatedResponse>()
             .WithSummary("Replace a key: a new key of the same role (shown once), the old one working for grace_minutes more (default 60).");
 
         admin.MapDelete("/keys/{keyId}", async (HttpContext context, ApiKeys keys, KeyAuthentication auth, string keyId, CancellationToken ct) =>
@@ -220,7 +242,7 @@ public static class AdminApi
                 auth.Forget(keyId);
                 return Results.NoContent();
             })
-            .Needs(Roles.Admin)
+            .Needs(Roles.Admin).RefusesDryRun()
             .WithSummary("Revoke a key of the project at once.");
 
         return app;

@@ -9,7 +9,7 @@ namespace Selfsame.Server.Hosting;
 /// Runs the durable jobs of every project, one at a time, oldest first: at start (jobs a stopped process left unfinished
 /// resume where they stopped), whenever a surface submits one, and every few seconds (jobs another process wrote).
 /// </summary>
-public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects projects, ILogger<JobRunner> logger) : BackgroundService
+public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects projects, Graph.IdentityEngine engine, ILogger<JobRunner> logger) : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
     private bool _storeDown;
@@ -22,6 +22,22 @@ public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects p
         var job = await JobProcessor.SubmitAsync(jobs, project, kind, source, filename, payload, keyId, time, cancellationToken);
         _wake.Writer.TryWrite(true);
         return job;
+    }
+
+    /// <summary>
+    /// A surface's job submission: stores the job and answers <paramref name="answer"/> of it; for a dry run, stores no job
+    /// and answers what the whole payload would do (<see cref="JobDryRun"/>).
+    /// </summary>
+    public async Task<Microsoft.AspNetCore.Http.IResult> SubmitAsync(Surfaces.SurfaceRequest request, string kind, string? filename, byte[] payload, TimeProvider time,
+        Func<JobRecord, Microsoft.AspNetCore.Http.IResult> answer)
+    {
+        if (request.DryRun is { } log)
+        {
+            log.Answered = true;
+            var run = await JobDryRun.RunAsync(engine, processor, request.Project, kind, payload, request.Settings, request.Origin, request.Aborted);
+            return Microsoft.AspNetCore.Http.Results.Json(JobDryRunAnswer.Of(run), JsonDefaults.Options);
+        }
+        return answer(await SubmitAsync(request.Project, kind, request.Description.Name, filename, payload, request.Caller.KeyId, time, request.Aborted));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -94,3 +110,19 @@ public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects p
         }
     }
 }
+
+/// <summary>The answer to a dry run of a job's payload: totals, and the first rows' effects and errors.</summary>
+public sealed record JobDryRunAnswer(bool DryRun, long Rows, long Applied, long Failed, IReadOnlyDictionary<string, long> Totals,
+    IReadOnlyList<System.Text.Json.Nodes.JsonObject> Effects, IReadOnlyList<JobDryRunError> Errors)
+{
+    public static JobDryRunAnswer Of(JobDryRun run) => new(true, run.Rows, run.Applied, run.Failed, run.Totals,
+        run.Effects.Select(e =>
+        {
+            var effect = Surfaces.DryRunAnswer.Describe([e.Effect]);
+            effect["line"] = e.Line;
+            return effect;
+        }).ToList(),
+        run.Errors.Select(e => new JobDryRunError(e.Line, e.Reason)).ToList());
+}
+
+public sealed record JobDryRunError(long Line, string Reason);

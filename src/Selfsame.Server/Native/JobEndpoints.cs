@@ -59,10 +59,8 @@ public static class JobEndpoints
                 {
                     return Problems.Invalid("(body)", "holds no lines: send NDJSON, one operation a line");
                 }
-                var caller = context.Caller();
-                var job = await runner.SubmitAsync(caller.Project, ImportJobKind.KindName, "native", context.Request.Headers["X-Filename"].FirstOrDefault(),
-                    payload, caller.KeyId, time, ct);
-                return Results.Json(JobDto.Of(job), statusCode: StatusCodes.Status202Accepted);
+                return await runner.SubmitAsync(context.Surface(), ImportJobKind.KindName, context.Request.Headers["X-Filename"].FirstOrDefault(), payload, time,
+                    job => Results.Json(JobDto.Of(job), statusCode: StatusCodes.Status202Accepted));
             })
             .Needs(Roles.Write, maxBodyBytes: MaxImportBytes).Accepts<string>("application/x-ndjson").Produces<JobDto>(202)
             .WithSummary("Import NDJSON (identify, link, unlink and track lines) as a durable job: stored before the answer, applied in the background.");

@@ -146,9 +146,7 @@ public static class UserpilotApi
                 // One compact line per row: a row sent indented must not span lines of the job's NDJSON payload.
                 payload.Append(JsonSerializer.Serialize(row)).Append('\n');
             }
-            var job = await runner.SubmitAsync(context.Caller().Project, kind, UserpilotSurface.Name, null, Encoding.UTF8.GetBytes(payload.ToString()),
-                context.Caller().KeyId, time, context.RequestAborted);
-            return Results.Json(Job(job, null), statusCode: 202);
+            return await runner.SubmitAsync(context.Surface(), kind, null, Encoding.UTF8.GetBytes(payload.ToString()), time, job => Results.Json(Job(job, null), statusCode: 202));
         });
     }
 
@@ -178,9 +176,8 @@ public static class UserpilotApi
             throw RequestValidationException.Of("file", $"holds {rows:N0} rows; a file holds 1 to {MaxRows:N0}");
         }
         var filename = new string([.. file.FileName.Where(c => !char.IsControl(c))]);
-        var job = await runner.SubmitAsync(context.Caller().Project, kind, UserpilotSurface.Name, filename.Length == 0 ? null : filename[..Math.Min(filename.Length, 255)], payload,
-            context.Caller().KeyId, time, context.RequestAborted);
-        return Results.Json(Job(job, null), statusCode: 202);
+        return await runner.SubmitAsync(context.Surface(), kind, filename.Length == 0 ? null : filename[..Math.Min(filename.Length, 255)], payload, time,
+            job => Results.Json(Job(job, null), statusCode: 202));
     }
 
     private static Task<IResult> DeleteUsersAsync(HttpContext context, JobRunner runner, TimeProvider time) =>
@@ -192,9 +189,8 @@ public static class UserpilotApi
                 throw RequestValidationException.Of("users", $"is required: an array of 1 to {MaxRows:N0} user ids (strings or numbers, as identify takes them, without NUL)");
             }
             var payload = string.Concat(users.EnumerateArray().Select(u => u.GetRawText() + "\n"));
-            var job = await runner.SubmitAsync(context.Caller().Project, UserpilotJobs.DeleteUsersKind, UserpilotSurface.Name, null, Encoding.UTF8.GetBytes(payload),
-                context.Caller().KeyId, time, context.RequestAborted);
-            return Results.Json(Job(job, null), statusCode: 202);
+            return await runner.SubmitAsync(context.Surface(), UserpilotJobs.DeleteUsersKind, null, Encoding.UTF8.GetBytes(payload), time,
+                job => Results.Json(Job(job, null), statusCode: 202));
         });
 
     private static async Task<IResult> ListJobsAsync(HttpContext context, IJobStore jobs)

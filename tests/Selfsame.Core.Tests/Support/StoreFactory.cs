@@ -9,6 +9,9 @@ namespace Selfsame.Tests.Support;
 public interface IStoreFactory : IDisposable
 {
     IGraphStore Open(TimeProvider time);
+
+    /// <summary>Every row of every table of the store, in a fixed order, as text: two dumps are equal when the data is.</summary>
+    string Dump();
 }
 
 public sealed class SqliteStoreFactory : IStoreFactory
@@ -18,6 +21,13 @@ public sealed class SqliteStoreFactory : IStoreFactory
     public string DataFolder => _folder.Path;
 
     public IGraphStore Open(TimeProvider time) => SqliteStore.Open(_folder.Path, time);
+
+    public string Dump()
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={System.IO.Path.Combine(_folder.Path, SqliteStore.FileName)};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        return StoreDump.Of(connection, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+    }
 
     public void Dispose() => _folder.Dispose();
 }
@@ -54,6 +64,13 @@ public sealed class PostgresStoreFactory : IStoreFactory
         var store = Selfsame.Storage.Postgres.PostgresStore.Open(ConnectionString, time);
         _opened.Add(store);
         return store;
+    }
+
+    public string Dump()
+    {
+        using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+        connection.Open();
+        return StoreDump.Of(connection, $"SELECT tablename FROM pg_tables WHERE schemaname = '{_schema}' ORDER BY tablename");
     }
 
     public void Dispose()
@@ -105,4 +122,39 @@ public sealed class EngineHarness : IAsyncDisposable
     public async Task<ProfileView> ProfileAsync(ProfileId id) => await Engine.GetProfileAsync(Project, id.Value, CancellationToken.None) ?? throw new InvalidOperationException($"no profile {id}");
 
     public ValueTask DisposeAsync() => Store.DisposeAsync();
+}
+
+/// <summary>Every row of every table a query lists, each table's rows sorted, as text.</summary>
+internal static class StoreDump
+{
+    public static string Of(System.Data.Common.DbConnection connection, string listTables)
+    {
+        var tables = new List<string>();
+        using (var list = connection.CreateCommand())
+        {
+            list.CommandText = listTables;
+            using var reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+        var dump = new System.Text.StringBuilder();
+        foreach (var table in tables)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT * FROM \"{table}\"";
+            using var reader = command.ExecuteReader();
+            var rows = new List<string>();
+            while (reader.Read())
+            {
+                rows.Add(string.Join("|", Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "NULL"
+                    : reader.GetValue(i) is byte[] bytes ? Convert.ToHexString(bytes)
+                    : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
+            }
+            rows.Sort(StringComparer.Ordinal);
+            dump.Append(table).Append('\n').AppendJoin('\n', rows).Append('\n');
+        }
+        return dump.ToString();
+    }
 }

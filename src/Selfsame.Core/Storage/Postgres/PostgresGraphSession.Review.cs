@@ -7,10 +7,6 @@ namespace Selfsame.Storage.Postgres;
 // The review queue and the suppressed values (IReviewReads, IReviewLog).
 internal sealed partial class PostgresGraphSession : IReviewReads, IReviewLog
 {
-    private const string ReviewColumns =
-        "review_id, rule, status, reason, field, a_type, a_value, a_display, a_record, a_profile, b_type, b_value, b_display, b_record, b_profile, " +
-        "surface, key_id, request_id, first_at, last_at, count, decided_at, decided_by_key, decision_request, link_id";
-
     public ReviewRef RecordRefusal(RefusalEntry refusal, WriteOrigin origin)
     {
         var (a, b) = (refusal.A, refusal.B);
@@ -34,13 +30,13 @@ internal sealed partial class PostgresGraphSession : IReviewReads, IReviewLog
             _project, id, ReviewStatuses.Name(decision), NowMs, origin.KeyId, origin.RequestId, link?.Value);
 
     public ReviewEntry? GetReviewEntry(long id) =>
-        List($"SELECT {ReviewColumns} FROM review_entries WHERE project_id = $1 AND review_id = $2", ReadReview, _project, id).FirstOrDefault();
+        List($"SELECT {ReviewRows.Columns} FROM review_entries WHERE project_id = $1 AND review_id = $2", ReadReview, _project, id).FirstOrDefault();
 
     public ReviewEntry? FindReviewByLink(LinkId link) =>
-        List($"SELECT {ReviewColumns} FROM review_entries WHERE project_id = $1 AND link_id = $2", ReadReview, _project, link.Value).FirstOrDefault();
+        List($"SELECT {ReviewRows.Columns} FROM review_entries WHERE project_id = $1 AND link_id = $2", ReadReview, _project, link.Value).FirstOrDefault();
 
     public IReadOnlyList<ReviewEntry> ListReviewEntries(ReviewQuery query) =>
-        List($"SELECT {ReviewColumns} FROM review_entries WHERE project_id = $1 AND review_id < $2 " +
+        List($"SELECT {ReviewRows.Columns} FROM review_entries WHERE project_id = $1 AND review_id < $2 " +
              "AND ($3::text IS NULL OR status = $3::text) AND ($4::text IS NULL OR rule = $4::text) " +
              "AND ($5::bigint IS NULL OR a_record IN (SELECT record_id FROM records WHERE project_id = $1 AND profile_id = $5::bigint) " +
              "OR b_record IN (SELECT record_id FROM records WHERE project_id = $1 AND profile_id = $5::bigint)) " +
@@ -49,12 +45,19 @@ internal sealed partial class PostgresGraphSession : IReviewReads, IReviewLog
             ReadReview, _project, query.Before ?? long.MaxValue, query.Status is { } status ? ReviewStatuses.Name(status) : null, query.Rule,
             query.Profile?.Value, query.Identifier?.Type, query.Identifier?.Value, (long)query.Limit);
 
+    /// <summary>Whether the project has any suppressed value, read once a session: most have none, and then no value is looked up.</summary>
+    private bool? _anySuppressed;
+
     public bool IsSuppressed(Identifier identifier) =>
+        (_anySuppressed ??= Scalar("SELECT 1 FROM suppressed_identifiers WHERE project_id = $1 LIMIT 1", _project) is not null) &&
         Scalar("SELECT 1 FROM suppressed_identifiers WHERE project_id = $1 AND type = $2 AND value_hash = $3", _project, identifier.Type, Suppressions.Hash(identifier)) is not null;
 
-    public bool Suppress(Identifier identifier) =>
-        Execute("INSERT INTO suppressed_identifiers (project_id, type, value_hash, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    public bool Suppress(Identifier identifier)
+    {
+        _anySuppressed = true;
+        return Execute("INSERT INTO suppressed_identifiers (project_id, type, value_hash, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             _project, identifier.Type, Suppressions.Hash(identifier), NowMs) > 0;
+    }
 
     public bool LiftSuppression(Identifier identifier) =>
         Execute("DELETE FROM suppressed_identifiers WHERE project_id = $1 AND type = $2 AND value_hash = $3", _project, identifier.Type, Suppressions.Hash(identifier)) > 0;
@@ -66,15 +69,6 @@ internal sealed partial class PostgresGraphSession : IReviewReads, IReviewLog
         Execute("UPDATE review_entries SET b_value = NULL, b_display = NULL WHERE project_id = $1 AND b_record = $2 AND b_value IS NOT NULL", _project, record.Value);
     }
 
-    private static ReviewEntry ReadReview(NpgsqlDataReader r)
-    {
-        long? Long(int i) => r.IsDBNull(i) ? null : r.GetInt64(i);
-        string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
-        ReviewSide Side(int i) => new(
-            Text(i) is { } type && Text(i + 1) is { } value ? new Identifier(type, value) : null,
-            Text(i + 2), Long(i + 3) is { } record ? new RecordId(record) : null, Long(i + 4) is { } profile ? new ProfileId(profile) : null);
-        return new ReviewEntry(r.GetInt64(0), r.GetString(1), ReviewStatuses.Parse(r.GetString(2))!.Value, r.GetString(3), r.GetString(4), Side(5), Side(10),
-            r.GetString(15), Text(16), Text(17), Time(r.GetInt64(18)), Time(r.GetInt64(19)), r.GetInt64(20),
-            Long(21) is { } decided ? Time(decided) : null, Text(22), Text(23), Long(24) is { } link ? new LinkId(link) : null);
-    }
+    private static ReviewEntry ReadReview(NpgsqlDataReader r) =>
+        ReviewRows.Read(i => r.IsDBNull(i) ? null : r.GetInt64(i), i => r.IsDBNull(i) ? null : r.GetString(i));
 }

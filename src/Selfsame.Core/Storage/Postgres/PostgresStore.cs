@@ -93,6 +93,9 @@ public sealed class PostgresStore : IGraphStore
     public Task<T> WriteAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
         _writer.WriteAsync(project, work, cancellationToken);
 
+    public Task<T> DryRunAsync<T>(ProjectId project, Func<IGraphTransaction, T> work, CancellationToken cancellationToken) =>
+        _writer.DryRunAsync(project, work, cancellationToken);
+
     public Task<IReadOnlyList<WriteOutcome<T>>> WriteEachAsync<T>(ProjectId project, IReadOnlyList<Func<IGraphTransaction, T>> work, CancellationToken cancellationToken) =>
         _writer.WriteEachAsync(project, work, cancellationToken);
 

@@ -17,6 +17,18 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, TimeProvider t
 
     protected override void Commit(List<WriteItem> group)
     {
+        // A dry run goes after the group's writes, so that it sees every write sent before it.
+        var dryRuns = group.Where(i => i.DryRun).ToList();
+        group.RemoveAll(i => i.DryRun);
+        CommitWrites(group);
+        foreach (var item in dryRuns)
+        {
+            DryRun(item);
+        }
+    }
+
+    private void CommitWrites(List<WriteItem> group)
+    {
         Exception? unreachable = null;
         foreach (var project in group.GroupBy(i => i.Project))
         {
@@ -66,11 +78,7 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, TimeProvider t
     private bool TryGroup(NpgsqlConnection connection, Graph.ProjectId project, List<WriteItem> items, bool savepoints)
     {
         using var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
-        using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
-        {
-            lockCommand.Parameters.Add(new NpgsqlParameter { Value = $"selfsame:{project.Value}" });
-            lockCommand.ExecuteNonQuery();
-        }
+        LockProject(connection, transaction, project);
         var session = new PostgresGraphSession(connection, transaction, project, _time.GetUtcNow());
         foreach (var item in items)
         {
@@ -82,5 +90,32 @@ internal sealed class PostgresWriter(NpgsqlDataSource dataSource, TimeProvider t
         }
         transaction.Commit();
         return true;
+    }
+
+    /// <summary>Applies a dry run in a transaction of its own under the project's lock, and rolls it back.</summary>
+    private void DryRun(WriteItem item)
+    {
+        try
+        {
+            using var connection = _dataSource.OpenConnection();
+            using var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
+            LockProject(connection, transaction, item.Project);
+            item.Run(new PostgresGraphSession(connection, transaction, item.Project, _time.GetUtcNow()), _time, savepoints: true);
+            transaction.Rollback();
+        }
+        catch (Exception e)
+        {
+            item.Fail(PostgresErrors.AtBoundary(e));
+            return;
+        }
+        item.Complete();
+    }
+
+    /// <summary>Takes the project's write lock for the transaction: one writer per project across nodes.</summary>
+    private static void LockProject(NpgsqlConnection connection, NpgsqlTransaction transaction, Graph.ProjectId project)
+    {
+        using var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction);
+        lockCommand.Parameters.Add(new NpgsqlParameter { Value = $"selfsame:{project.Value}" });
+        lockCommand.ExecuteNonQuery();
     }
 }

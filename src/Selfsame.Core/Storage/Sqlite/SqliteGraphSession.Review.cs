@@ -6,10 +6,6 @@ namespace Selfsame.Storage.Sqlite;
 // The review queue and the suppressed values (IReviewReads, IReviewLog).
 internal sealed partial class SqliteGraphSession : IReviewReads, IReviewLog
 {
-    private const string ReviewColumns =
-        "review_id, rule, status, reason, field, a_type, a_value, a_display, a_record, a_profile, b_type, b_value, b_display, b_record, b_profile, " +
-        "surface, key_id, request_id, first_at, last_at, count, decided_at, decided_by_key, decision_request, link_id";
-
     public ReviewRef RecordRefusal(RefusalEntry refusal, WriteOrigin origin)
     {
         WritePending();
@@ -39,14 +35,14 @@ internal sealed partial class SqliteGraphSession : IReviewReads, IReviewLog
     public ReviewEntry? GetReviewEntry(long id)
     {
         WritePending();
-        using var rows = Sql.Query($"SELECT {ReviewColumns} FROM review_entries WHERE project_id = @p0 AND review_id = @p1", _project, id);
+        using var rows = Sql.Query($"SELECT {ReviewRows.Columns} FROM review_entries WHERE project_id = @p0 AND review_id = @p1", _project, id);
         return rows.Read() ? ReadReview(rows) : null;
     }
 
     public ReviewEntry? FindReviewByLink(LinkId link)
     {
         WritePending();
-        using var rows = Sql.Query($"SELECT {ReviewColumns} FROM review_entries WHERE project_id = @p0 AND link_id = @p1", _project, link.Value);
+        using var rows = Sql.Query($"SELECT {ReviewRows.Columns} FROM review_entries WHERE project_id = @p0 AND link_id = @p1", _project, link.Value);
         return rows.Read() ? ReadReview(rows) : null;
     }
 
@@ -54,7 +50,7 @@ internal sealed partial class SqliteGraphSession : IReviewReads, IReviewLog
     {
         WritePending();
         using var rows = Sql.Query(
-            $"SELECT {ReviewColumns} FROM review_entries WHERE project_id = @p0 AND review_id < @p1 " +
+            $"SELECT {ReviewRows.Columns} FROM review_entries WHERE project_id = @p0 AND review_id < @p1 " +
             "AND (@p2 IS NULL OR status = @p2) AND (@p3 IS NULL OR rule = @p3) " +
             "AND (@p4 IS NULL OR a_record IN (SELECT record_id FROM records WHERE project_id = @p0 AND profile_id = @p4) " +
             "OR b_record IN (SELECT record_id FROM records WHERE project_id = @p0 AND profile_id = @p4)) " +
@@ -70,12 +66,22 @@ internal sealed partial class SqliteGraphSession : IReviewReads, IReviewLog
         return result;
     }
 
-    public bool IsSuppressed(Identifier identifier) =>
-        Sql.Scalar("SELECT 1 FROM suppressed_identifiers WHERE project_id = @p0 AND type = @p1 AND value_hash = @p2", _project, identifier.Type, Suppressions.Hash(identifier)) is not null;
+    /// <summary>Whether the bound project has any suppressed value, read once a unit of work: most have none, and then no value is looked up.</summary>
+    private bool? _anySuppressed;
 
-    public bool Suppress(Identifier identifier) =>
-        Sql.Execute("INSERT INTO suppressed_identifiers (project_id, type, value_hash, at) VALUES (@p0, @p1, @p2, @p3) ON CONFLICT DO NOTHING",
+    public bool IsSuppressed(Identifier identifier)
+    {
+        _anySuppressed ??= Sql.Scalar("SELECT 1 FROM suppressed_identifiers WHERE project_id = @p0 LIMIT 1", _project) is not null;
+        return _anySuppressed.Value
+            && Sql.Scalar("SELECT 1 FROM suppressed_identifiers WHERE project_id = @p0 AND type = @p1 AND value_hash = @p2", _project, identifier.Type, Suppressions.Hash(identifier)) is not null;
+    }
+
+    public bool Suppress(Identifier identifier)
+    {
+        _anySuppressed = true;
+        return Sql.Execute("INSERT INTO suppressed_identifiers (project_id, type, value_hash, at) VALUES (@p0, @p1, @p2, @p3) ON CONFLICT DO NOTHING",
             _project, identifier.Type, Suppressions.Hash(identifier), Now.ToUnixTimeMilliseconds()) > 0;
+    }
 
     public bool LiftSuppression(Identifier identifier) =>
         Sql.Execute("DELETE FROM suppressed_identifiers WHERE project_id = @p0 AND type = @p1 AND value_hash = @p2", _project, identifier.Type, Suppressions.Hash(identifier)) > 0;
@@ -87,15 +93,6 @@ internal sealed partial class SqliteGraphSession : IReviewReads, IReviewLog
         Sql.Execute("UPDATE review_entries SET b_value = NULL, b_display = NULL WHERE project_id = @p0 AND b_record = @p1 AND b_value IS NOT NULL", _project, record.Value);
     }
 
-    private static ReviewEntry ReadReview(SqliteStatements.Rows r)
-    {
-        long? Long(int i) => r.IsDBNull(i) ? null : r.GetInt64(i);
-        string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
-        ReviewSide Side(int i) => new(
-            Text(i) is { } type && Text(i + 1) is { } value ? new Identifier(type, value) : null,
-            Text(i + 2), Long(i + 3) is { } record ? new RecordId(record) : null, Long(i + 4) is { } profile ? new ProfileId(profile) : null);
-        return new ReviewEntry(r.GetInt64(0), r.GetString(1), ReviewStatuses.Parse(r.GetString(2))!.Value, r.GetString(3), r.GetString(4), Side(5), Side(10),
-            r.GetString(15), Text(16), Text(17), Time(r.GetInt64(18)), Time(r.GetInt64(19)), r.GetInt64(20),
-            Long(21) is { } decided ? Time(decided) : null, Text(22), Text(23), Long(24) is { } link ? new LinkId(link) : null);
-    }
+    private static ReviewEntry ReadReview(SqliteStatements.Rows r) =>
+        ReviewRows.Read(i => r.IsDBNull(i) ? null : r.GetInt64(i), i => r.IsDBNull(i) ? null : r.GetString(i));
 }

@@ -55,6 +55,7 @@ internal sealed partial class SqliteGraphSession : ITimedTransaction, IDisposabl
         {
             // Copies of another project's rows are not this one's.
             _pending.ForgetKept();
+            _anySuppressed = null;
         }
         Project = project;
         _project = project.Value;
@@ -64,6 +65,7 @@ internal sealed partial class SqliteGraphSession : ITimedTransaction, IDisposabl
     public void BeginUnitOfWork()
     {
         _settings.Clear();
+        _anySuppressed = null;
         _counters.Clear();
         _dirtyCounters.Clear();
         _pending.Clear();

@@ -32,6 +32,24 @@ internal sealed class SqliteWriter : GroupWriter
 
     protected override void Commit(List<WriteItem> group)
     {
+        // A dry run goes after the group's writes, so that it sees every write sent before it.
+        var dryRun = group.Find(i => i.DryRun);
+        if (dryRun is not null)
+        {
+            group.Remove(dryRun);
+        }
+        if (group.Count > 0)
+        {
+            CommitWrites(group);
+        }
+        if (dryRun is not null)
+        {
+            DryRun(dryRun);
+        }
+    }
+
+    private void CommitWrites(List<WriteItem> group)
+    {
         var sql = _session.Sql;
         var started = SqliteWriterTimings.Start();
         try
@@ -71,6 +89,32 @@ internal sealed class SqliteWriter : GroupWriter
         {
             item.Complete();
         }
+    }
+
+    /// <summary>
+    /// Applies a dry run in a transaction of its own, its rows held back written out as a commit would (so that what the
+    /// database refuses is refused here too), then rolls it back and forgets what the session read or counted in it.
+    /// </summary>
+    private void DryRun(WriteItem item)
+    {
+        try
+        {
+            _session.Sql.Execute("BEGIN IMMEDIATE");
+            _session.BeginUnitOfWork();
+            _session.Bind(item.Project);
+            item.Run(_session, _time, savepoints: true);
+            _session.WritePending();
+        }
+        catch (Exception e)
+        {
+            TryRollback();
+            _session.BeginUnitOfWork();
+            item.Fail(e);
+            return;
+        }
+        TryRollback();
+        _session.BeginUnitOfWork();
+        item.Complete();
     }
 
     /// <summary>Pages the connection wrote to the WAL since the last call (SQLite's count of cache pages written).</summary>

@@ -39,6 +39,10 @@ public static class SurfacePipeline
     public static TBuilder Needs<TBuilder>(this TBuilder builder, EndpointNeeds needs) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(needs);
 
+    /// <summary>Marks an endpoint that writes outside the graph (keys, projects, retention): a dry run of it is refused, never done for real.</summary>
+    public static TBuilder RefusesDryRun<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new NoDryRun());
+
     private static async ValueTask<object?> FilterAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var http = invocation.HttpContext;
@@ -61,6 +65,16 @@ public static class SurfacePipeline
             {
                 return surface.Errors.Invalid(http, [refused]);
             }
+            var (dryRun, badFlag) = DryRunAnswer.Asked(http.Request);
+            if (badFlag is not null)
+            {
+                return surface.Errors.Invalid(http, [badFlag]);
+            }
+            if (dryRun && metadata.GetMetadata<NoDryRun>() is not null)
+            {
+                return surface.Errors.Invalid(http, [new FieldError(DryRunAnswer.Parameter, "this endpoint writes outside the identity graph and has no dry run; nothing was done")]);
+            }
+            request.DryRun = dryRun ? new DryRunLog() : null;
             var limits = http.RequestServices.GetRequiredService<RateLimits>();
             if (needs.Limit is { } limit)
             {
@@ -73,10 +87,15 @@ public static class SurfacePipeline
             {
                 request.Admit(limits, configured, 1);
             }
-            return await next(invocation);
+            var answer = await next(invocation);
+            return request.DryRun is { } log && answer is IResult result ? new DryRunAnswer(result, log) : answer;
         }
         catch (Exception e) when (!(e is OperationCanceledException && http.RequestAborted.IsCancellationRequested) && !http.Response.HasStarted)
         {
+            if (request.DryRun is not null)
+            {
+                http.Response.Headers[DryRunAnswer.Header] = "true";
+            }
             return Answer(request, e);
         }
     }
@@ -266,3 +285,6 @@ internal static class SurfaceAuthentication
         return IPAddress.TryParse(first, out var address) ? address.ToString() : null;
     }
 }
+
+/// <summary>Endpoint metadata: the endpoint has no dry run (<see cref="SurfacePipeline.RefusesDryRun"/>).</summary>
+internal sealed class NoDryRun;

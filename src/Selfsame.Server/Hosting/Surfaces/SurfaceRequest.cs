@@ -44,8 +44,11 @@ public sealed class SurfaceRequest
 
     public CancellationToken Aborted => Http.RequestAborted;
 
-    /// <summary>What the request's writes record as their origin: the surface, the request id, the key id and the client address.</summary>
-    public WriteOrigin Origin => new(Description.Name, Http.RequestId(), Caller.KeyId, ClientAddress);
+    /// <summary>Set when the request is a dry run (<c>dry_run=true</c>, <c>Selfsame-Dry-Run: true</c>): its writes are rolled back and their effects gathered here.</summary>
+    public DryRunLog? DryRun { get; internal set; }
+
+    /// <summary>What the request's writes record as their origin: the surface, the request id, the key id and the client address (and the dry run, when it is one).</summary>
+    public WriteOrigin Origin => new(Description.Name, Http.RequestId(), Caller.KeyId, ClientAddress) { DryRun = DryRun };
 
     /// <summary>The largest body this endpoint reads.</summary>
     public long MaxBodyBytes => Needs.MaxBodyBytes ?? Description.MaxBodyBytes ?? _options.MaxRequestBodyBytes;
