@@ -48,8 +48,13 @@ public sealed partial class IdentityEngine(IGraphStore store)
         ApplyOneAsync<DeleteResult>(project, new GraphOperation.DeleteProfileOp(profile, suppress), origin, cancellationToken);
 
     /// <summary>What proposed settings would find in the project's existing data, read in one snapshot (the writer is not held).</summary>
-    public Task<Guardrails.SettingsImpact> SettingsImpactAsync(ProjectId project, ProjectSettings current, ProjectSettings proposed, CancellationToken cancellationToken) =>
-        Store.ReadAsync(project, session => Guardrails.SettingsImpact.Read(session, current, proposed), cancellationToken);
+    public Task<Guardrails.SettingsImpact> SettingsImpactAsync(ProjectId project, ProjectSettings current, ProjectSettings proposed, CancellationToken cancellationToken,
+        Action<long>? progress = null) =>
+        Store.ReadAsync(project, session => Guardrails.SettingsImpact.Read(session, current, proposed, progress), cancellationToken);
+
+    /// <summary>Whether the project has more than <paramref name="count"/> profiles (reads at most that many ids and one more).</summary>
+    public Task<bool> HasMoreProfilesThanAsync(ProjectId project, int count, CancellationToken cancellationToken) =>
+        Store.ReadAsync(project, session => session.ListProfiles(new ProfileId(0), count + 1).Count > count, cancellationToken);
 
     /// <summary>A page of the review queue, newest first.</summary>
     public Task<IReadOnlyList<Guardrails.ReviewEntry>> ListReviewAsync(ProjectId project, Guardrails.ReviewQuery query, CancellationToken cancellationToken) =>

@@ -22,7 +22,10 @@ public sealed record SettingsImpact(long ProfilesRead, IReadOnlyList<RuleImpact>
 {
     public const int Shown = 100;
 
-    internal static SettingsImpact Read(IGraphReadSession session, ProjectSettings current, ProjectSettings proposed)
+    /// <summary>The settings-impact job's kind: its payload is the proposed settings, its result this record as JSON.</summary>
+    public const string JobKind = "settings_impact";
+
+    internal static SettingsImpact Read(IGraphReadSession session, ProjectSettings current, ProjectSettings proposed, Action<long>? progress = null)
     {
         var rules = proposed.MaxPerType.Keys.Order(StringComparer.Ordinal).Select(ReviewRules.PerType).Append(ReviewRules.MaxRecords).ToList();
         var counts = rules.ToDictionary(r => r, _ => 0L, StringComparer.Ordinal);
@@ -66,6 +69,7 @@ public sealed record SettingsImpact(long ProfilesRead, IReadOnlyList<RuleImpact>
                 }
             }
             after = page[^1];
+            progress?.Invoke(profiles);
         }
         return new SettingsImpact(profiles, rules.Select(r => new RuleImpact(r, counts[r], examples[r])).ToList(), deniedCount, denied);
 

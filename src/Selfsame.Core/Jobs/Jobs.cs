@@ -33,7 +33,8 @@ public sealed record JobRecord(
     DateTimeOffset? StartedAt,
     DateTimeOffset? EndedAt,
     string? Error,
-    string? KeyId);
+    string? KeyId,
+    string? Result = null);
 
 /// <summary>The process running a job lost its claim (another process holds it now): what it was applying is rolled back.</summary>
 public sealed class JobClaimLostException(string jobId) : Exception($"job {jobId} is claimed by another process");
@@ -65,6 +66,9 @@ public interface IJobStore
     Task<IReadOnlyList<JobRowError>> ListErrorsAsync(ProjectId project, string jobId, long afterLine, int limit, CancellationToken cancellationToken);
 
     /// <summary>Sets a job's status and times; a finished job (completed or failed) loses its payload and its claim.</summary>
+    /// <summary>Sets how far a job that reads rather than writes has come and, at its end, what it found (JSON).</summary>
+    Task SetProgressAsync(ProjectId project, string jobId, long completedRows, string? result, CancellationToken cancellationToken);
+
     Task SetStatusAsync(ProjectId project, string jobId, string status, DateTimeOffset? startedAt, DateTimeOffset? endedAt, long? totalRows, string? error,
         CancellationToken cancellationToken);
 }

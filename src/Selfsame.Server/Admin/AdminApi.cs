@@ -73,6 +73,9 @@ public sealed record KeyCreatedResponse(string Key, string KeyId, string Project
 /// <summary>Admin endpoints: the caller's project and its settings, new projects, and the project's API keys.</summary>
 public static class AdminApi
 {
+    /// <summary>Up to this many profiles, a dry run of settings answers at once; above, it runs as a job.</summary>
+    public const int SettingsImpactInline = 10_000;
+
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapSurface("/v1/admin", NativeErrors.Surface).WithTags("Admin");
@@ -82,7 +85,8 @@ public static class AdminApi
             .Needs(Roles.Admin).Produces<ProjectResponse>()
             .WithSummary("The caller's project and its settings.");
 
-        admin.MapPut("/project/settings", async (HttpContext context, Projects projects, Graph.IdentityEngine engine, CancellationToken ct) =>
+        admin.MapPut("/project/settings", async (HttpContext context, Projects projects, Graph.IdentityEngine engine, JobRunner runner, TimeProvider time,
+                CancellationToken ct) =>
             {
                 var caller = context.Caller();
                 var body = await context.Surface().JsonAsync();
@@ -105,9 +109,16 @@ public static class AdminApi
                 }
                 if (context.Surface().DryRun is { } dryRun)
                 {
-                    // Nothing is saved: what the settings would find in the data that is there now.
+                    // Nothing is saved: what the settings would find in the data that is there now; as a job for a large
+                    // project (or when asked with job=true), whose result GET /v1/jobs/{id} shows.
                     dryRun.Answered = true;
                     var proposed = settings with { DenyList = settings.DenyList.Normalized(settings) };
+                    if (context.Request.Query["job"] == "true" || await engine.HasMoreProfilesThanAsync(caller.Project, SettingsImpactInline, ct))
+                    {
+                        var job = await runner.SubmitAsync(caller.Project, Guardrails.SettingsImpact.JobKind, "native", null,
+                            System.Text.Encoding.UTF8.GetBytes(proposed.ToJson()), caller.KeyId, time, ct);
+                        return Results.Json(Native.JobDto.Of(job), statusCode: StatusCodes.Status202Accepted);
+                    }
                     return Results.Ok(SettingsImpactResponse.Of(await engine.SettingsImpactAsync(caller.Project, context.Surface().Settings, proposed, ct)));
                 }
                 await projects.UpdateSettingsAsync(caller.Project, settings, context.Surface().Origin, ct);

@@ -40,6 +40,43 @@ public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects p
         return answer(await SubmitAsync(request.Project, kind, request.Description.Name, filename, payload, request.Caller.KeyId, time, request.Aborted));
     }
 
+    /// <summary>
+    /// A dry run of settings as a job: reads the project's profiles in one snapshot (the writer is never held), saying how
+    /// many it has read as it goes, and keeps what it found as the job's result.
+    /// </summary>
+    private async Task RunSettingsImpactAsync(JobRecord job, CancellationToken stoppingToken)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        try
+        {
+            if (!await jobs.TryClaimAsync(job.Project, job.JobId, processor.Owner, now, now + TimeSpan.FromHours(1), stoppingToken))
+            {
+                return;
+            }
+            var payload = await jobs.ReadPayloadAsync(job.Project, job.JobId, stoppingToken);
+            var proposed = ProjectSettings.FromJson(System.Text.Encoding.UTF8.GetString(payload));
+            var current = (await projects.GetAsync(job.Project, stoppingToken))?.Settings ?? ProjectSettings.Default;
+            await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Processing, now, null, null, null, stoppingToken);
+            var reported = 0L;
+            var impact = await engine.SettingsImpactAsync(job.Project, current, proposed, stoppingToken, read =>
+            {
+                if (read - reported >= 5_000)
+                {
+                    reported = read;
+                    jobs.SetProgressAsync(job.Project, job.JobId, read, null, stoppingToken).GetAwaiter().GetResult();
+                }
+            });
+            var result = System.Text.Json.JsonSerializer.Serialize(Admin.SettingsImpactResponse.Of(impact), JsonDefaults.Options);
+            await jobs.SetProgressAsync(job.Project, job.JobId, impact.ProfilesRead, result, stoppingToken);
+            await jobs.SetStatusAsync(job.Project, job.JobId, JobStatuses.Completed, null, TimeProvider.System.GetUtcNow(), impact.ProfilesRead, null, stoppingToken);
+            logger.LogInformation("Job {Job} ({Kind}) of project {Project} completed: {Profiles} profiles read", job.JobId, job.Kind, job.Project, impact.ProfilesRead);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "Job {Job} of project {Project} stopped; it is tried again at the next look", job.JobId, job.Project);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -67,6 +104,11 @@ public sealed class JobRunner(IJobStore jobs, JobProcessor processor, Projects p
             }
             foreach (var job in unfinished)
             {
+                if (job.Kind == Guardrails.SettingsImpact.JobKind)
+                {
+                    await RunSettingsImpactAsync(job, stoppingToken);
+                    continue;
+                }
                 if (!processor.Knows(job.Kind))
                 {
                     continue;

@@ -17,11 +17,12 @@ namespace Selfsame.Server.Native;
 public sealed record JobErrorDto(long Line, string Reason);
 
 public sealed record JobDto(string JobId, string Kind, string Status, string Source, string? Filename, long FileSize, long TotalRows, long CompletedRows,
-    long FailedRows, DateTimeOffset SubmittedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, string? Error, IReadOnlyList<JobErrorDto>? Errors)
+    long FailedRows, DateTimeOffset SubmittedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, string? Error, IReadOnlyList<JobErrorDto>? Errors,
+    JsonElement? Result = null)
 {
     public static JobDto Of(JobRecord j, IReadOnlyList<JobRowError>? errors = null) =>
         new(j.JobId, j.Kind, j.Status, j.Source, j.Filename, j.FileSize, j.TotalRows, j.CompletedRows, j.FailedRows, j.SubmittedAt, j.StartedAt, j.EndedAt,
-            j.Error, errors?.Select(e => new JobErrorDto(e.Line, e.Reason)).ToList());
+            j.Error, errors?.Select(e => new JobErrorDto(e.Line, e.Reason)).ToList(), j.Result is null ? null : JsonElement.Parse(j.Result));
 }
 
 public sealed record CompanyPropertyDto(JsonElement Value, string Type, DateTimeOffset UpdatedAt)

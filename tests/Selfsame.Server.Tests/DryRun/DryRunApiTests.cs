@@ -178,4 +178,30 @@ public sealed class DryRunApiTests(RunningServer server) : IClassFixture<Running
         Assert.Equal("dry_run", keyBody.Value<string>("errors.0.field"));
         Assert.Single((await own.GetJsonAsync("/v1/admin/keys")).Body!.AsArray());
     }
+
+    [Fact]
+    public async Task Settings_DryRun_AsAJob_KeepsItsFindingsAsTheJobsResult()
+    {
+        using var admin = server.Client(server.AdminKey);
+        var id = $"p{Guid.NewGuid():N}"[..20];
+        var (_, created) = await admin.PostAsync("/v1/admin/projects", $$"""{"id":"{{id}}"}""");
+        using var own = server.Client(created.Value<string>("admin_key.key"));
+        await own.PostAsync("/v1/identify", """{"user_id":"ann","identifiers":[{"type":"email","value":"ann@acme.com"},{"type":"email","value":"ann@work.com"}]}""");
+
+        var (status, job) = await own.SendAsync(HttpMethod.Put, "/v1/admin/project/settings?dry_run=true&job=true", Http.Json("""{"max_per_type":{"user_id":1,"email":1}}"""));
+        Assert.Equal(202, status);
+        Assert.Equal("settings_impact", job.Value<string>("kind"));
+        JsonNode? done = null;
+        for (var i = 0; i < 100 && done?["status"]?.GetValue<string>() != "completed"; i++)
+        {
+            await Task.Delay(100);
+            done = (await own.GetJsonAsync($"/v1/jobs/{job.Value<string>("job_id")}")).Body;
+        }
+
+        Assert.Equal("completed", done.Value<string>("status"));
+        Assert.Equal(1, done.Value<int>("completed_rows"));
+        var email = done!["result"]!["rules"]!.AsArray().Single(r => r!["rule"]!.GetValue<string>() == "max_per_type.email")!;
+        Assert.Equal(1, email["profiles"]!.GetValue<int>());
+        Assert.Null((await own.GetJsonAsync("/v1/admin/project")).Body!["settings"]!["max_per_type"]!["email"]);
+    }
 }

@@ -165,7 +165,7 @@ internal sealed class PostgresCatalog(NpgsqlDataSource dataSource) : IProjectCat
 internal sealed class PostgresJobStore(PostgresCatalog catalog) : IJobStore
 {
     private const string Columns =
-        "job_id, project_id, kind, source, status, filename, file_size, total_rows, completed_rows, failed_rows, next_line, submitted_at, started_at, ended_at, error, key_id";
+        "job_id, project_id, kind, source, status, filename, file_size, total_rows, completed_rows, failed_rows, next_line, submitted_at, started_at, ended_at, error, key_id, result";
 
     public Task AddAsync(JobRecord job, byte[] payload, CancellationToken cancellationToken) =>
         catalog.InTransactionAsync(async (connection, transaction) =>
@@ -173,7 +173,7 @@ internal sealed class PostgresJobStore(PostgresCatalog catalog) : IJobStore
             // The project's jobs are numbered under its row lock, so two nodes never give two jobs one number.
             await PostgresCatalog.ExecuteAsync(connection, transaction, "SELECT 1 FROM projects WHERE project_id = $1 FOR UPDATE", cancellationToken, job.Project.Value);
             await PostgresCatalog.ExecuteAsync(connection, transaction,
-                $"INSERT INTO jobs ({Columns}, seq) VALUES ($1, $2, $3, $4, $5, $6::text, $7, $8, 0, 0, 1, $9, NULL, NULL, NULL, $10::text, " +
+                $"INSERT INTO jobs ({Columns}, seq) VALUES ($1, $2, $3, $4, $5, $6::text, $7, $8, 0, 0, 1, $9, NULL, NULL, NULL, $10::text, NULL, " +
                 "(SELECT coalesce(max(seq), 0) + 1 FROM jobs WHERE project_id = $2))", cancellationToken,
                 job.JobId, job.Project.Value, job.Kind, job.Source, job.Status, job.Filename, job.FileSize, job.TotalRows, job.SubmittedAt.ToUnixTimeMilliseconds(), job.KeyId);
             await PostgresCatalog.ExecuteAsync(connection, transaction, "INSERT INTO job_payloads (project_id, job_id, payload) VALUES ($1, $2, $3)", cancellationToken,
@@ -205,6 +205,10 @@ internal sealed class PostgresJobStore(PostgresCatalog catalog) : IJobStore
         await catalog.QueryAsync("SELECT line, reason FROM job_errors WHERE project_id = $1 AND job_id = $2 AND line > $3 ORDER BY line LIMIT $4",
             r => new JobRowError(r.GetInt64(0), r.GetString(1)), cancellationToken, project.Value, jobId, afterLine, (long)limit);
 
+    public Task SetProgressAsync(ProjectId project, string jobId, long completedRows, string? result, CancellationToken cancellationToken) =>
+        catalog.ExecuteAsync("UPDATE jobs SET completed_rows = $3, result = coalesce($4::text, result) WHERE project_id = $1 AND job_id = $2", cancellationToken,
+            project.Value, jobId, completedRows, result);
+
     public Task SetStatusAsync(ProjectId project, string jobId, string status, DateTimeOffset? startedAt, DateTimeOffset? endedAt, long? totalRows, string? error,
         CancellationToken cancellationToken) =>
         catalog.InTransactionAsync(async (connection, transaction) =>
@@ -226,5 +230,6 @@ internal sealed class PostgresJobStore(PostgresCatalog catalog) : IJobStore
     private static JobRecord Read(NpgsqlDataReader r) => new(
         r.GetString(0), ProjectId.Parse(r.GetString(1)), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
         r.GetInt64(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9), r.GetInt64(10), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(11)),
-        PostgresCatalog.Time(r, 12), PostgresCatalog.Time(r, 13), r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetString(15));
+        PostgresCatalog.Time(r, 12), PostgresCatalog.Time(r, 13), r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetString(15),
+        r.IsDBNull(16) ? null : r.GetString(16));
 }

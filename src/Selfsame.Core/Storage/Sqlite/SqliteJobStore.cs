@@ -8,14 +8,14 @@ namespace Selfsame.Storage.Sqlite;
 internal sealed class SqliteJobStore(SqliteCatalog catalog) : IJobStore
 {
     private const string Columns =
-        "job_id, project_id, kind, source, status, filename, file_size, total_rows, completed_rows, failed_rows, next_line, submitted_at, started_at, ended_at, error, key_id";
+        "job_id, project_id, kind, source, status, filename, file_size, total_rows, completed_rows, failed_rows, next_line, submitted_at, started_at, ended_at, error, key_id, result";
 
     public Task AddAsync(JobRecord job, byte[] payload, CancellationToken cancellationToken)
     {
         // One transaction: the job and its payload exist together or not at all.
         catalog.InTransaction(connection =>
         {
-            Run(connection, $"INSERT INTO jobs ({Columns}, seq) VALUES ($id, $project, $kind, $source, $status, $filename, $size, $total, 0, 0, 1, $at, NULL, NULL, NULL, $key, " +
+            Run(connection, $"INSERT INTO jobs ({Columns}, seq) VALUES ($id, $project, $kind, $source, $status, $filename, $size, $total, 0, 0, 1, $at, NULL, NULL, NULL, $key, NULL, " +
                 "(SELECT coalesce(max(seq), 0) + 1 FROM jobs WHERE project_id = $project))",
                 ("$id", job.JobId), ("$project", job.Project.Value), ("$kind", job.Kind), ("$source", job.Source), ("$status", job.Status),
                 ("$filename", job.Filename), ("$size", job.FileSize), ("$total", job.TotalRows), ("$at", job.SubmittedAt.ToUnixTimeMilliseconds()), ("$key", job.KeyId));
@@ -54,6 +54,13 @@ internal sealed class SqliteJobStore(SqliteCatalog catalog) : IJobStore
             "SELECT line, reason FROM job_errors WHERE project_id = $project AND job_id = $id AND line > $after ORDER BY line LIMIT $limit",
             r => new JobRowError(r.GetInt64(0), r.GetString(1)), ("$project", project.Value), ("$id", jobId), ("$after", afterLine), ("$limit", limit)));
 
+    public Task SetProgressAsync(ProjectId project, string jobId, long completedRows, string? result, CancellationToken cancellationToken)
+    {
+        catalog.Execute("UPDATE jobs SET completed_rows = $done, result = coalesce($result, result) WHERE project_id = $project AND job_id = $id",
+            ("$project", project.Value), ("$id", jobId), ("$done", completedRows), ("$result", result));
+        return Task.CompletedTask;
+    }
+
     public Task SetStatusAsync(ProjectId project, string jobId, string status, DateTimeOffset? startedAt, DateTimeOffset? endedAt, long? totalRows, string? error,
         CancellationToken cancellationToken)
     {
@@ -81,7 +88,7 @@ internal sealed class SqliteJobStore(SqliteCatalog catalog) : IJobStore
         r.GetInt64(6), r.GetInt64(7), r.GetInt64(8), r.GetInt64(9), r.GetInt64(10), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(11)),
         r.IsDBNull(12) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(12)),
         r.IsDBNull(13) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(13)),
-        r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetString(15));
+        r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetString(15), r.IsDBNull(16) ? null : r.GetString(16));
 
     private static void Run(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
