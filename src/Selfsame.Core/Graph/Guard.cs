@@ -11,10 +11,12 @@ internal static class Guard
 {
     /// <summary>Why an identifier may not be attached or merged on: a deny-list entry, or (for one no record holds) a suppressed value.</summary>
     public static Denial? Denied(IGraphReadSession session, Identifier identifier, bool held) =>
-        DenyList.Check(identifier, session.Settings)
-        ?? (!held && session.IsSuppressed(identifier)
-            ? new Denial(ReviewRules.Suppressed, $"{identifier.Type} '{identifier.Value}' was suppressed in this project and is never attached again (suppressed)")
-            : null);
+        DenyList.Check(identifier, session.Settings) ?? (held ? null : Suppressed(session, identifier));
+
+    /// <summary>Why an identifier no record holds may not be attached, when its value was suppressed (the deny-list checked already).</summary>
+    public static Denial? Suppressed(IGraphReadSession session, Identifier identifier) => session.IsSuppressed(identifier)
+        ? new Denial(ReviewRules.Suppressed, $"{identifier.Type} '{identifier.Value}' was suppressed in this project and is never attached again (suppressed)")
+        : null;
 
     /// <summary>Whether the project lets merges that <paramref name="rule"/> would refuse go through.</summary>
     public static bool Allows(IGraphReadSession session, string rule) => session.Settings.ActionFor(rule) == ReviewAction.Allow;

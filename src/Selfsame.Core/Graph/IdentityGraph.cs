@@ -69,7 +69,8 @@ internal static class IdentityGraph
             var current = tx.FindIdentifier(identifier);
             if (current is null)
             {
-                if (Guard.Denied(tx, identifier, held: false) is { } denial)
+                // The deny-list dropped junk among the others already (ChoosePrimary): a suppressed value is left.
+                if (Guard.Suppressed(tx, identifier) is { } denial)
                 {
                     refused.Add(Guard.Record(tx, origin, denial.Rule, denial.Reason, input, Requester(), ReviewSide.Of(input, null, null)));
                     continue;
@@ -162,7 +163,7 @@ internal static class IdentityGraph
                 continue;
             }
             var owner = tx.FindIdentifier(input.Identifier);
-            if (owner is null && Guard.Denied(tx, input.Identifier, held: false) is { } suppressed)
+            if (owner is null && Guard.Suppressed(tx, input.Identifier) is { } suppressed)
             {
                 dropped.Add((input, suppressed));
                 continue;

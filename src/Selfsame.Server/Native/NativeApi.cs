@@ -85,14 +85,14 @@ public static class NativeApi
             .WithSummary("A profile: its records, identifiers, links, and merged properties with the record each came from.");
 
         v1.MapDelete("/profiles/{id:long}", async (HttpContext context, IdentityEngine engine, long id, string? suppress, CancellationToken ct) =>
-                ReviewEndpoints.Flag(suppress, "suppress") is not { } flag
+                ReviewEndpoints.Flag(suppress) is not { } flag
                     ? Problems.Invalid("suppress", "must be true or false")
                     : Results.Ok(DeleteResponse.Of(await engine.DeleteProfileAsync(context.Caller().Project, new ProfileId(id), context.Surface().Origin, ct, flag))))
             .Needs(Roles.Write).Produces<DeleteResponse>()
             .WithSummary("Delete every record of a profile, with identifiers, properties and links, for good; with suppress=true its identifiers are never attached again.");
 
         v1.MapDelete("/records/{id:long}", async (HttpContext context, IdentityEngine engine, long id, string? suppress, CancellationToken ct) =>
-                ReviewEndpoints.Flag(suppress, "suppress") is not { } flag
+                ReviewEndpoints.Flag(suppress) is not { } flag
                     ? Problems.Invalid("suppress", "must be true or false")
                     : Results.Ok(DeleteResponse.Of(await engine.DeleteRecordAsync(context.Caller().Project, new RecordId(id), context.Surface().Origin, ct, flag))))
             .Needs(Roles.Write).Produces<DeleteResponse>()
@@ -188,7 +188,8 @@ public static class NativeApi
             : null;
     }
 
-    private static T? Try<T>(Func<T> read, List<FieldError> errors) where T : class
+    /// <summary>Runs a read of request input; its field errors go to <paramref name="errors"/> and the answer is null.</summary>
+    internal static T? Try<T>(Func<T> read, List<FieldError> errors) where T : class
     {
         try
         {

@@ -38,18 +38,9 @@ internal static class ReviewEndpoints
                 {
                     errors.Add(new FieldError("limit", $"must be between 1 and {MaxPage}"));
                 }
-                Identifier? identifier = null;
-                if (type is not null || value is not null || label is not null || name is not null)
-                {
-                    try
-                    {
-                        identifier = new OperationReader(context.Surface().Settings).ReadIdentifier(type, value, label, name, "").Identifier;
-                    }
-                    catch (RequestValidationException e)
-                    {
-                        errors.AddRange(e.Errors);
-                    }
-                }
+                var identifier = type is not null || value is not null || label is not null || name is not null
+                    ? NativeApi.Try(() => new OperationReader(context.Surface().Settings).ReadIdentifier(type, value, label, name, ""), errors)?.Identifier
+                    : null;
                 if (errors.Count > 0)
                 {
                     return Problems.Invalid(errors);
@@ -84,7 +75,7 @@ internal static class ReviewEndpoints
                 CancellationToken ct) =>
             {
                 var identifier = new OperationReader(context.Surface().Settings).ReadIdentifier(type, value, label, name, "");
-                if (Flag(suppress, "suppress") is not { } flag)
+                if (Flag(suppress) is not { } flag)
                 {
                     return Problems.Invalid("suppress", "must be true or false");
                 }
@@ -106,7 +97,7 @@ internal static class ReviewEndpoints
     }
 
     /// <summary>A query flag: absent is false; true or false otherwise; null for anything else.</summary>
-    internal static bool? Flag(string? text, string field) => text switch
+    internal static bool? Flag(string? text) => text switch
     {
         null or "false" or "0" => false,
         "true" or "1" => true,
