@@ -151,10 +151,16 @@ public static class SelfsameCommands
             Description = "A log line per request (costs about a third of the requests a second here). Environment: SELFSAME_LOG_REQUESTS=1.",
             DefaultValueFactory = _ => Settings.Get("LOG_REQUESTS") is "1" or "true",
         };
+        var metrics = new Option<string>("--metrics")
+        {
+            Description = "Who may read /metrics (Prometheus text): loopback (clients on this machine), any, or off. Environment: SELFSAME_METRICS.",
+            DefaultValueFactory = _ => Settings.Get("METRICS") ?? "loopback",
+        };
+        metrics.AcceptOnlyFromAmong("loopback", "any", "off");
         var store = StoreOption();
         var connection = ConnectionOption();
         var command = new Command("serve", "Run the HTTP server (creates the project 'default' in an empty store).")
-            { data, store, connection, urls, maxBody, mappingLimit, retentionInterval, rateLimits, logFormat, logLevel, logRequests };
+            { data, store, connection, urls, maxBody, mappingLimit, retentionInterval, rateLimits, logFormat, logLevel, logRequests, metrics };
         command.Validators.Add(r =>
         {
             if (r.GetValue(store) == "postgres" && string.IsNullOrWhiteSpace(r.GetValue(connection)))
@@ -175,6 +181,7 @@ public static class SelfsameCommands
                 LogFormat = result.GetValue(logFormat)!,
                 LogLevel = result.GetValue(logLevel),
                 LogRequests = result.GetValue(logRequests),
+                Metrics = result.GetValue(metrics)!,
                 RetentionInterval = TimeSpan.FromMinutes(result.GetValue(retentionInterval)),
                 // A family given twice: the last one counts.
                 RateLimits = (result.GetValue(rateLimits) ?? []).Select(t => RateLimitRule.TryParse(t, out _)!)

@@ -48,6 +48,39 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Metrics_CountWhatHappenedBeforeTheFirstScrape()
+    {
+        var (_, created, _) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "write");
+        var key = created.TrimEnd().Split('\n')[^1];
+        var (server, address) = await SelfsameProcess.ServeAsync(_data);
+        try
+        {
+            using var client = new HttpClient { BaseAddress = address };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            foreach (var body in new[]
+            {
+                """{"identifiers":[{"type":"device_id","value":"d-metrics"}]}""",
+                """{"user_id":"u-metrics","identifiers":[{"type":"device_id","value":"d-metrics"},{"type":"email","value":"test@test.com"}]}""",
+            })
+            {
+                using var response = await client.PostAsync("/v1/identify", new StringContent(body, Encoding.UTF8, "application/json"));
+                Assert.Equal(200, (int)response.StatusCode);
+            }
+
+            var scrape = await client.GetStringAsync("/metrics");
+
+            Assert.Contains("selfsame_merges{kind=\"implicit\"} 1\n", scrape, StringComparison.Ordinal);
+            Assert.Contains("selfsame_refusals{rule=\"deny_list.placeholder_email\"} 1\n", scrape, StringComparison.Ordinal);
+            Assert.Contains("selfsame_writer_group_size_count ", scrape, StringComparison.Ordinal);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task KeyRotate_PrintsTheNewKey_AndEndsTheOldOneAfterTheGrace()
     {
         var (_, created, _) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "read");

@@ -47,7 +47,11 @@ public sealed record LinkResult(
     Link? Link,
     IReadOnlyList<RecordId> CreatedRecords,
     IReadOnlyList<ProfileId> MergedProfiles,
-    bool AlreadyJoined);
+    bool AlreadyJoined)
+{
+    /// <summary>The records that joined <see cref="Into"/>'s profile: all of <see cref="From"/>'s profile as it was; 0 when already joined.</summary>
+    public int JoinedRecords { get; init; }
+}
 
 public sealed record UnlinkResult(
     IReadOnlyList<Link> Removed,

@@ -20,7 +20,17 @@ public sealed partial class IdentityEngine
             var outcome = (await DryRunEachAsync(project, [operation], origin, cancellationToken))[0];
             return outcome.Error is { } error ? throw error : (T)outcome.Value!;
         }
-        return (T)await Store.WriteAsync(project, tx => IdentityGraph.Apply(tx, operation, origin), cancellationToken);
+        try
+        {
+            var result = await Store.WriteAsync(project, tx => IdentityGraph.Apply(tx, operation, origin), cancellationToken);
+            Telemetry.SelfsameMetrics.CountWrite(result, null);
+            return (T)result;
+        }
+        catch (GraphException refusal)
+        {
+            Telemetry.SelfsameMetrics.CountWrite(null, refusal);
+            throw;
+        }
     }
 
     /// <summary>Applies every operation in one transaction, all or none (a request that is ingested whole or not at all); answers each result.</summary>
@@ -38,11 +48,21 @@ public sealed partial class IdentityEngine
             origin.DryRun.Add(log.Effects);
             return outcomes.Select(o => o.Value!).ToList();
         }
-        return await Store.WriteAsync<IReadOnlyList<object>>(project, tx =>
+        try
         {
-            IdentityGraph.ReadAhead(tx, operations);
-            return operations.Select(operation => IdentityGraph.Apply(tx, operation, origin)).ToList();
-        }, cancellationToken);
+            var results = await Store.WriteAsync<IReadOnlyList<object>>(project, tx =>
+            {
+                IdentityGraph.ReadAhead(tx, operations);
+                return operations.Select(operation => IdentityGraph.Apply(tx, operation, origin)).ToList();
+            }, cancellationToken);
+            Telemetry.SelfsameMetrics.CountWrite(results, null);
+            return results;
+        }
+        catch (GraphException refusal)
+        {
+            Telemetry.SelfsameMetrics.CountWrite(null, refusal);
+            throw;
+        }
     }
 
     /// <summary>

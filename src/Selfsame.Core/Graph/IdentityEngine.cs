@@ -93,7 +93,17 @@ public sealed partial class IdentityEngine(IGraphStore store)
                 return IdentityGraph.Apply(tx, first, origin);
             };
         }
-        return Store.WriteEachAsync(project, work, cancellationToken);
+        return CountedAsync(Store.WriteEachAsync(project, work, cancellationToken));
+    }
+
+    private static async Task<IReadOnlyList<WriteOutcome<object>>> CountedAsync(Task<IReadOnlyList<WriteOutcome<object>>> write)
+    {
+        var outcomes = await write;
+        foreach (var outcome in outcomes)
+        {
+            Telemetry.SelfsameMetrics.CountWrite(outcome.Value, outcome.Error);
+        }
+        return outcomes;
     }
 
     /// <summary>A page of the events of a profile (every record; an id merged away names its profile) or of one record.</summary>

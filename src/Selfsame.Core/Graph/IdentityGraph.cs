@@ -253,12 +253,13 @@ internal static class IdentityGraph
             var inside = tx.AddLink(from, into, kind, origin);
             return new LinkResult(Reroot(tx, fromProfile), from, into, inside, createdRecords, [], AlreadyJoined: true);
         }
+        var joined = tx.GetProfileRecords(fromProfile).Count;
         var link = tx.AddLink(from, into, kind, origin);
         var profile = Join(tx, intoProfile, fromProfile);
         var mergedAway = new[] { fromProfile, intoProfile }.Where(p => p != profile).ToList();
         tx.AddAudit("merge", origin, new { kind = kind, link_id = link.Id.Value, from_record = from.Value, into_record = into.Value,
             profiles = new[] { fromProfile.Value, intoProfile.Value }, profile = profile.Value });
-        return new LinkResult(profile, from, into, link, createdRecords, mergedAway, AlreadyJoined: false);
+        return new LinkResult(profile, from, into, link, createdRecords, mergedAway, AlreadyJoined: false) { JoinedRecords = joined };
     }
 
     /// <summary>

@@ -54,6 +54,16 @@ public abstract record PropertyEdit(string Key)
     /// the order first held, at most <paramref name="Cap"/> values. Removing from an array the profile does not have changes nothing.
     /// </summary>
     public sealed record ArrayEdit(string Key, IReadOnlyList<JsonElement> Added, IReadOnlyList<JsonElement> Removed, int Cap) : PropertyEdit(Key);
+
+    /// <summary>
+    /// A list edit as Amplitude's operations make them: <paramref name="Values"/> put at the start or the end of the list (a
+    /// value that is not a list becomes the list's first element; none becomes an empty list), with <paramref name="OnlyNew"/>
+    /// only those the list lacks, or with <paramref name="TakeOut"/> every copy of them taken out; at most <paramref name="Cap"/> values.
+    /// </summary>
+    public sealed record ListEdit(string Key, IReadOnlyList<JsonElement> Values, bool AtStart, bool OnlyNew, bool TakeOut, int Cap) : PropertyEdit(Key);
+
+    /// <summary>Removes every property (of the record written to, or of every record of the profile, as the command says).</summary>
+    public sealed record Clear() : PropertyEdit("*");
 }
 
 /// <summary>A user's one identifier of <paramref name="Type"/>: <paramref name="Value"/> replaces the one the profile holds; null removes it.</summary>
@@ -114,7 +124,14 @@ public sealed record UpsertCommand(
     bool ExistingOnly,
     IReadOnlyDictionary<string, PropertyValue> Set,
     IReadOnlyList<string> Unset,
-    IReadOnlyList<PropertyEdit> Edits);
+    IReadOnlyList<PropertyEdit> Edits)
+{
+    /// <summary>
+    /// Edits read and write the record written to alone, never the rest of its profile (Amplitude: a user's properties stay
+    /// on its user id across a mapping).
+    /// </summary>
+    public bool EditsOnRecord { get; init; }
+}
 
 /// <summary>The identify that an upsert made, or null when it was skipped (<see cref="UpsertCommand.ExistingOnly"/>).</summary>
 public sealed record UpsertResult(IdentifyResult? Identified);

@@ -145,7 +145,7 @@ internal static class UserRules
         var primary = held ?? command.Identifiers[0];
         var others = command.Identifiers.Where(i => i != primary).ToList();
         var result = IdentityGraph.Identify(tx, new IdentifyCommand(primary, others, command.Set, Empty, command.Unset), origin);
-        ApplyEdits(tx, result.Profile, result.Record, command.Edits);
+        ApplyEdits(tx, result.Profile, result.Record, command.Edits, command.EditsOnRecord);
         return new UpsertResult(result);
     }
 
@@ -316,14 +316,17 @@ internal static class UserRules
     }
 
     /// <summary>Applies property edits: sets on <paramref name="target"/>; increments and array edits from the profile's merged values.</summary>
-    private static void ApplyEdits(IGraphTransaction tx, ProfileId profile, RecordId target, IReadOnlyList<PropertyEdit> edits)
+    private static void ApplyEdits(IGraphTransaction tx, ProfileId profile, RecordId target, IReadOnlyList<PropertyEdit> edits, bool recordOnly = false)
     {
         IReadOnlyList<ProfileProperty>? current = null;
         PropertyValue? Current(string key)
         {
-            current ??= ProfileReads.MergeProperties(tx.GetProfileProperties(profile), tx.GetProfileLinks(profile));
+            current ??= recordOnly
+                ? ProfileReads.MergeProperties(tx.GetProfileProperties(profile).Where(p => p.Record == target).ToList(), [])
+                : ProfileReads.MergeProperties(tx.GetProfileProperties(profile), tx.GetProfileLinks(profile));
             return current.FirstOrDefault(p => p.Key == key)?.Value;
         }
+        IEnumerable<RecordId> Written() => recordOnly ? [target] : tx.GetProfileRecords(profile).Select(r => r.Id);
         foreach (var edit in edits)
         {
             switch (edit)
@@ -337,10 +340,38 @@ internal static class UserRules
                 case PropertyEdit.SetOnce:
                     break;
                 case PropertyEdit.Remove remove:
-                    foreach (var member in tx.GetProfileRecords(profile))
+                    foreach (var member in Written())
                     {
-                        tx.RemoveProperty(member.Id, remove.Key);
+                        tx.RemoveProperty(member, remove.Key);
                     }
+                    break;
+                case PropertyEdit.Clear:
+                    foreach (var property in tx.GetProfileProperties(profile).Where(p => !recordOnly || p.Record == target).ToList())
+                    {
+                        tx.RemoveProperty(property.Record, property.Key);
+                    }
+                    break;
+                case PropertyEdit.ListEdit listEdit:
+                    var existing = Current(listEdit.Key) switch
+                    {
+                        null => [],
+                        { Type: PropertyType.Array } array => JsonSerializer.Deserialize<List<JsonElement>>(array.Json)!,
+                        var scalar => [JsonSerializer.Deserialize<JsonElement>(scalar.Json)],
+                    };
+                    var texts = listEdit.Values.Select(v => v.GetRawText()).ToHashSet(StringComparer.Ordinal);
+                    List<JsonElement> edited;
+                    if (listEdit.TakeOut)
+                    {
+                        edited = existing.Where(v => !texts.Contains(v.GetRawText())).ToList();
+                    }
+                    else
+                    {
+                        var heldTexts = existing.Select(v => v.GetRawText()).ToHashSet(StringComparer.Ordinal);
+                        var added = listEdit.OnlyNew ? listEdit.Values.Where(v => heldTexts.Add(v.GetRawText())).ToList() : listEdit.Values.ToList();
+                        edited = listEdit.AtStart ? [.. added, .. existing] : [.. existing, .. added];
+                    }
+                    // A list over the cap keeps its first values (prepending pushes the last ones out).
+                    tx.SetProperty(target, listEdit.Key, new PropertyValue(PropertyType.Array, JsonSerializer.Serialize(edited.Take(listEdit.Cap).ToList())));
                     break;
                 case PropertyEdit.Increment inc:
                     var before = 0m;

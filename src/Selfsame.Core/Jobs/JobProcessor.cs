@@ -224,15 +224,18 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
         WriteOrigin origin, CancellationToken cancellationToken)
     {
         var leaseUntil = time.GetUtcNow() + Lease;
+        (long Completed, int Failed) done;
         try
         {
-            await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, Owner, chunk, from, next, leaseUntil, origin, isolate: false), cancellationToken);
+            done = await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, Owner, chunk, from, next, leaseUntil, origin, isolate: false), cancellationToken);
         }
         catch (Exception e) when (!Resumable(e))
         {
             // A row failed: apply the chunk again with each row in a savepoint, so that only the failing rows are left out.
-            await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, Owner, chunk, from, next, leaseUntil, origin, isolate: true), cancellationToken);
+            done = await store.WriteAsync(job.Project, tx => Apply(tx, job.JobId, Owner, chunk, from, next, leaseUntil, origin, isolate: true), cancellationToken);
         }
+        Telemetry.SelfsameMetrics.JobRows.Add(done.Completed, new("kind", job.Kind), new("outcome", "applied"));
+        Telemetry.SelfsameMetrics.JobRows.Add(done.Failed, new("kind", job.Kind), new("outcome", "failed"));
     }
 
     /// <summary>
@@ -241,7 +244,7 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
     /// </summary>
     private static string Printable(string reason) => reason.Replace("\0", "\\0", StringComparison.Ordinal);
 
-    private static bool Apply(IGraphTransaction tx, string jobId, string owner, List<(long Line, JobRow? Row, string? Error)> rows,
+    private static (long Completed, int Failed) Apply(IGraphTransaction tx, string jobId, string owner, List<(long Line, JobRow? Row, string? Error)> rows,
         long from, long next, DateTimeOffset leaseUntil, WriteOrigin origin, bool isolate)
     {
         var errors = new List<JobRowError>();
@@ -282,6 +285,6 @@ public sealed class JobProcessor(IGraphStore store, TimeProvider time, IEnumerab
             }
         }
         tx.RecordJobProgress(jobId, owner, from, next, completed, errors, leaseUntil);
-        return true;
+        return (completed, errors.Count);
     }
 }

@@ -135,4 +135,16 @@ public static class JsonText
             throw new RequestValidationException([new FieldError(path.Length == 0 ? "(body)" : path, NotUnicode)]);
         }
     }
+
+    /// <summary>What a JSON value is, for messages: "a string", "a number", "null"...</summary>
+    public static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
 }

@@ -421,14 +421,5 @@ public sealed class OperationReader(ProjectSettings settings)
 
     private static string Root(string path) => path.Length == 0 ? "(body)" : path;
 
-    private static string Describe(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "nothing",
-    };
+    private static string Describe(JsonElement element) => JsonText.Describe(element.ValueKind);
 }

@@ -52,6 +52,7 @@ public sealed class RetentionSweep(IGraphStore store, TimeProvider time)
             }, cancellationToken);
             if (deleted > 0)
             {
+                Telemetry.SelfsameMetrics.RetentionDeleted.Add(deleted);
                 records += deleted;
                 events += deletedEvents;
                 batches++;

@@ -47,7 +47,9 @@ internal abstract class GroupWriter : IAsyncDisposable
         if (!_queue.Writer.TryWrite(item))
         {
             item.Fail(new ObjectDisposedException(GetType().Name, "the store is closed"));
+            return;
         }
+        Telemetry.SelfsameMetrics.WriterQueueDepth.Add(1);
     }
 
     public virtual async ValueTask DisposeAsync()
@@ -74,6 +76,7 @@ internal abstract class GroupWriter : IAsyncDisposable
             }
             while (group.Count < _maxGroup && _queue.Reader.TryRead(out var item))
             {
+                Telemetry.SelfsameMetrics.WriterQueueDepth.Add(-1);
                 if (item.CancellationToken.IsCancellationRequested)
                 {
                     item.Fail(new OperationCanceledException(item.CancellationToken));
@@ -89,7 +92,10 @@ internal abstract class GroupWriter : IAsyncDisposable
             }
             if (group.Count > 0)
             {
+                var (started, size) = (System.Diagnostics.Stopwatch.GetTimestamp(), group.Count);
                 Commit(group);
+                Telemetry.SelfsameMetrics.WriterGroupSize.Record(size);
+                Telemetry.SelfsameMetrics.WriterCommitSeconds.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                 group.Clear();
             }
         }

@@ -32,6 +32,8 @@ public static class AmplitudeApi
             .Needs(new EndpointNeeds(Roles.Write, Limit: AmplitudeSurface.MappingFamily(mappingsPerWindow)) { LimitCountsItems = true });
         app.MapSurface("/amplitude", AmplitudeSurface.Lookup).WithTags("Amplitude").ExcludeFromDescription()
             .MapMethods("/api/2/usermap", ["GET", "POST"], LookupAsync).Needs(Roles.Read);
+        app.MapSurface("/amplitude", AmplitudeSurface.Identify).WithTags("Amplitude").ExcludeFromDescription()
+            .MapMethods("/identify", ["GET", "POST"], IdentifyAsync).Needs(Roles.Write);
         var ingestion = app.MapSurface("/amplitude", AmplitudeSurface.Ingestion).WithTags("Amplitude").ExcludeFromDescription();
         ingestion.MapPost("/2/httpapi", HttpApi.IngestAsync).Needs(Roles.Write);
         ingestion.MapPost("/batch", HttpApi.IngestAsync).Needs(Roles.Write);
@@ -154,13 +156,93 @@ public static class AmplitudeApi
                     mapped_to = links.Into.Select(Other).ToList(),
                 };
         }
-        return AmplitudeSurface.Answer(200, body);
+        // The map of user ids alone, as the seed shows it: a "code" beside them would read as a user id named code.
+        return Results.Json(body);
 
         static object Other((RecordId Record, IReadOnlyList<StoredIdentifier> Identifiers) other) => new
         {
             amplitude_id = other.Record.Value,
             user_id = other.Identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId)?.Identifier.Value,
         };
+    }
+
+    /// <summary>
+    /// Amplitude's Identify API: each identification (one object or an array, in <c>identification</c>) names a user by
+    /// user_id and/or device_id, and edits its user properties; it writes no event. A user id on a device's record that has
+    /// none names that record, as Amplitude does, rather than starting a new user.
+    /// </summary>
+    private static async Task<IResult> IdentifyAsync(HttpContext context, IdentityEngine engine, CancellationToken ct)
+    {
+        var request = context.Surface();
+        var text = await request.ParameterAsync("identification");
+        if (string.IsNullOrEmpty(text))
+        {
+            return AmplitudeSurface.Answer(400, new() { ["error"] = "missing_event", ["missing_field"] = "identification" });
+        }
+        List<GraphOperation> operations;
+        try
+        {
+            using var document = JsonText.Parse(text, maxDepth: 40);
+            var root = document.RootElement;
+            var items = root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().ToList() : [root];
+            if (items.Count is 0 or > MaxIdentifications)
+            {
+                throw RequestValidationException.Of("identification", $"between 1 and {MaxIdentifications} identifications are required, got {items.Count}");
+            }
+            operations = items.Select((item, i) => Identification(item, root.ValueKind == JsonValueKind.Array ? $"identification[{i}]" : "identification")).ToList();
+        }
+        catch (JsonException e)
+        {
+            throw RequestValidationException.Of("identification", $"not JSON ({e.Message})");
+        }
+        var results = await engine.ApplyAllAsync(request.Project, operations, request.Origin, ct);
+        var answer = new Dictionary<string, object?> { ["identified"] = results.Count };
+        if (DroppedIdentifiers.OfResults(results) is { Count: > 0 } dropped)
+        {
+            answer["dropped_identifiers"] = dropped;
+        }
+        return AmplitudeSurface.Answer(200, answer);
+    }
+
+    public const int MaxIdentifications = 2000;
+
+    /// <summary>The user fields an identification may carry beside user_properties, kept as user properties of the same names.</summary>
+    private static readonly string[] UserFields =
+        ["app_version", "platform", "os_name", "os_version", "device_brand", "device_manufacturer", "device_model", "carrier", "country", "region", "city", "dma", "language", "paying", "start_version"];
+
+    private static GraphOperation Identification(JsonElement item, string path)
+    {
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid(path, "expected an object with user_id or device_id");
+        }
+        var identifiers = new List<IdentifierInput>(2);
+        foreach (var (field, type) in new[] { ("user_id", IdentifierTypes.UserId), ("device_id", IdentifierTypes.DeviceId) })
+        {
+            if (item.TryGetProperty(field, out var element) && element.ValueKind != JsonValueKind.Null)
+            {
+                var value = RequiredString(item, field, path);
+                identifiers.Add(new IdentifierInput(new Identifier(type, value), value, $"{path}.{field}"));
+            }
+        }
+        if (identifiers.Count == 0)
+        {
+            throw Invalid($"{path}.user_id", "user_id or device_id is required");
+        }
+        var edits = new List<PropertyEdit>();
+        foreach (var field in UserFields)
+        {
+            if (item.TryGetProperty(field, out var element) && element.ValueKind != JsonValueKind.Null)
+            {
+                edits.Add(new PropertyEdit.Set(field, PropertyValue.TryFrom(element, out var error) ?? throw Invalid($"{path}.{field}", error!)));
+            }
+        }
+        if (item.TryGetProperty("user_properties", out var properties) && properties.ValueKind != JsonValueKind.Null)
+        {
+            edits.AddRange(UserProperties.Read(properties, $"{path}.user_properties"));
+        }
+        // The device's record when only it is known (a user id joins it), else the user id's: edits go to that record alone.
+        return new GraphOperation.UpsertOp(new UpsertCommand(identifiers, ExistingOnly: false, new Dictionary<string, PropertyValue>(), [], edits) { EditsOnRecord = true });
     }
 
     private sealed record Mapping(string UserId, string? GlobalUserId, bool Unmap);

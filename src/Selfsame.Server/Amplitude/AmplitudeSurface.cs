@@ -22,6 +22,7 @@ public sealed class AmplitudeSurface : SurfaceErrors
         Mapping,
         Lookup,
         Ingestion,
+        Identify,
     }
 
     private readonly Api _api;
@@ -31,8 +32,17 @@ public sealed class AmplitudeSurface : SurfaceErrors
     public static SurfaceDescription Mapping { get; } = new()
     {
         Name = Name,
-        Credentials = new Credentials.Parameter("api_key", InQuery: true, InForm: true, InJsonBody: false),
+        Credentials = new Credentials.Parameter("api_key", InQuery: true, InForm: true, InJsonBody: false, OtherSpelling: "api-key"),
         Errors = new AmplitudeSurface(Api.Mapping),
+        MaxBodyBytes = MaxRequestBytes,
+    };
+
+    /// <summary>The Identify API: api_key and identification in the query string or a form body.</summary>
+    public static SurfaceDescription Identify { get; } = new()
+    {
+        Name = Name,
+        Credentials = new Credentials.Parameter("api_key", InQuery: true, InForm: true, InJsonBody: false, OtherSpelling: "api-key"),
+        Errors = new AmplitudeSurface(Api.Identify),
         MaxBodyBytes = MaxRequestBytes,
     };
 
@@ -47,7 +57,7 @@ public sealed class AmplitudeSurface : SurfaceErrors
     public static SurfaceDescription Ingestion { get; } = new()
     {
         Name = Name,
-        Credentials = new Credentials.Parameter("api_key", InQuery: false, InForm: false, InJsonBody: true),
+        Credentials = new Credentials.Parameter("api_key", InQuery: false, InForm: false, InJsonBody: true, OtherSpelling: "api-key"),
         Errors = new AmplitudeSurface(Api.Ingestion),
         MaxBodyBytes = MaxRequestBytes,
         MaxJsonDepth = 40,
@@ -56,7 +66,7 @@ public sealed class AmplitudeSurface : SurfaceErrors
     /// <summary>Amplitude's mapping limit: 1,500 mappings per project in 30 seconds by default (--amplitude-mapping-limit).</summary>
     public static RateLimitRule MappingFamily(int mappingsPerWindow) => new("amplitude.mapping", mappingsPerWindow, TimeSpan.FromSeconds(30), Sliding: true);
 
-    /// <summary>A JSON answer with "code" equal to the HTTP status.</summary>
+    /// <summary>A JSON answer with "code" equal to the HTTP status (every answer but a lookup's map of user ids).</summary>
     internal static IResult Answer(int status, Dictionary<string, object?> body)
     {
         var withCode = new Dictionary<string, object?> { ["code"] = status };
@@ -80,10 +90,12 @@ public sealed class AmplitudeSurface : SurfaceErrors
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"amplitude\"";
             return Error(401, denial.Kind == DenialKind.Missing ? "Missing HTTP Basic credentials: send api_key:secret_key" : "Invalid API key or secret key");
         }
+        // Amplitude documents one answer for a key that will not do, 400 "Invalid API key", which its SDKs read as "drop the
+        // batch, retrying cannot help": a read key on a write endpoint gets it too, with why after the colon.
         return denial.Kind switch
         {
             DenialKind.Missing => Answer(400, new() { ["error"] = "Request missing required field", ["missing_field"] = "api_key" }),
-            DenialKind.Forbidden when _api == Api.Mapping => Error(403, $"Forbidden: {denial.Detail}"),
+            DenialKind.Forbidden => Error(400, $"Invalid API key: {denial.Detail}"),
             _ => Error(400, "Invalid API key"),
         };
     }
@@ -99,6 +111,7 @@ public sealed class AmplitudeSurface : SurfaceErrors
             ["field"] = errors[0].Field,
         }),
         Api.Ingestion when errors[0].Field == "(body)" => Error(400, "Invalid JSON request body"),
+        Api.Identify => Answer(400, new() { ["error"] = $"missing_event: {errors[0]}", ["field"] = errors[0].Field }),
         _ => Error(400, errors[0].ToString()),
     };
 

@@ -48,13 +48,20 @@ public static class HttpApi
             var missingFields = new Dictionary<string, List<int>>();
             var invalidIdLengths = new Dictionary<string, List<int>>();
             var commands = new List<TrackCommand>();
+            var operations = new List<GraphOperation>();
             var index = 0;
             foreach (var item in events.EnumerateArray())
             {
-                var command = ReadEvent(item, index, minIdLength, invalidFields, missingFields, invalidIdLengths);
-                if (command is not null)
+                if (ReadEvent(item, index, minIdLength, invalidFields, missingFields, invalidIdLengths) is var (command, edits))
                 {
                     commands.Add(command);
+                    operations.Add(new GraphOperation.TrackOp(command));
+                    if (edits.Count > 0)
+                    {
+                        // The event's user properties, applied to the user's own record after the event, as Amplitude applies them.
+                        operations.Add(new GraphOperation.UpsertOp(new UpsertCommand([command.Identity.Primary], ExistingOnly: false,
+                            new Dictionary<string, PropertyValue>(), [], edits) { EditsOnRecord = true }));
+                    }
                 }
                 index++;
             }
@@ -70,7 +77,7 @@ public static class HttpApi
             }
             var origin = request.Origin;
             // All events in one write: the request is ingested whole or not at all.
-            var results = await engine.ApplyAllAsync(request.Project, commands.Select(c => (GraphOperation)new GraphOperation.TrackOp(c)).ToList(), origin, ct);
+            var results = await engine.ApplyAllAsync(request.Project, operations, origin, ct);
             var answer = new Dictionary<string, object?>
             {
                 ["events_ingested"] = commands.Count,
@@ -94,7 +101,7 @@ public static class HttpApi
         text.Length <= IdentifierNormalizer.MaxValueLength && Encoding.UTF8.GetByteCount(text) <= IdentifierNormalizer.MaxValueBytes
         && !text.Contains('\0', StringComparison.Ordinal);
 
-    private static TrackCommand? ReadEvent(JsonElement item, int index, int minIdLength,
+    private static (TrackCommand, IReadOnlyList<PropertyEdit>)? ReadEvent(JsonElement item, int index, int minIdLength,
         Dictionary<string, List<int>> invalidFields, Dictionary<string, List<int>> missingFields, Dictionary<string, List<int>> invalidIdLengths)
     {
         void Mark(Dictionary<string, List<int>> map, string field)
@@ -192,6 +199,7 @@ public static class HttpApi
             }
         }
         var properties = new JsonObject();
+        IReadOnlyList<PropertyEdit> edits = [];
         foreach (var (field, name) in new[] { ("event_properties", (string?)null), ("user_properties", "$user_properties") })
         {
             if (!item.TryGetProperty(field, out var element) || element.ValueKind == JsonValueKind.Null)
@@ -214,6 +222,15 @@ public static class HttpApi
             else
             {
                 properties[name] = JsonNode.Parse(element.GetRawText());
+                try
+                {
+                    edits = UserProperties.Read(element, field);
+                }
+                catch (RequestValidationException)
+                {
+                    Mark(invalidFields, field);
+                    valid = false;
+                }
             }
         }
         if (!valid || eventType is null)
@@ -227,6 +244,6 @@ public static class HttpApi
             ? [new IdentifierInput(new Identifier(IdentifierTypes.DeviceId, deviceId), deviceId, "device_id")]
             : [];
         var identity = new IdentifyCommand(primary, others, new Dictionary<string, PropertyValue>(), new Dictionary<string, PropertyValue>(), []);
-        return new TrackCommand(identity, eventType, time, properties.ToJsonString(), insertId);
+        return (new TrackCommand(identity, eventType, time, properties.ToJsonString(), insertId), edits);
     }
 }

@@ -36,6 +36,9 @@ public static class CooladataApi
 
     public const int MaxEventsPerCall = 300;
 
+    public static readonly TimeSpan MaxEventAge = TimeSpan.FromDays(30);
+    public static readonly TimeSpan MaxEventLead = TimeSpan.FromHours(1);
+
     private static readonly string[] DateFormats =
         ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.FFF", "yyyy-MM-dd", "yyyy/MM/dd", "dd/MM/yyyy", "dd-MM-yyyy"];
 
@@ -45,7 +48,7 @@ public static class CooladataApi
     /// new); an event that also carries <c>user_alternative_id</c> (or <c>alternative_user_id</c>) matches the two ids exactly
     /// as the identities call does. Like the vendor, the call answers 200; events that cannot be stored are listed, with why.
     /// </summary>
-    private static async Task<IResult> TrackAsync(HttpContext context, IdentityEngine engine, CancellationToken ct)
+    private static async Task<IResult> TrackAsync(HttpContext context, IdentityEngine engine, TimeProvider clock, CancellationToken ct)
     {
         var request = context.Surface();
         var text = System.Text.Encoding.UTF8.GetString((await request.BytesAsync()).Span);
@@ -80,10 +83,11 @@ public static class CooladataApi
         var origin = request.Origin;
         var invalid = new List<InvalidEvent>();
         var work = new List<GraphOperation>();
+        var now = clock.GetUtcNow();
         var indexes = new List<int>();
         for (var i = 0; i < items.Count; i++)
         {
-            if (ReadEvent(items[i], out var command, out var alternative) is { } reason)
+            if (ReadEvent(items[i], now, out var command, out var alternative) is { } reason)
             {
                 invalid.Add(new InvalidEvent(i, reason));
                 continue;
@@ -113,7 +117,7 @@ public static class CooladataApi
     private sealed record InvalidEvent(int Index, string Reason);
 
     /// <summary>Reads one tracker event; returns why it is invalid, or null.</summary>
-    private static string? ReadEvent(JsonElement item, out TrackCommand? command, out IdentifierInput? alternative)
+    private static string? ReadEvent(JsonElement item, DateTimeOffset now, out TrackCommand? command, out IdentifierInput? alternative)
     {
         command = null;
         alternative = null;
@@ -171,6 +175,15 @@ public static class CooladataApi
         {
             return "user_id is required";
         }
+        // The vendor's tracker takes events of the last 30 days up to an hour ahead, each with its time.
+        if (time is null)
+        {
+            return "event_timestamp_epoch is required";
+        }
+        if (time < now - MaxEventAge || time > now + MaxEventLead)
+        {
+            return $"event_timestamp_epoch {time:yyyy-MM-dd'T'HH:mm:ss'Z'} is out of range: events are taken from 30 days in the past to 1 hour in the future";
+        }
         var user = new IdentifierInput(new Identifier(IdentifierTypes.UserId, userId), userId, "user_id");
         if (alternativeId is not null && alternativeId != userId)
         {
@@ -217,19 +230,25 @@ public static class CooladataApi
         // Only users that exist (on any surface) can be matched.
         var match = new MatchCommand(alternative, customer, LinkKinds.Match, $"No customer user id {customerUserId} for project {projectId}");
         var result = await engine.ApplyOneAsync<LinkResult>(request.Project, new GraphOperation.MatchOp(match), origin, ct);
-        return Results.Json(result.AlreadyJoined ? 0 : 1);
+        // The users updated: every record whose events the match gave to the customer user (all of the alternative id's
+        // profile when it was another one), none when the two were one user already.
+        return Results.Json(result.AlreadyJoined ? 0 : result.JoinedRecords);
     }
 
     private static string RequiredId(JsonElement body, string name)
     {
-        if (!body.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.String)
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
         {
-            throw new RequestValidationException([new FieldError(name, $"{name} is required: a string")]);
+            throw RequestValidationException.Of(name, "is required (a string)");
+        }
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            throw RequestValidationException.Of(name, $"must be a string, not {JsonText.Describe(element.ValueKind)}");
         }
         var value = element.GetString()!;
         if (value.Length is 0 or > IdentifierNormalizer.MaxValueLength || value.Contains('\0', StringComparison.Ordinal))
         {
-            throw new RequestValidationException([new FieldError(name, $"{name} must be 1 to {IdentifierNormalizer.MaxValueLength} characters")]);
+            throw RequestValidationException.Of(name, $"must be 1 to {IdentifierNormalizer.MaxValueLength} characters");
         }
         return value;
     }

@@ -45,4 +45,7 @@ public sealed record SelfsameOptions
     /// (bench/README.md); an operator turns it on where the line is worth it.
     /// </summary>
     public bool LogRequests { get; init; }
+
+    /// <summary>Who may read /metrics: "loopback" (the default: clients on this machine only), "any", or "off" (no /metrics).</summary>
+    public string Metrics { get; init; } = "loopback";
 }

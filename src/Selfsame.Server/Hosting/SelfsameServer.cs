@@ -41,9 +41,12 @@ public static class SelfsameServer
             .AddSelfsameHosting(options)
             .AddSurfaces();
         var app = builder.Build();
+        // Routing first, as the framework would put it: the middleware below sees the request's endpoint.
+        app.UseRouting();
         app.UseRequestIds();
         app.UseRequestLog();
         app.UseSelfsameErrors();
+        app.UseSelfsameMetrics(options);
         app.MapHealth();
         app.MapNativeApi();
         app.MapAdminApi();

@@ -125,7 +125,10 @@ public sealed class AmplitudeApiTests(RunningServer server) : IClassFixture<Runn
         Assert.Equal((400, "api_key"), (missing, missingBody.Value<string>("missing_field")));
         var (invalid, invalidBody, _) = await _client.MapInFormAsync("""{"user_id":"k","global_user_id":"g"}""", "123456789");
         Assert.Equal((400, "Invalid API key"), (invalid, invalidBody.Value<string>("error")));
-        Assert.Equal(403, (await _client.MapInFormAsync("""{"user_id":"k","global_user_id":"g"}""", server.ReadKey)).Status);
+        // A read key: the answer Amplitude documents for a key that will not do, with why.
+        var (readOnly, readOnlyBody, _) = await _client.MapInFormAsync("""{"user_id":"k","global_user_id":"g"}""", server.ReadKey);
+        Assert.Equal(400, readOnly);
+        Assert.StartsWith("Invalid API key: ", readOnlyBody.Value<string>("error"), StringComparison.Ordinal);
         var (noMapping, noMappingBody, _) = await _client.MapInFormAsync("", server.WriteKey);
         Assert.Equal((400, "mapping"), (noMapping, noMappingBody.Value<string>("missing_field")));
     }

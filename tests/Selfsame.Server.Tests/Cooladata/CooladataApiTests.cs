@@ -61,7 +61,9 @@ public sealed class CooladataApiTests(RunningServer server) : IClassFixture<Runn
     public async Task Track_EventsWithAnAlternativeId_MatchTheIds_AndLandInOneStream()
     {
         var (device1, device2, login) = ($"dev-{Guid.NewGuid():N}", $"dev-{Guid.NewGuid():N}", $"joe-{Guid.NewGuid():N}@x.com");
-        var payload = $$$"""{"events":[{"event_name":"login","user_id":"{{{device1}}}","event_timestamp_epoch":1700000000000,"user_alternative_id":"{{{login}}}","page":"/home"},{"event_name":"view","user_id":"{{{device2}}}","alternative_user_id":"{{{login}}}","event_timestamp_epoch":"2026-03-01"},{"event_name":"bad"},{"event_name":"nested","user_id":"x","props":{"a":1}}]}""";
+        // Times within the tracker's window: an hour ago in epoch milliseconds, and the start of yesterday as a date.
+        var (hourAgo, yesterday) = (DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeMilliseconds(), DateTime.UtcNow.Date.AddDays(-1));
+        var payload = $$$"""{"events":[{"event_name":"login","user_id":"{{{device1}}}","event_timestamp_epoch":{{{hourAgo}}},"user_alternative_id":"{{{login}}}","page":"/home"},{"event_name":"view","user_id":"{{{device2}}}","alternative_user_id":"{{{login}}}","event_timestamp_epoch":"{{{yesterday:yyyy-MM-dd}}}"},{"event_name":"bad"},{"event_name":"nested","user_id":"x","props":{"a":1}}]}""";
 
         var (status, body) = await TrackAsync(server.WriteKey, Uri.EscapeDataString(payload));
 
@@ -71,13 +73,49 @@ public sealed class CooladataApiTests(RunningServer server) : IClassFixture<Runn
         var profile = (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={device1}")).Body.Value<long>("profile_id");
         Assert.Equal(profile, (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={device2}")).Body.Value<long>("profile_id"));
         var stream = (await _native.GetJsonAsync($"/v1/profiles/{profile}/events")).Body!["events"]!.AsArray();
-        Assert.Equal(["view", "login"], stream.Select(e => e!["event"]!.GetValue<string>()));
-        Assert.Equal("2026-03-01T00:00:00+00:00", stream[0]!["time"]!.GetValue<string>());
-        Assert.Equal("/home", stream[1]!["properties"]!["page"]!.GetValue<string>());
+        Assert.Equal(["login", "view"], stream.Select(e => e!["event"]!.GetValue<string>()));
+        Assert.Equal($"{yesterday:yyyy-MM-dd}T00:00:00+00:00", stream[1]!["time"]!.GetValue<string>());
+        Assert.Equal("/home", stream[0]!["properties"]!["page"]!.GetValue<string>());
 
         // The tracker made device1 a user: the identities call now finds it.
         var match = $$$"""{"customer_user_id":"{{{device1}}}","alternative_user_id":"other-{{{login}}}"}""";
         Assert.Equal((200, "1"), await MatchAsync("default", server.AdminKey, match));
+    }
+
+    [Fact]
+    public async Task Track_EventTimes_AreRequired_AndTakenFrom30DaysAgoToAnHourAhead()
+    {
+        var user = $"t-{Guid.NewGuid():N}";
+        var now = DateTimeOffset.UtcNow;
+        string Event(string name, TimeSpan? offset) => "{\"event_name\":\"" + name + "\",\"user_id\":\"" + user + "\""
+            + (offset is { } o ? ",\"event_timestamp_epoch\":" + now.Add(o).ToUnixTimeMilliseconds() : "") + "}";
+        var payload = "{\"events\":[" + string.Join(",", Event("none", null), Event("old", TimeSpan.FromDays(-31)), Event("ahead", TimeSpan.FromHours(2)),
+            Event("month", TimeSpan.FromDays(-29)), Event("soon", TimeSpan.FromMinutes(50))) + "]}";
+
+        var (status, body) = await TrackAsync(server.WriteKey, Uri.EscapeDataString(payload));
+
+        Assert.Equal(200, status);
+        Assert.Equal(2, body.Value<int>("accepted"));
+        var invalid = body!["invalid"]!.AsArray();
+        Assert.Equal([0, 1, 2], invalid.Select(i => i!["index"]!.GetValue<int>()));
+        Assert.Equal("event_timestamp_epoch is required", invalid[0]!["reason"]!.GetValue<string>());
+        Assert.Contains("30 days in the past to 1 hour in the future", invalid[1]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        var profile = (await _native.GetJsonAsync($"/v1/resolve?type=user_id&value={user}")).Body.Value<long>("profile_id");
+        var stream = (await _native.GetJsonAsync($"/v1/profiles/{profile}/events")).Body!["events"]!.AsArray();
+        Assert.Equal(["soon", "month"], stream.Select(e => e!["event"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Identities_CountsEveryUserTheMatchUpdated()
+    {
+        // Two users already joined under one alternative id's profile, matched with a third: two users updated.
+        var (customer, a, b, alternative) = ($"c-{Guid.NewGuid():N}", $"a-{Guid.NewGuid():N}", $"b-{Guid.NewGuid():N}", $"alt-{Guid.NewGuid():N}");
+        await _native.PostAsync("/v1/identify", $$$"""{"user_id":"{{{customer}}}"}""");
+        await _native.PostAsync("/v1/identify", $$$"""{"user_id":"{{{a}}}","identifiers":[{"type":"alias","label":"alternative_user_id","name":"{{{alternative}}}"}]}""");
+        await _native.PostAsync("/v1/identify", $$$"""{"identifiers":[{"type":"device_id","value":"{{{b}}}"},{"type":"alias","label":"alternative_user_id","name":"{{{alternative}}}"}]}""");
+
+        Assert.Equal((200, "2"), await MatchAsync("default", server.AdminKey, $$$"""{"customer_user_id":"{{{customer}}}","alternative_user_id":"{{{alternative}}}"}"""));
+        Assert.Equal((200, "0"), await MatchAsync("default", server.AdminKey, $$$"""{"customer_user_id":"{{{customer}}}","alternative_user_id":"{{{alternative}}}"}"""));
     }
 
     [Fact]
@@ -106,7 +144,8 @@ public sealed class CooladataApiTests(RunningServer server) : IClassFixture<Runn
         var (status, body) = await MatchAsync("default", server.AdminKey, """{"customer_user_id":"x"}""");
         Assert.Equal(400, status);
         Assert.Contains("alternative_user_id", body, StringComparison.Ordinal);
-        Assert.Equal(400, (await MatchAsync("default", server.AdminKey, """{"customer_user_id":12,"alternative_user_id":"a"}""")).Status);
+        Assert.Equal((400, "alternative_user_id: is required (a string)"), await MatchAsync("default", server.AdminKey, """{"customer_user_id":"x"}"""));
+        Assert.Equal((400, "customer_user_id: must be a string, not a number"), await MatchAsync("default", server.AdminKey, """{"customer_user_id":1,"alternative_user_id":"a"}"""));
         Assert.Equal(400, (await MatchAsync("default", server.AdminKey, """[1,2]""")).Status);
         Assert.Equal(400, (await MatchAsync("default", server.AdminKey, """{"customer_user_id":""")).Status);
     }

@@ -82,7 +82,8 @@ public sealed class DroppedIdentifierTests(RunningServer server) : IClassFixture
     {
         using var client = server.Client(null);
         var good = Names.Unique("cd-user");
-        var payload = $$$"""{"events":[{"event_name":"view","user_id":"{{{good}}}","event_timestamp_epoch":1700000000000},{"event_name":"view","user_id":"none","event_timestamp_epoch":1700000000000}]}""";
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var payload = $$$"""{"events":[{"event_name":"view","user_id":"{{{good}}}","event_timestamp_epoch":{{{now}}}},{"event_name":"view","user_id":"none","event_timestamp_epoch":{{{now}}}}]}""";
         using var content = new StringContent(Uri.EscapeDataString(payload), Encoding.UTF8, "application/x-www-form-urlencoded");
         using var response = await client.PostAsync($"/cooladata/v3/{Uri.EscapeDataString(server.WriteKey)}/track", content);
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;

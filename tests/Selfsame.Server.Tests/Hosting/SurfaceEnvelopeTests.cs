@@ -82,7 +82,8 @@ public static class Envelopes
         ["amplitude mapping"] = new(AmplitudeEnvelope, new()
         {
             [Failure.Unauthorized] = new(400, s => Form(s, "/amplitude/usermap", null, Mapping)),
-            [Failure.Forbidden] = new(403, s => Form(s, "/amplitude/usermap", s.ReadKey, Mapping)),
+            // Amplitude documents 400 "Invalid API key" for any key that will not do; its SDKs then drop the batch.
+            [Failure.Forbidden] = new(400, s => Form(s, "/amplitude/usermap", s.ReadKey, Mapping)),
             [Failure.RateLimited] = new(429, s => Form(s, "/amplitude/usermap", s.WriteKey, Mapping)),
             [Failure.InvalidField] = new(400, s => Form(s, "/amplitude/usermap", s.WriteKey, """{"user_id":"a"}""")),
             [Failure.TooLarge] = new(413, s => Form(s, "/amplitude/usermap", s.WriteKey, new string('x', 1_100_000))),
@@ -166,7 +167,8 @@ public static class Envelopes
     private const string Customer = """{"type":"customer","customer_id":"c-1","attributes":{"plan":"pro"}}""";
     private const string Mapping = """{"user_id":"user-a","global_user_id":"user-b"}""";
     private const string Match = """{"customer_user_id":"c","alternative_user_id":"alt"}""";
-    private const string Events = """{"events":[{"event_name":"seen","user_id":"u","event_timestamp_epoch":1764000000000}]}""";
+    /// <summary>A tracker event of now: the tracker takes events of the last 30 days.</summary>
+    private static string Events => """{"events":[{"event_name":"seen","user_id":"u","event_timestamp_epoch":""" + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + "}]}";
 
     private static string Large(int bytes) => $$"""{"user_id":"big","pad":"{{new string('x', bytes)}}"}""";
 

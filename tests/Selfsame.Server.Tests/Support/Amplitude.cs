@@ -20,12 +20,12 @@ public static class AmplitudeCalls
 {
     /// <summary>POST /amplitude/usermap with mapping and api_key in the query string, as the seed's curl examples send them.</summary>
     public static Task<(int Status, JsonNode? Body, HttpResponseMessage Response)> MapInQueryAsync(this HttpClient client, string mapping, string apiKey) =>
-        SendAsync(client, new HttpRequestMessage(HttpMethod.Post,
+        AmplitudeAsync(client, new HttpRequestMessage(HttpMethod.Post,
             $"/amplitude/usermap?mapping={mapping.Replace(" ", "%20", StringComparison.Ordinal)}&api_key={Uri.EscapeDataString(apiKey)}"));
 
     /// <summary>POST /amplitude/usermap with a form body, as Segment's Amplitude destination sends it.</summary>
     public static Task<(int Status, JsonNode? Body, HttpResponseMessage Response)> MapInFormAsync(this HttpClient client, string mapping, string apiKey) =>
-        SendAsync(client, new HttpRequestMessage(HttpMethod.Post, "/amplitude/usermap")
+        AmplitudeAsync(client, new HttpRequestMessage(HttpMethod.Post, "/amplitude/usermap")
         {
             Content = new FormUrlEncodedContent([new("mapping", mapping), new("api_key", apiKey)]),
         });
@@ -38,17 +38,24 @@ public static class AmplitudeCalls
             Content = new FormUrlEncodedContent(userIds.Select(u => new KeyValuePair<string, string>("user_ids", u))),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{apiKey}:{secretKey}")));
-        return SendAsync(client, request);
+        return AmplitudeAsync(client, request, lookup: true);
     }
 
-    private static async Task<(int, JsonNode?, HttpResponseMessage)> SendAsync(HttpClient client, HttpRequestMessage request)
+    /// <summary>
+    /// Sends and reads a JSON answer. Amplitude's SDKs read the status from the body: every answer carries it as "code",
+    /// except a lookup's success, which is the map of user ids alone, as the seed shows it.
+    /// </summary>
+    public static async Task<(int, JsonNode?, HttpResponseMessage)> AmplitudeAsync(this HttpClient client, HttpRequestMessage request, bool lookup = false)
     {
         using (request)
         {
             var response = await client.SendAsync(request);
             var body = JsonNode.Parse(await response.Content.ReadAsStringAsync());
-            // Amplitude's SDKs read the status from the body: every answer carries it.
-            Assert.Equal((int)response.StatusCode, body!["code"]!.GetValue<int>());
+            // A lookup's map has exactly the user ids asked for as its keys, which its tests check.
+            if (!lookup || !response.IsSuccessStatusCode)
+            {
+                Assert.Equal((int)response.StatusCode, body!["code"]!.GetValue<int>());
+            }
             return ((int)response.StatusCode, body, response);
         }
     }

@@ -64,12 +64,16 @@ public abstract record Credentials
 
     /// <summary>
     /// <c>Authorization: Basic</c> of <c>API_KEY:SECRET_KEY</c> (Amplitude's lookups): the api key names the project (any live
-    /// key of it); the secret key must be a key of the same project that holds the endpoint's role.
+    /// key of it); the secret key must be a key of the same project that holds the endpoint's role. Without the header, the
+    /// parameters <c>api_key</c> and <c>secret_key</c> (query string or form body) carry the pair.
     /// </summary>
     public sealed record BasicKeyPair : Credentials;
 
-    /// <summary>A named parameter: in the query string, a form body, or a top-level string of a JSON body (Amplitude's api_key).</summary>
-    public sealed record Parameter(string Name, bool InQuery, bool InForm, bool InJsonBody) : Credentials;
+    /// <summary>
+    /// A named parameter: in the query string, a form body, or a top-level string of a JSON body (Amplitude's api_key), also
+    /// under <paramref name="OtherSpelling"/> when given (Amplitude's page spells it api-key once).
+    /// </summary>
+    public sealed record Parameter(string Name, bool InQuery, bool InForm, bool InJsonBody, string? OtherSpelling = null) : Credentials;
 
     /// <summary>A segment of the path, named by its route value (Journey Analytics' tracker app key).</summary>
     public sealed record PathSegment(string RouteValue) : Credentials;

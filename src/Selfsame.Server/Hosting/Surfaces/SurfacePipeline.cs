@@ -122,10 +122,12 @@ public static class SurfacePipeline
             case RateLimitedException limited:
                 return errors.RateLimited(http, limited.Refusal);
             case StoreValueRejectedException:
+                Telemetry.SelfsameMetrics.StoreErrors.Add(1, new KeyValuePair<string, object?>("kind", "rejected"));
                 return errors.Invalid(http, [new FieldError("(value)", "a value the store cannot keep (too long or malformed for its index)")]);
         }
         if (StoreErrors.Unavailable(e))
         {
+            Telemetry.SelfsameMetrics.StoreErrors.Add(1, new KeyValuePair<string, object?>("kind", "unavailable"));
             http.Response.Headers.RetryAfter = "1";
             return errors.StoreUnavailable(http);
         }
@@ -189,9 +191,22 @@ internal static class SurfaceAuthentication
             }
             case Credentials.BasicKeyPair:
             {
-                if (Basic(http.Request.Headers.Authorization.ToString()) is not var (apiKey, secretKey))
+                string? apiKey, secretKey;
+                if (http.Request.Headers.Authorization.Count > 0)
                 {
-                    return new Denial(DenialKind.Missing, "Authorization: send HTTP Basic credentials api_key:secret_key");
+                    if (Basic(http.Request.Headers.Authorization.ToString()) is not var (user, password))
+                    {
+                        return new Denial(DenialKind.Missing, "Authorization: send HTTP Basic credentials api_key:secret_key");
+                    }
+                    (apiKey, secretKey) = (user, password);
+                }
+                else
+                {
+                    (apiKey, secretKey) = (await request.ParameterAsync("api_key"), await request.ParameterAsync("secret_key"));
+                    if (apiKey.Length == 0 || secretKey.Length == 0)
+                    {
+                        return new Denial(DenialKind.Missing, "Authorization: send HTTP Basic credentials api_key:secret_key, or the parameters api_key and secret_key");
+                    }
                 }
                 // The api key names the project (any live key of it, even one whose role would not do); the secret key
                 // must be a live key of the same project that holds the role. They may be one key.
@@ -211,17 +226,25 @@ internal static class SurfaceAuthentication
                 }
                 break;
             }
-            case Credentials.Parameter(var name, var inQuery, var inForm, var inJsonBody):
+            case Credentials.Parameter(var name, var inQuery, var inForm, var inJsonBody, var otherSpelling):
             {
-                string? presented = await request.ParameterAsync(name, inQuery, inForm);
-                if (string.IsNullOrEmpty(presented) && inJsonBody)
+                string? presented = null;
+                foreach (var spelling in otherSpelling is null ? [name] : new[] { name, otherSpelling })
                 {
-                    var root = await request.JsonAsync(anyContentType: true);
-                    if (root.ValueKind != JsonValueKind.Object)
+                    presented = await request.ParameterAsync(spelling, inQuery, inForm);
+                    if (string.IsNullOrEmpty(presented) && inJsonBody)
                     {
-                        throw new RequestBodyException(BodyFault.Malformed, new FieldError("(body)", "expected a JSON object"));
+                        var root = await request.JsonAsync(anyContentType: true);
+                        if (root.ValueKind != JsonValueKind.Object)
+                        {
+                            throw new RequestBodyException(BodyFault.Malformed, new FieldError("(body)", "expected a JSON object"));
+                        }
+                        presented = root.TryGetProperty(spelling, out var field) && field.ValueKind == JsonValueKind.String ? field.GetString() : null;
                     }
-                    presented = root.TryGetProperty(name, out var field) && field.ValueKind == JsonValueKind.String ? field.GetString() : null;
+                    if (!string.IsNullOrEmpty(presented))
+                    {
+                        break;
+                    }
                 }
                 if (string.IsNullOrEmpty(presented))
                 {
