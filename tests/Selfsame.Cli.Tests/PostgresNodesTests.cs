@@ -48,9 +48,15 @@ public sealed class PostgresNodesTests : IDisposable
         drop.ExecuteNonQuery();
     }
 
+    /// <summary>What the nodes wrote to standard output, for the messages of failed assertions.</summary>
+    private readonly ConcurrentQueue<string> _log = new();
+
+    /// <summary>The last lines of the nodes' output that report a failure.</summary>
+    private string Failures() => string.Join('\n', _log.Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("error", StringComparison.OrdinalIgnoreCase)).TakeLast(5));
+
     private async Task<Uri> StartNodeAsync()
     {
-        var (process, address) = await SelfsameProcess.ServeWithAsync("--store", "postgres", "--connection", _connection);
+        var (process, address) = await SelfsameProcess.ServeAsync(["--store", "postgres", "--connection", _connection], _log.Enqueue);
         _nodes.Add(process);
         return address;
     }
@@ -167,7 +173,8 @@ public sealed class PostgresNodesTests : IDisposable
                     }
                     else if ((int)response.StatusCode >= 500)
                     {
-                        Assert.Equal(503, (int)response.StatusCode);
+                        Assert.True((int)response.StatusCode == 503,
+                            $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}\n{Failures()}");
                         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
                     }
                 }

@@ -67,7 +67,15 @@ public abstract record PropertyEdit(string Key)
 }
 
 /// <summary>A user's one identifier of <paramref name="Type"/>: <paramref name="Value"/> replaces the one the profile holds; null removes it.</summary>
-public sealed record SingleIdentifier(string Type, IdentifierInput? Value, string Field);
+public sealed record SingleIdentifier(string Type, IdentifierInput? Value, string Field)
+{
+    /// <summary>
+    /// A value that another user holds as an identifier is kept as this user's attribute named <see cref="Type"/> (Braze
+    /// lets users share an email or a phone): the identifier is left out, recorded as an identified_user refusal, and the
+    /// rest of the write goes on. Without it, such a value fails the write.
+    /// </summary>
+    public bool SharedKeptAsAttribute { get; init; }
+}
 
 /// <summary>
 /// Gives <see cref="Identifier"/> to the user holding <see cref="User"/>. An identifier some record holds already changes

@@ -290,17 +290,35 @@ internal static class UserRules
             return Guard.Record(tx, origin, denial.Rule, denial.Reason, sent, side, ReviewSide.Of(sent, null, null));
         }
         var held = tx.GetProfileIdentifiers(profile).Where(i => i.Identifier.Type == single.Type).ToList();
+        Refusal? shared = null;
         if (single.Value is { } value && tx.FindIdentifier(value.Identifier) is { } owner)
         {
             if (ProfileOf(tx, owner.Record) != profile)
             {
-                throw Refuse(single.Field, $"{value.Identifier} belongs to another user; a user holds one {single.Type}");
+                if (!single.SharedKeptAsAttribute)
+                {
+                    throw Refuse(single.Field, $"{value.Identifier} belongs to another user; a user holds one {single.Type}");
+                }
+                // The value is this user's attribute; the identifier stays with the user who holds it, and no merge is made.
+                tx.SetProperty(record, single.Type, new PropertyValue(PropertyType.String, JsonSerializer.Serialize(value.Display)));
+                var user = tx.GetProfileIdentifiers(profile).FirstOrDefault(i => i.Record == record);
+                shared = Guard.Record(tx, origin, ReviewRules.IdentifiedUser, $"{value.Identifier} is another user's identifier: kept as this user's {single.Type} attribute only",
+                    value, user is null ? new ReviewSide(null, null, record, profile) : new ReviewSide(user.Identifier, user.Display, record, profile),
+                    ReviewSide.Of(value, owner.Record, ProfileOf(tx, owner.Record)));
             }
-            held.RemoveAll(i => i.Identifier == value.Identifier);
+            else
+            {
+                held.RemoveAll(i => i.Identifier == value.Identifier);
+            }
         }
         else if (single.Value is { } added)
         {
             tx.AttachIdentifier(record, added.Identifier, added.Display);
+        }
+        if (shared is null && single.SharedKeptAsAttribute)
+        {
+            // The user's own identifier (or none) now stands for the value: an attribute kept from a shared value goes.
+            tx.RemoveProperty(record, single.Type);
         }
         foreach (var old in held)
         {
@@ -312,7 +330,7 @@ internal static class UserRules
             tx.AddAudit(single.Value is null ? "remove_identifier" : "replace_identifier", origin,
                 new { record_id = record.Value, type = single.Type, removed = held.Count, profile = profile.Value });
         }
-        return null;
+        return shared;
     }
 
     /// <summary>Applies property edits: sets on <paramref name="target"/>; increments and array edits from the profile's merged values.</summary>

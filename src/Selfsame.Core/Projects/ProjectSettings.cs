@@ -40,6 +40,22 @@ public sealed record ProjectSettings
     [JsonPropertyName("identity_attributes")]
     public IReadOnlyList<IdentityAttribute> IdentityAttributes { get; init; } = [];
 
+    /// <summary>
+    /// Resolves users by identifier attributes (MoEngage's identity resolution): with <see cref="IdentityAttributes"/> empty,
+    /// by <see cref="StandardIdentityAttributes"/>. Naming identity attributes turns it on too.
+    /// </summary>
+    [JsonPropertyName("identity_resolution")]
+    public bool IdentityResolution { get; init; }
+
+    /// <summary>The identifier attributes identity resolution uses when the project names none: a mobile number, then an email.</summary>
+    public static IReadOnlyList<IdentityAttribute> StandardIdentityAttributes { get; } =
+        [new("moe_mobile", Graph.IdentifierTypes.Phone), new("moe_email", Graph.IdentifierTypes.Email)];
+
+    /// <summary>The identifier attributes in force: the project's own, else the standard ones when identity resolution is on, else none.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<IdentityAttribute> ActiveIdentityAttributes =>
+        IdentityAttributes.Count > 0 ? IdentityAttributes : IdentityResolution ? StandardIdentityAttributes : [];
+
     /// <summary>The project's junk identifiers beside the built-in ones, and the built-in entries it switches off.</summary>
     [JsonPropertyName("deny_list")]
     public DenyListSettings DenyList { get; init; } = new();

@@ -35,6 +35,7 @@ public static class BrazeApi
         braze.MapPost("/users/alias/update", UpdateAliasesAsync).Needs(Roles.Write, "users.alias.update", BrazeSurface.UsersFamily);
         braze.MapPost("/users/delete", DeleteAsync).Needs(Roles.Write, "users.delete", BrazeSurface.UsersFamily);
         braze.MapPost("/users/external_ids/rename", RenameAsync).Needs(Roles.Write, "users.external_ids.rename", BrazeSurface.RenameFamily);
+        braze.MapPost("/users/external_ids/remove", RemoveAsync).Needs(Roles.Write, "users.external_ids.remove", BrazeSurface.RenameFamily);
         braze.MapPost("/users/export/ids", ExportAsync).Needs(Roles.Read, "users.export.ids", BrazeSurface.ExportFamily);
         braze.MapPost("/users/track", TrackAsync).Needs(Roles.Write, "users.track", BrazeSurface.TrackFamily);
         return app;
@@ -230,7 +231,12 @@ public static class BrazeApi
                 var before = new IdentifierInput(reader.ExternalId(from, $"{path}.current_external_id"), from, $"{path}.current_external_id");
                 var after = new IdentifierInput(reader.ExternalId(to, $"{path}.new_external_id"), to, $"{path}.new_external_id");
                 current.Add(from);
-                work.Add(new GraphOperation.ReplaceIdentifierOp(before, after));
+                // As Braze does, the old id stays on the user as a deprecated external id until /users/external_ids/remove.
+                var deprecated = new IdentifierInput(Identifier.Alias(DeprecatedExternalIdLabel, before.Identifier.Value), from, $"{path}.current_external_id");
+                work.Add(new GraphOperation.Sequence([
+                    new GraphOperation.ReplaceIdentifierOp(before, after),
+                    new GraphOperation.AttachOp(new AttachCommand(after, deprecated, OneAliasPerLabel: false)),
+                ]));
             }
             var outcomes = await engine.ApplyAsync(project, work, origin, context.RequestAborted);
             outcomes.ThrowUnexpected();
@@ -239,6 +245,41 @@ public static class BrazeApi
                 ["external_ids"] = current.Where((_, i) => outcomes[i].Succeeded).ToList(),
                 ["rename_errors"] = current.Select((id, i) => (id, outcomes[i].Error)).Where(x => x.Error is not null)
                     .Select(x => new[] { x.id, x.Error!.Message }).ToList(),
+            });
+        });
+
+    /// <summary>The alias label under which a renamed user keeps its former external ids.</summary>
+    public const string DeprecatedExternalIdLabel = "braze_deprecated_external_id";
+
+    /// <summary>Removes deprecated external ids (the former ids of renamed users); a current external id is a removal error, as in Braze.</summary>
+    private static Task<IResult> RemoveAsync(HttpContext context, IdentityEngine engine) =>
+        HandleAsync(context, async (root, reader, origin, project) =>
+        {
+            if (!root.TryGetProperty("external_ids", out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
+            {
+                throw BrazeSurface.Invalid("external_ids: required, an array of 1 to 50 deprecated external ids");
+            }
+            if (list.GetArrayLength() > BrazeReader.MaxPerRequest)
+            {
+                throw BrazeSurface.Invalid(TooManyIds);
+            }
+            var ids = new List<string>();
+            var work = new List<GraphOperation>();
+            foreach (var (element, i) in list.EnumerateArray().Select((e, i) => (e, i)))
+            {
+                var path = $"external_ids[{i}]";
+                var id = element.ValueKind == JsonValueKind.String ? element.GetString()! : throw BrazeSurface.Invalid($"{path}: an external id is a string");
+                var value = reader.ExternalId(id, path).Value;
+                ids.Add(id);
+                work.Add(new GraphOperation.DetachIdentifierOp(new IdentifierInput(Identifier.Alias(DeprecatedExternalIdLabel, value), id, path), Suppress: false));
+            }
+            var outcomes = await engine.ApplyAsync(project, work, origin, context.RequestAborted);
+            outcomes.ThrowUnexpected();
+            return BrazeSurface.Answer(201, "success", new()
+            {
+                ["removed_ids"] = ids.Where((_, i) => outcomes[i].Succeeded).ToList(),
+                ["removal_errors"] = ids.Select((id, i) => (id, i, outcomes[i].Error)).Where(x => x.Error is not null)
+                    .Select(x => new object[] { x.i, $"'{x.id}' is not a deprecated external id (only the former ids of renamed users can be removed; a current external_id cannot)" }).ToList(),
             });
         });
 

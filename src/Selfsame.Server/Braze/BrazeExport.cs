@@ -30,7 +30,8 @@ internal static class BrazeExport
             // The kept user's external_id: the root record's, else the oldest one.
             ["external_id"] = (root?.Identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId)
                                ?? identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId))?.Display,
-            ["user_aliases"] = identifiers.Where(i => i.Identifier.IsAlias)
+            // A renamed user's former external ids are kept as aliases of their own label, which Braze does not list as aliases.
+            ["user_aliases"] = identifiers.Where(i => i.Identifier.IsAlias && i.Identifier.AliasParts!.Value.Label != BrazeApi.DeprecatedExternalIdLabel)
                 .Select(i => new Dictionary<string, string> { ["alias_name"] = i.Identifier.AliasParts!.Value.Name, ["alias_label"] = i.Identifier.AliasParts.Value.Label })
                 .ToList(),
             ["braze_id"] = view.Id.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -41,7 +42,12 @@ internal static class BrazeExport
         foreach (var property in view.Properties)
         {
             var value = JsonElement.Parse(property.Value.Json);
-            if (StandardFields.Contains(property.Key))
+            if (property.Key is IdentifierTypes.Email or IdentifierTypes.Phone)
+            {
+                // An email or phone another user holds as its identifier, kept here as this user's attribute.
+                answer[property.Key] ??= value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+            }
+            else if (StandardFields.Contains(property.Key))
             {
                 answer[property.Key] = value;
             }

@@ -18,7 +18,7 @@ public sealed class BrazeSurface : SurfaceErrors
     public static IReadOnlyList<string> Permissions { get; } =
     [
         "users.track", "users.alias.new", "users.alias.update", "users.identify", "users.merge", "users.delete",
-        "users.export.ids", "users.external_ids.rename",
+        "users.export.ids", "users.external_ids.rename", "users.external_ids.remove",
     ];
 
     /// <summary>Braze's documented limits, per project: the shared /users/* family, track, export by ids, and external id rename.</summary>

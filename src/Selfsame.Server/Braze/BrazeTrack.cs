@@ -79,7 +79,8 @@ internal static class BrazeTrack
             if (key is UserRef.Email or UserRef.Phone)
             {
                 var value = property.Value.ValueKind == JsonValueKind.Null ? null : reader.User(item, path, [key], readPrioritization: false)!.Input($"{path}.{key}");
-                identifiers.Add(new SingleIdentifier(key == UserRef.Email ? IdentifierTypes.Email : IdentifierTypes.Phone, value, $"{path}.{key}"));
+                // Braze lets several users share an email or a phone: a second user keeps it as its attribute.
+                identifiers.Add(new SingleIdentifier(key == UserRef.Email ? IdentifierTypes.Email : IdentifierTypes.Phone, value, $"{path}.{key}") { SharedKeptAsAttribute = true });
                 continue;
             }
             if (key is UserRef.ExternalId or UserRef.UserAlias or UserRef.BrazeIdKind)

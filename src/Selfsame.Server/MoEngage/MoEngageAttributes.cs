@@ -27,12 +27,24 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
     public const string RemoveFromArray = "removeValueFromArrayField";
     private static readonly string[] Platforms = ["ANDROID", "iOS", "web"];
 
-    /// <summary>Identity resolution is on when the project names identifier attributes (settings.identity_attributes).</summary>
-    public bool IdentityResolution => settings.IdentityAttributes.Count > 0;
+    /// <summary>
+    /// Identity resolution is on when the project turns it on (settings.identity_resolution: moe_mobile and moe_email) or
+    /// names its own identifier attributes (settings.identity_attributes).
+    /// </summary>
+    public bool IdentityResolution => Activated.Count > 0;
 
     public ProjectSettings Settings => settings;
 
-    public IReadOnlyList<IdentityAttribute> Activated => settings.IdentityAttributes;
+    public IReadOnlyList<IdentityAttribute> Activated => settings.ActiveIdentityAttributes;
+
+    /// <summary>Most attributes one payload may carry: MoEngage's cap of 256 user attributes.</summary>
+    public const int MaxAttributes = 256;
+
+    /// <summary>MoEngage's standard attribute keys, stored under the names its examples use.</summary>
+    private static readonly Dictionary<string, string> StandardKeys = new(StringComparer.Ordinal)
+    {
+        ["u_em"] = "email", ["u_mb"] = "mobile", ["u_n"] = "name", ["u_fn"] = "first_name", ["u_ln"] = "last_name", ["u_gd"] = "gender", ["u_bd"] = "birthday",
+    };
 
     public CustomerUpdate ReadCustomer(JsonElement payload, string path = "")
     {
@@ -56,7 +68,8 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
         }
         else if (!IdentityResolution)
         {
-            throw MoEngageSurface.Missing($"{path}customer_id", "customer_id is not found in the payload");
+            throw MoEngageSurface.Missing($"{path}customer_id",
+                "customer_id is not found in the payload (identity resolution, which finds users by moe_mobile or moe_email instead, is off: set identity_resolution to true in the project's settings)");
         }
         var updateExistingOnly = false;
         if (payload.TryGetProperty("update_existing_only", out var existingOnly) && existingOnly.ValueKind != JsonValueKind.Null)
@@ -84,9 +97,13 @@ internal sealed class MoEngageAttributes(ProjectSettings settings)
             {
                 throw MoEngageSurface.Bad($"{path}attributes", "attributes must be an object");
             }
+            if (attributes.EnumerateObject().Count() > MaxAttributes)
+            {
+                throw MoEngageSurface.Invalid("LimitBreached", $"at most {MaxAttributes} user attributes in a payload", $"{path}attributes");
+            }
             foreach (var attribute in attributes.EnumerateObject())
             {
-                var name = attribute.Name;
+                var name = StandardKeys.GetValueOrDefault(attribute.Name, attribute.Name);
                 var at = $"{path}attributes.{name}";
                 if (name is AddToArray or RemoveFromArray)
                 {

@@ -73,7 +73,7 @@ internal static class MoEngageCustomers
         attributes["moengage_id"] = view.Id.Value.ToString(CultureInfo.InvariantCulture);
         attributes["created_time"] = view.Records.Min(r => r.Record.CreatedAt);
         attributes["last_seen"] = view.Records.Max(r => r.Record.LastSeenAt);
-        foreach (var activated in settings.IdentityAttributes)
+        foreach (var activated in settings.ActiveIdentityAttributes)
         {
             attributes[activated.Attribute] = identifiers.FirstOrDefault(i => i.Identifier.Type == activated.Type)?.Display;
         }

@@ -64,7 +64,10 @@ public sealed class MoEngageSurface : SurfaceErrors
         _ => Fail(context, 401, "Authentication required", "App Secret key mismatch. Please login to the dashboard to verify key"),
     };
 
-    public override IResult RateLimited(HttpContext context, RateLimitRefusal refusal) => Fail(context, 429, "RateLimitError", "Rate limit exceeded");
+    /// <summary>MoEngage's 429, in the shape its delete API documents for itself (title and description), else its common envelope.</summary>
+    public override IResult RateLimited(HttpContext context, RateLimitRefusal refusal) => refusal.Family == DeleteFamily.Family
+        ? Results.Json(new Dictionary<string, string> { ["status"] = "fail", ["title"] = "Rate limit exceeded", ["description"] = "Exceeded rate limit for this url" }, statusCode: 429)
+        : Fail(context, 429, "RateLimitError", "Rate limit exceeded");
 
     public override IResult Invalid(HttpContext context, IReadOnlyList<FieldError> errors) => errors[0] is { Code: { } type } error
         ? Fail(context, 400, type, error.Message, error.Field)

@@ -211,6 +211,10 @@ public static class UserpilotApi
         return Results.Json(Job(job, failed, context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()));
     }
 
+    /// <summary>A time as Userpilot writes one: UTC to the second, <c>2025-02-02T12:34:56Z</c>.</summary>
+    private static string? Time(DateTimeOffset? time) =>
+        time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>A job as Userpilot describes one: both the prose page's fields and the OpenAPI job object's, plus the failed rows.</summary>
     private static Dictionary<string, object?> Job(JobRecord job, IReadOnlyList<JobRowError>? failed, DateTimeOffset? now = null)
     {
@@ -218,15 +222,15 @@ public static class UserpilotApi
         {
             ["job_id"] = job.JobId,
             ["status"] = job.Status,
-            ["submitted_at"] = job.SubmittedAt,
+            ["submitted_at"] = Time(job.SubmittedAt),
             ["type"] = JobTypes.GetValueOrDefault(job.Kind, job.Kind),
             ["filename"] = job.Filename,
             ["file_size"] = job.FileSize,
             ["total_rows"] = job.TotalRows,
             ["completed_rows"] = job.CompletedRows,
             ["failed_rows"] = job.FailedRows,
-            ["start_time"] = job.StartedAt,
-            ["end_time"] = job.EndedAt,
+            ["start_time"] = Time(job.StartedAt),
+            ["end_time"] = Time(job.EndedAt),
             ["elapsed_time"] = job.StartedAt is { } start ? Math.Round(((job.EndedAt ?? now ?? start) - start).TotalSeconds, 3) : null,
             ["links"] = new Dictionary<string, string> { ["self"] = $"/userpilot/v1/background_jobs/{job.JobId}" },
         };

@@ -187,26 +187,34 @@ public static class UserpilotJobs
     public const string CompaniesKind = "userpilot.companies";
     public const string DeleteUsersKind = "userpilot.delete_users";
 
+    /// <summary>
+    /// A row of either kind, as Userpilot's upload holds "user or company profiles": a row with a <c>user_id</c> is a user
+    /// (with its company, when it names one), a row with only a <c>company_id</c> a company.
+    /// </summary>
+    private static JobRow Profile(string line, ProjectSettings settings, bool usersFile) => UserpilotRows.Line(line, row =>
+    {
+        var isUser = row.ValueKind != JsonValueKind.Object ? usersFile
+            : row.TryGetProperty("user_id", out _) || (usersFile && !row.TryGetProperty("company_id", out _));
+        if (isUser)
+        {
+            return JobRow.Of(UserpilotRows.User(row, "", settings).Operation());
+        }
+        var (company, metadata) = UserpilotRows.Company(row, "");
+        return JobRow.Of(new GraphOperation.CompanyOp(new CompanyCommand(company, metadata)));
+    });
+
     public sealed class Users : IJobKind
     {
         public string Name => UsersKind;
 
-        public JobRow Read(string line, ProjectSettings settings)
-        {
-            var user = UserpilotRows.Line(line, row => UserpilotRows.User(row, "", settings));
-            return JobRow.Of(user.Operation());
-        }
+        public JobRow Read(string line, ProjectSettings settings) => Profile(line, settings, usersFile: true);
     }
 
     public sealed class Companies : IJobKind
     {
         public string Name => CompaniesKind;
 
-        public JobRow Read(string line, ProjectSettings settings)
-        {
-            var (company, metadata) = UserpilotRows.Line(line, row => UserpilotRows.Company(row, ""));
-            return JobRow.Of(new GraphOperation.CompanyOp(new CompanyCommand(company, metadata)));
-        }
+        public JobRow Read(string line, ProjectSettings settings) => Profile(line, settings, usersFile: false);
     }
 
     /// <summary>

@@ -494,4 +494,88 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         var (status, _, _) = await braze.BrazeAsync("/users/track/bulk", "{}");
         Assert.Equal(404, status);
     }
+
+    [Fact]
+    public async Task WrongMethod_Is405WithAllow_InBrazesEnvelope()
+    {
+        using var braze = Braze();
+        using var response = await braze.GetAsync("/braze/users/track");
+        var body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(405, (int)response.StatusCode);
+        Assert.Equal("POST", response.Content.Headers.Allow.Single());
+        Assert.StartsWith("Method Not Allowed", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SharedEmail_TheSecondUserKeepsItAsAnAttribute_WithoutAMerge()
+    {
+        using var braze = Braze();
+        var (first, second) = (Names.Unique("share-a"), Names.Unique("share-b"));
+        var email = $"{Names.Unique("family")}@acme.com";
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{first}}","email":"{{email}}"}]}""");
+
+        var (status, answer, _) = await braze.BrazeAsync("/users/track", $$"""{"attributes":[{"external_id":"{{second}}","email":"{{email}}","plan":"pro"}]}""");
+
+        Assert.Equal(201, status);
+        Assert.Equal("success", answer["message"]!.GetValue<string>());
+        Assert.Contains("email attribute only", answer["errors"]!.ToJsonString(), StringComparison.Ordinal);
+        var users = (await braze.ExportAsync(first, second))["users"]!.AsArray();
+        Assert.Equal(2, users.Count);
+        Assert.All(users, u => Assert.Equal(email, u!["email"]!.GetValue<string>()));
+        Assert.Equal("pro", users.Single(u => u!["external_id"]!.GetValue<string>() == second).Attribute("plan"));
+        using var native = server.Client(server.ReadKey);
+        var owner = (await native.GetJsonAsync($"/v1/resolve?type=email&value={Uri.EscapeDataString(email)}")).Body.Value<long>("profile_id");
+        Assert.Equal(owner, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={first}")).Body.Value<long>("profile_id"));
+        Assert.NotEqual(owner, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={second}")).Body.Value<long>("profile_id"));
+
+        // An email of its own later: the identifier replaces the kept attribute.
+        var own = $"{Names.Unique("own")}@acme.com";
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{second}}","email":"{{own}}"}]}""");
+        var after = (await braze.ExportAsync(second))["users"]![0]!;
+        Assert.Equal(own, after["email"]!.GetValue<string>());
+        Assert.Null(after["custom_attributes"]!["email"]);
+    }
+
+    [Fact]
+    public async Task ExternalIdsRemove_RemovesTheFormerIdsOfRenamedUsers_AndRefusesCurrentOnes()
+    {
+        using var braze = Braze();
+        var (old, renamed, current) = (Names.Unique("old-id"), Names.Unique("new-id"), Names.Unique("cur-id"));
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{old}}","plan":"pro"},{"external_id":"{{current}}"}]}""");
+        await braze.SucceedsAsync("/users/external_ids/rename", $$"""{"external_id_renames":[{"current_external_id":"{{old}}","new_external_id":"{{renamed}}"}]}""");
+        using var native = server.Client(server.ReadKey);
+        var deprecated = $"/v1/resolve?type=alias&label=braze_deprecated_external_id&name={Uri.EscapeDataString(old)}";
+        var user = (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={renamed}")).Body.Value<long>("profile_id");
+        Assert.Equal(user, (await native.GetJsonAsync(deprecated)).Body.Value<long>("profile_id"));
+        Assert.Empty((await braze.ExportAsync(renamed))["users"]![0]!["user_aliases"]!.AsArray());
+
+        var (status, answer, _) = await braze.BrazeAsync("/users/external_ids/remove", $$"""{"external_ids":["{{old}}","{{current}}"]}""");
+
+        Assert.Equal(201, status);
+        Assert.Equal([old], answer["removed_ids"]!.AsArray().Select(i => i!.GetValue<string>()));
+        var error = Assert.Single(answer["removal_errors"]!.AsArray())!.AsArray();
+        Assert.Equal(1, error[0]!.GetValue<int>());
+        Assert.Equal(404, (await native.GetJsonAsync(deprecated)).Status);
+        Assert.Equal(200, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={current}")).Status);
+        Assert.Equal("pro", (await braze.ExportAsync(renamed))["users"]![0]!.Attribute("plan"));
+        Assert.Equal(400, (await braze.BrazeAsync("/users/external_ids/remove", """{"external_ids":[]}""")).Status);
+    }
+
+    [Fact]
+    public async Task Track_WithTheBulkHeader_AsTheCommunityClientSendsIt_IsAnOrdinaryTrack()
+    {
+        using var braze = Braze();
+        var user = Names.Unique("bulk");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/braze/users/track")
+        {
+            Content = Http.Json($$"""{"attributes":[{"external_id":"{{user}}","plan":"pro"}]}"""),
+        };
+        request.Headers.Add("X-Braze-Bulk", "true");
+
+        using var response = await braze.SendAsync(request);
+
+        Assert.Equal(201, (int)response.StatusCode);
+        Assert.Equal("pro", (await braze.ExportAsync(user))["users"]![0]!.Attribute("plan"));
+    }
 }

@@ -150,7 +150,8 @@ public sealed class MoEngageApiTests(MoEngageServer server) : IClassFixture<MoEn
         var (status, body) = await moengage.MoEngageAsync($"/customer/{SeedWorkspace}", """{"type":"customer","attributes":{"a":1}}""");
         Assert.Equal(400, status);
         Assert.Equal("MissingAttributeError", body.ErrorType());
-        Assert.Equal("customer_id is not found in the payload", body.ErrorMessage());
+        Assert.StartsWith("customer_id is not found in the payload (identity resolution", body.ErrorMessage(), StringComparison.Ordinal);
+        Assert.Contains("set identity_resolution to true", body.ErrorMessage(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace Selfsame.Server.Tests.Support;
 
 /// <summary>
 /// A server with two MoEngage workspaces: the seed's workspace id as a plain project, and a project with identity
-/// resolution on moe_mobile (phone) and moe_email (email).
+/// resolution on (identity_resolution: moe_mobile as a phone, then moe_email).
 /// </summary>
 public sealed class MoEngageServer : RunningServer
 {
@@ -31,7 +31,8 @@ public sealed class MoEngageServer : RunningServer
         await projects.CreateAsync(resolving, null, CancellationToken.None);
         await projects.UpdateSettingsAsync(resolving, ProjectSettings.Default with
         {
-            IdentityAttributes = [new IdentityAttribute("moe_mobile", IdentifierTypes.Phone), new IdentityAttribute("moe_email", IdentifierTypes.Email)],
+            // The one setting: moe_mobile (a phone), then moe_email, as MoEngage's standard identifiers.
+            IdentityResolution = true,
         }, origin, CancellationToken.None);
         SeedKey = (await keys.CreateAsync(seed, Roles.Admin, "moengage", origin, CancellationToken.None)).Key;
         ResolvingKey = (await keys.CreateAsync(resolving, Roles.Admin, "moengage", origin, CancellationToken.None)).Key;

@@ -123,12 +123,15 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
         Assert.Equal(202, status);
         Assert.Equal("queued", job!["status"]!.GetValue<string>());
         Assert.True(Guid.TryParse(job["job_id"]!.GetValue<string>(), out _));
-        Assert.NotNull(job["submitted_at"]);
+        // The seed's time format, to the second, on create and on read alike.
+        var seedTime = new System.Text.RegularExpressions.Regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$");
+        Assert.Matches(seedTime, job["submitted_at"]!.GetValue<string>());
         var done = await userpilot.FinishedJobAsync(job["job_id"]!.GetValue<string>());
+        Assert.Equal(job["submitted_at"]!.GetValue<string>(), done["submitted_at"]!.GetValue<string>());
+        Assert.Matches(seedTime, done["start_time"]!.GetValue<string>());
+        Assert.Matches(seedTime, done["end_time"]!.GetValue<string>());
         Assert.Equal("completed", done["status"]!.GetValue<string>());
         Assert.Equal((2, 2, 0), (done["total_rows"]!.GetValue<int>(), done["completed_rows"]!.GetValue<int>(), done["failed_rows"]!.GetValue<int>()));
-        Assert.NotNull(done["start_time"]);
-        Assert.NotNull(done["end_time"]);
 
         using var native = server.Client(server.ReadKey);
         var (_, resolved) = await native.GetJsonAsync("/v1/resolve?type=user_id&value=user_002");
@@ -166,6 +169,27 @@ public sealed class UserpilotApiTests(RunningServer server) : IClassFixture<Runn
         using var native = server.Client(server.ReadKey);
         Assert.Equal(200, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={a}")).Status);
         Assert.Equal(200, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={b}")).Status);
+    }
+
+    [Fact]
+    public async Task BulkIdentify_File_HoldsUserAndCompanyProfilesAlike()
+    {
+        using var userpilot = server.Userpilot(server.WriteKey, withVersion: false);
+        var (user, company) = (Names.Unique("mixed-u"), Names.Unique("mixed-co"));
+        var file = string.Join("\n",
+            $$$"""{"user_id":"{{{user}}}","metadata":{"plan":"pro"}}""",
+            $$$"""{"company_id":"{{{company}}}","metadata":{"size":40}}""");
+
+        var (status, job) = await userpilot.SendToAsync(HttpMethod.Post, "/users/bulk_identify", UserpilotCalls.File(file, "profiles.ndjson"));
+
+        Assert.Equal(202, status);
+        var done = await userpilot.FinishedJobAsync(job!["job_id"]!.GetValue<string>());
+        Assert.Equal((2, 2, 0), (done["total_rows"]!.GetValue<int>(), done["completed_rows"]!.GetValue<int>(), done["failed_rows"]!.GetValue<int>()));
+        using var native = server.Client(server.ReadKey);
+        Assert.Equal(200, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={user}")).Status);
+        var (companyStatus, stored) = await native.GetJsonAsync($"/v1/companies/{company}");
+        Assert.Equal(200, companyStatus);
+        Assert.Equal(40, stored!["properties"]!["size"]!["value"]!.GetValue<int>());
     }
 
     [Fact]

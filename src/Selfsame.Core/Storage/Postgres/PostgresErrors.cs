@@ -21,14 +21,23 @@ internal static class PostgresErrors
         : null;
 
     /// <summary><paramref name="e"/> as the store's callers see it: the store's own exception where there is one.</summary>
-    public static Exception AtBoundary(Exception e) => e is NpgsqlException or TimeoutException ? Translate(e) ?? e : e;
+    /// <remarks>
+    /// A driver's error may come wrapped: a transaction whose connection the database broke (57P01 on a fast shutdown)
+    /// throws ObjectDisposedException with that error inside when rolled back; the error inside is what counts.
+    /// </remarks>
+    public static Exception AtBoundary(Exception e) => Driver(e) is { } driver ? Translate(driver) ?? e : e;
+
+    /// <summary>The driver's error that <paramref name="e"/> is or wraps (one level: a disposed transaction of a broken connection).</summary>
+    private static Exception? Driver(Exception e) => e is NpgsqlException or TimeoutException ? e
+        : e is ObjectDisposedException or InvalidOperationException && e.InnerException is NpgsqlException inner ? inner
+        : null;
 
     public static bool IsDataError(Exception e) =>
         e is PostgresException p && (p.SqlState.StartsWith("22", StringComparison.Ordinal) || p.SqlState.StartsWith("54", StringComparison.Ordinal));
 
     /// <summary>Whether the database could not be reached at all (rather than refusing one transaction): the driver's error, or the one inside the store's.</summary>
     public static bool IsUnreachable(Exception e) =>
-        (e is StoreUnavailableException { InnerException: { } driver } ? driver : e) is NpgsqlException { IsTransient: true } or NpgsqlException { InnerException: SocketException or TimeoutException or IOException };
+        (e is StoreUnavailableException { InnerException: { } driver } ? driver : Driver(e) ?? e) is NpgsqlException { IsTransient: true } or NpgsqlException { InnerException: SocketException or TimeoutException or IOException };
 
     private static bool IsUnavailable(Exception e) => e switch
     {
