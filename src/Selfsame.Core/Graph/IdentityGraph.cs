@@ -112,7 +112,7 @@ internal static class IdentityGraph
             tx.TouchRecord(current.Record);
             merged.Add(new MergeNote(otherProfile, current.Record, identifier, link.Id));
             var before = profile;
-            profile = Join(tx, profile, otherProfile);
+            profile = Join(tx, profile, otherProfile, out _);
             tx.AddAudit("merge", origin, new { kind = linkKind, link_id = link.Id.Value, from_record = current.Record.Value, into_record = record.Value,
                 via = identifier.Type, profiles = new[] { otherProfile.Value, before.Value }, profile = profile.Value });
         }
@@ -253,9 +253,8 @@ internal static class IdentityGraph
             var inside = tx.AddLink(from, into, kind, origin);
             return new LinkResult(Reroot(tx, fromProfile), from, into, inside, createdRecords, [], AlreadyJoined: true);
         }
-        var joined = tx.GetProfileRecords(fromProfile).Count;
         var link = tx.AddLink(from, into, kind, origin);
-        var profile = Join(tx, intoProfile, fromProfile);
+        var profile = Join(tx, intoProfile, fromProfile, out var joined);
         var mergedAway = new[] { fromProfile, intoProfile }.Where(p => p != profile).ToList();
         tx.AddAudit("merge", origin, new { kind = kind, link_id = link.Id.Value, from_record = from.Value, into_record = into.Value,
             profiles = new[] { fromProfile.Value, intoProfile.Value }, profile = profile.Value });
@@ -604,9 +603,12 @@ internal static class IdentityGraph
         ?? throw new GraphException(GraphErrorKind.NotFound, input.Field, $"no record holds the identifier {input.Identifier}");
 
     /// <summary>Recomputes the root of two profiles that a new link joined; returns the joined profile's id.</summary>
-    private static ProfileId Join(IGraphTransaction tx, ProfileId a, ProfileId b)
+    /// <summary>Joins profile <paramref name="b"/> into <paramref name="a"/> (or the other way, by root); <paramref name="recordsOfB"/> is how many records <paramref name="b"/> held.</summary>
+    private static ProfileId Join(IGraphTransaction tx, ProfileId a, ProfileId b, out int recordsOfB)
     {
-        var records = tx.GetProfileRecords(a).Concat(tx.GetProfileRecords(b)).ToList();
+        var ofB = tx.GetProfileRecords(b);
+        recordsOfB = ofB.Count;
+        var records = tx.GetProfileRecords(a).Concat(ofB).ToList();
         var links = tx.GetProfileLinks(a).Concat(tx.GetProfileLinks(b)).DistinctBy(l => l.Id).ToList();
         var root = ProfileId.Of(ProfileRoot.Choose(records, links));
         tx.SetProfile(records.Where(r => r.Profile != root).Select(r => r.Id), root);

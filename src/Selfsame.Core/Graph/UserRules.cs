@@ -293,7 +293,8 @@ internal static class UserRules
         Refusal? shared = null;
         if (single.Value is { } value && tx.FindIdentifier(value.Identifier) is { } owner)
         {
-            if (ProfileOf(tx, owner.Record) != profile)
+            var ownerProfile = ProfileOf(tx, owner.Record);
+            if (ownerProfile != profile)
             {
                 if (!single.SharedKeptAsAttribute)
                 {
@@ -304,7 +305,7 @@ internal static class UserRules
                 var user = tx.GetProfileIdentifiers(profile).FirstOrDefault(i => i.Record == record);
                 shared = Guard.Record(tx, origin, ReviewRules.IdentifiedUser, $"{value.Identifier} is another user's identifier: kept as this user's {single.Type} attribute only",
                     value, user is null ? new ReviewSide(null, null, record, profile) : new ReviewSide(user.Identifier, user.Display, record, profile),
-                    ReviewSide.Of(value, owner.Record, ProfileOf(tx, owner.Record)));
+                    ReviewSide.Of(value, owner.Record, ownerProfile));
             }
             else
             {
