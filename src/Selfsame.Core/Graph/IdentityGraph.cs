@@ -513,6 +513,10 @@ internal static class IdentityGraph
             if (user is UserLookup.ByIdentifier byIdentifier)
             {
                 identifiers.Add(byIdentifier.Identifier.Identifier);
+                if (byIdentifier.Fallback is { } fallback)
+                {
+                    identifiers.Add(fallback);
+                }
             }
         }
 

@@ -21,6 +21,12 @@ public abstract record UserLookup(string Field, string? Named)
     public sealed record ByIdentifier(IdentifierInput Identifier, Identification Filter = Identification.Any, string? Named = null)
         : UserLookup(Identifier.Field, Named)
     {
+        /// <summary>
+        /// An identifier that names the user when no record holds <see cref="Identifier"/> (a vendor's former id of a user,
+        /// such as Braze's deprecated external id); a user created by the look-up gets <see cref="Identifier"/>, never this.
+        /// </summary>
+        public Identifier? Fallback { get; init; }
+
         public override string ToString() => Named ?? Identifier.Identifier.ToString();
     }
 

@@ -33,7 +33,8 @@ internal static class UserRules
             }
             case UserLookup.ByIdentifier byIdentifier:
             {
-                var owner = session.FindIdentifier(byIdentifier.Identifier.Identifier);
+                var owner = session.FindIdentifier(byIdentifier.Identifier.Identifier)
+                    ?? (byIdentifier.Fallback is { } fallback ? session.FindIdentifier(fallback) : null);
                 if (owner is null)
                 {
                     return null;

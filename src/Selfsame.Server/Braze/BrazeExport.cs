@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Selfsame.Events;
 using Selfsame.Graph;
+using Selfsame.Server.Hosting.Surfaces;
 
 namespace Selfsame.Server.Braze;
 
@@ -26,7 +27,7 @@ internal static class BrazeExport
         var root = view.Records.FirstOrDefault(r => r.Record.Id.Value == view.Id.Value);
         var answer = new Dictionary<string, object?>
         {
-            ["created_at"] = view.Records.Min(r => r.Record.CreatedAt),
+            ["created_at"] = VendorTime.Format(view.Records.Min(r => r.Record.CreatedAt)),
             // The kept user's external_id: the root record's, else the oldest one.
             ["external_id"] = (root?.Identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId)
                                ?? identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId))?.Display,
@@ -67,7 +68,7 @@ internal static class BrazeExport
     }
 
     private static Dictionary<string, object> Summary(EventSummary s) =>
-        new() { ["name"] = s.Name, ["first"] = s.First, ["last"] = s.Last, ["count"] = s.Count };
+        new() { ["name"] = s.Name, ["first"] = VendorTime.Format(s.First), ["last"] = VendorTime.Format(s.Last), ["count"] = s.Count };
 
     /// <summary>Purchases by product: how many, first and last, and the revenue (price × quantity).</summary>
     private static List<(EventSummary Summary, decimal Revenue)> Purchases(IReadOnlyList<StoredEvent> purchases)

@@ -16,12 +16,16 @@ internal sealed record UserRef(string Kind, Identifier? Identifier, string Displ
 
     /// <summary>
     /// The engine's look-up of this user: a braze_id is a profile id (the id of a user merged away names the user it joined);
-    /// an identifier's prioritization keeps only identified or unidentified users when it names one of those.
+    /// an identifier's prioritization keeps only identified or unidentified users when it names one of those; an external_id
+    /// no user holds names the user whose deprecated external id it is (the former id of a renamed user), as in Braze.
     /// </summary>
     public UserLookup Lookup(string field) => BrazeId is { } id
         ? new UserLookup.ByProfileId(id, MergedIdsToo: true, field, ToString())
         : new UserLookup.ByIdentifier(Input(field), Prioritization.Contains("identified") ? Identification.Identified
-            : Prioritization.Contains("unidentified") ? Identification.Unidentified : Identification.Any, ToString());
+            : Prioritization.Contains("unidentified") ? Identification.Unidentified : Identification.Any, ToString())
+        {
+            Fallback = Kind == ExternalId ? Graph.Identifier.Alias(BrazeApi.DeprecatedExternalIdLabel, Identifier!.Value) : null,
+        };
 
     public override string ToString() => Kind switch
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Selfsame.Graph;
+using Selfsame.Server.Hosting.Surfaces;
 
 namespace Selfsame.Server.MoEngage;
 
@@ -71,8 +72,8 @@ internal static class MoEngageCustomers
         attributes["customer_id"] = (root?.Identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId)
                                      ?? identifiers.FirstOrDefault(i => i.Identifier.Type == IdentifierTypes.UserId))?.Display;
         attributes["moengage_id"] = view.Id.Value.ToString(CultureInfo.InvariantCulture);
-        attributes["created_time"] = view.Records.Min(r => r.Record.CreatedAt);
-        attributes["last_seen"] = view.Records.Max(r => r.Record.LastSeenAt);
+        attributes["created_time"] = VendorTime.Format(view.Records.Min(r => r.Record.CreatedAt));
+        attributes["last_seen"] = VendorTime.Format(view.Records.Max(r => r.Record.LastSeenAt));
         foreach (var activated in settings.ActiveIdentityAttributes)
         {
             attributes[activated.Attribute] = identifiers.FirstOrDefault(i => i.Identifier.Type == activated.Type)?.Display;

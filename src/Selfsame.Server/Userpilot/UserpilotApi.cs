@@ -212,8 +212,7 @@ public static class UserpilotApi
     }
 
     /// <summary>A time as Userpilot writes one: UTC to the second, <c>2025-02-02T12:34:56Z</c>.</summary>
-    private static string? Time(DateTimeOffset? time) =>
-        time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+    private static string? Time(DateTimeOffset? time) => VendorTime.Format(time);
 
     /// <summary>A job as Userpilot describes one: both the prose page's fields and the OpenAPI job object's, plus the failed rows.</summary>
     private static Dictionary<string, object?> Job(JobRecord job, IReadOnlyList<JobRowError>? failed, DateTimeOffset? now = null)

@@ -225,8 +225,11 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         Assert.Equal("""["b","c"]""", exported["custom_attributes"]!["tags"]!.ToJsonString());
         var viewed = exported["custom_events"]!.AsArray().Single(e => e!["name"]!.GetValue<string>() == "viewed")!;
         Assert.Equal(2, viewed["count"]!.GetValue<int>());
-        Assert.Equal(DateTimeOffset.Parse("2026-11-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture), viewed["first"]!.GetValue<DateTimeOffset>());
+        // Times as the vendors' documents write them, UTC to the second.
+        Assert.Equal("2026-11-01T10:00:00Z", viewed["first"]!.GetValue<string>());
         Assert.Equal("book", exported["purchases"]![0]!["name"]!.GetValue<string>());
+        Assert.Equal("2026-11-02T10:00:00Z", exported["purchases"]![0]!["last"]!.GetValue<string>());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", exported["created_at"]!.GetValue<string>());
         Assert.Equal(25m, exported["total_revenue"]!.GetValue<decimal>());
     }
 
@@ -326,9 +329,34 @@ public sealed class BrazeApiTests(RunningServer server) : IClassFixture<RunningS
         Assert.Equal(201, status);
         Assert.Equal(old, body["external_ids"]!.AsArray().Single()!.GetValue<string>());
         Assert.Equal(taken, body["rename_errors"]![0]![0]!.GetValue<string>());
-        var export = await braze.ExportAsync(renamed, old);
+        var export = await braze.ExportAsync(renamed);
         Assert.Equal("pro", export["users"]![0].Attribute("plan"));
-        Assert.Equal(old, export["invalid_user_ids"]![0]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ExternalIdsRename_TheDeprecatedIdStillNamesTheUser_UntilItIsRemoved()
+    {
+        using var braze = Braze();
+        var (old, renamed) = (Names.Unique("old"), Names.Unique("new"));
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{old}}","plan":"pro"}]}""");
+        await braze.SucceedsAsync("/users/external_ids/rename", $$"""{"external_id_renames":[{"current_external_id":"{{old}}","new_external_id":"{{renamed}}"}]}""");
+
+        // A legacy app still sending the old id updates the renamed user, and an export by the old id finds it.
+        await braze.SucceedsAsync("/users/track", $$"""{"attributes":[{"external_id":"{{old}}","seat":"12A"}]}""");
+        var byOld = (await braze.ExportAsync(old))["users"]!.AsArray();
+        var user = Assert.Single(byOld)!;
+        Assert.Equal(renamed, user["external_id"]!.GetValue<string>());
+        Assert.Equal("12A", user.Attribute("seat"));
+        Assert.Equal("pro", user.Attribute("plan"));
+        using var native = server.Client(server.ReadKey);
+        Assert.Equal(404, (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={old}")).Status);
+
+        await braze.SucceedsAsync("/users/external_ids/remove", $$"""{"external_ids":["{{old}}"]}""");
+
+        // Removed, the old id is a new user's again.
+        var after = await braze.ExportAsync(old);
+        Assert.Equal(old, after["invalid_user_ids"]![0]!.GetValue<string>());
+        Assert.Equal("12A", (await braze.ExportAsync(renamed))["users"]![0].Attribute("seat"));
     }
 
     [Fact]

@@ -40,6 +40,9 @@ public sealed class MoEngageFidelityTests(MoEngageDeleteLimitServer server) : IC
              user["first_name"]!.GetValue<string>(), user["last_name"]!.GetValue<string>(), user["gender"]!.GetValue<string>()));
         Assert.NotNull(user["birthday"]);
         Assert.Null(user["u_em"]);
+        // The server's own times as the seed writes them, UTC to the second.
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", user["created_time"]!.GetValue<string>());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", user["last_seen"]!.GetValue<string>());
     }
 
     [Fact]
