@@ -27,14 +27,14 @@ public static class AmplitudeApi
     public static IEndpointRouteBuilder MapAmplitudeApi(this IEndpointRouteBuilder app)
     {
         var mappingsPerWindow = app.ServiceProvider.GetRequiredService<SelfsameOptions>().AmplitudeMappingsPerWindow;
-        app.MapSurface("/amplitude", AmplitudeSurface.Mapping).WithTags("Amplitude").ExcludeFromDescription()
+        app.MapSurface("/amplitude", AmplitudeSurface.Mapping).WithTags("Amplitude")
             .MapMethods("/usermap", ["GET", "POST"], MapUsersAsync)
             .Needs(new EndpointNeeds(Roles.Write, Limit: AmplitudeSurface.MappingFamily(mappingsPerWindow)) { LimitCountsItems = true });
-        app.MapSurface("/amplitude", AmplitudeSurface.Lookup).WithTags("Amplitude").ExcludeFromDescription()
+        app.MapSurface("/amplitude", AmplitudeSurface.Lookup).WithTags("Amplitude")
             .MapMethods("/api/2/usermap", ["GET", "POST"], LookupAsync).Needs(Roles.Read);
-        app.MapSurface("/amplitude", AmplitudeSurface.Identify).WithTags("Amplitude").ExcludeFromDescription()
+        app.MapSurface("/amplitude", AmplitudeSurface.Identify).WithTags("Amplitude")
             .MapMethods("/identify", ["GET", "POST"], IdentifyAsync).Needs(Roles.Write);
-        var ingestion = app.MapSurface("/amplitude", AmplitudeSurface.Ingestion).WithTags("Amplitude").ExcludeFromDescription();
+        var ingestion = app.MapSurface("/amplitude", AmplitudeSurface.Ingestion).WithTags("Amplitude");
         ingestion.MapPost("/2/httpapi", HttpApi.IngestAsync).Needs(Roles.Write);
         ingestion.MapPost("/batch", HttpApi.IngestAsync).Needs(Roles.Write);
         return app;

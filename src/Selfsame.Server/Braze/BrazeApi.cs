@@ -28,16 +28,16 @@ public static class BrazeApi
 
     public static IEndpointRouteBuilder MapBrazeApi(this IEndpointRouteBuilder app)
     {
-        var braze = app.MapSurface("/braze", BrazeSurface.Description).WithTags("Braze").ExcludeFromDescription();
-        braze.MapPost("/users/alias/new", NewAliasesAsync).Needs(Roles.Write, "users.alias.new", BrazeSurface.UsersFamily);
-        braze.MapPost("/users/identify", IdentifyAsync).Needs(Roles.Write, "users.identify", BrazeSurface.UsersFamily);
-        braze.MapPost("/users/merge", MergeAsync).Needs(Roles.Write, "users.merge", BrazeSurface.UsersFamily);
-        braze.MapPost("/users/alias/update", UpdateAliasesAsync).Needs(Roles.Write, "users.alias.update", BrazeSurface.UsersFamily);
-        braze.MapPost("/users/delete", DeleteAsync).Needs(Roles.Write, "users.delete", BrazeSurface.UsersFamily);
-        braze.MapPost("/users/external_ids/rename", RenameAsync).Needs(Roles.Write, "users.external_ids.rename", BrazeSurface.RenameFamily);
-        braze.MapPost("/users/external_ids/remove", RemoveAsync).Needs(Roles.Write, "users.external_ids.remove", BrazeSurface.RenameFamily);
-        braze.MapPost("/users/export/ids", ExportAsync).Needs(Roles.Read, "users.export.ids", BrazeSurface.ExportFamily);
-        braze.MapPost("/users/track", TrackAsync).Needs(Roles.Write, "users.track", BrazeSurface.TrackFamily);
+        var braze = app.MapSurface("/braze", BrazeSurface.Description).WithTags("Braze");
+        braze.MapPost("/users/alias/new", NewAliasesAsync).Needs(Roles.Write, "users.alias.new", BrazeSurface.UsersFamily).Produces(201);
+        braze.MapPost("/users/identify", IdentifyAsync).Needs(Roles.Write, "users.identify", BrazeSurface.UsersFamily).Produces(201);
+        braze.MapPost("/users/merge", MergeAsync).Needs(Roles.Write, "users.merge", BrazeSurface.UsersFamily).Produces(202);
+        braze.MapPost("/users/alias/update", UpdateAliasesAsync).Needs(Roles.Write, "users.alias.update", BrazeSurface.UsersFamily).Produces(201);
+        braze.MapPost("/users/delete", DeleteAsync).Needs(Roles.Write, "users.delete", BrazeSurface.UsersFamily).Produces(201);
+        braze.MapPost("/users/external_ids/rename", RenameAsync).Needs(Roles.Write, "users.external_ids.rename", BrazeSurface.RenameFamily).Produces(201);
+        braze.MapPost("/users/external_ids/remove", RemoveAsync).Needs(Roles.Write, "users.external_ids.remove", BrazeSurface.RenameFamily).Produces(201);
+        braze.MapPost("/users/export/ids", ExportAsync).Needs(Roles.Read, "users.export.ids", BrazeSurface.ExportFamily).Produces(201);
+        braze.MapPost("/users/track", TrackAsync).Needs(Roles.Write, "users.track", BrazeSurface.TrackFamily).Produces(201);
         return app;
     }
 

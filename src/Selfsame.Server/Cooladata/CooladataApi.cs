@@ -26,10 +26,10 @@ public static class CooladataApi
 
     public static IEndpointRouteBuilder MapCooladataApi(this IEndpointRouteBuilder app)
     {
-        app.MapSurface("/cooladata", CooladataSurface.Identities).WithTags("Cooladata").ExcludeFromDescription()
+        app.MapSurface("/cooladata", CooladataSurface.Identities).WithTags("Cooladata")
             .MapPost("/api/v2/projects/{projectId}/users/identities", MatchAsync)
             .Needs(new EndpointNeeds(Roles.Admin) { ProjectRouteValue = "projectId" });
-        app.MapSurface("/cooladata", CooladataSurface.Tracker).WithTags("Cooladata").ExcludeFromDescription()
+        app.MapSurface("/cooladata", CooladataSurface.Tracker).WithTags("Cooladata")
             .MapPost("/v3/{appKey}/track", TrackAsync).Needs(Roles.Write);
         return app;
     }

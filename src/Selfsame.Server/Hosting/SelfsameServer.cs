@@ -10,6 +10,7 @@ using Selfsame.Server.Cooladata;
 using Selfsame.Server.MoEngage;
 using Selfsame.Server.Native;
 using Selfsame.Server.Userpilot;
+using Selfsame.Server.WebConsole;
 using Selfsame.Storage;
 
 namespace Selfsame.Server.Hosting;
@@ -48,6 +49,7 @@ public static class SelfsameServer
         app.UseSelfsameErrors();
         app.UseSelfsameMetrics(options);
         app.MapHealth();
+        app.MapConsole();
         app.MapNativeApi();
         app.MapAdminApi();
         app.MapAmplitudeApi();

@@ -27,7 +27,7 @@ public static class MoEngageApi
 
     public static IEndpointRouteBuilder MapMoEngageApi(this IEndpointRouteBuilder app)
     {
-        var moengage = app.MapSurface("/moengage/v1", MoEngageSurface.Description).WithTags("MoEngage").ExcludeFromDescription();
+        var moengage = app.MapSurface("/moengage/v1", MoEngageSurface.Description).WithTags("MoEngage");
         moengage.MapPost("/customer/merge", MergeAsync).Needs(Roles.Write, limit: MoEngageSurface.MergeFamily);
         moengage.MapPost("/customer/delete", DeleteAsync).Needs(Roles.Write, limit: MoEngageSurface.DeleteFamily);
         moengage.MapPost("/customers/export", ExportAsync).Needs(Roles.Read, limit: MoEngageSurface.ExportFamily);

@@ -18,11 +18,12 @@ public static class NativeApi
     public static IServiceCollection AddNativeApi(this IServiceCollection services) =>
         services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {
-            doc.Info.Title = "Selfsame native API";
+            doc.Info.Title = "Selfsame API";
+            doc.Info.Description = "The native API, and each vendor surface under its own prefix and tag (its page in docs/ has the details).";
             doc.Info.Version = "v1";
             doc.Servers?.Clear();
             return Task.CompletedTask;
-        }));
+        }).AddSurfaceDescriptions());
 
     public static IEndpointRouteBuilder MapNativeApi(this IEndpointRouteBuilder app)
     {
@@ -48,7 +49,7 @@ public static class NativeApi
                 var result = await engine.LinkAsync(caller.Project, command, context.Surface().Origin, ct);
                 return Results.Ok(LinkResponse.Of(result));
             })
-            .Needs(Roles.Write).Accepts<LinkRequest>("application/json").Produces<LinkResponse>()
+            .Needs(Roles.Write).Accepts<LinkRequest>("application/json").Produces<LinkResponse>().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Join the record of 'from' into the record of 'into' with an explicit link.");
 
         v1.MapPost("/unlink", async (HttpContext context, IdentityEngine engine, Projects projects, CancellationToken ct) =>

@@ -62,13 +62,13 @@ internal static class ReviewEndpoints
         v1.MapPost("/review/{id:long}/approve", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
                 Results.Ok(ReviewDecisionResponse.Of(await engine.ApplyOneAsync<ReviewDecision>(context.Caller().Project, new GraphOperation.ApproveReviewOp(id),
                     context.Surface().Origin, ct))))
-            .Needs(Roles.Write).Produces<ReviewDecisionResponse>()
+            .Needs(Roles.Write).Produces<ReviewDecisionResponse>().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Approve an entry: its two sides, as they are now, are joined by an explicit link of kind review (undone by unlink like any link).");
 
         v1.MapPost("/review/{id:long}/reject", async (HttpContext context, IdentityEngine engine, long id, CancellationToken ct) =>
                 Results.Ok(ReviewDecisionResponse.Of(await engine.ApplyOneAsync<ReviewDecision>(context.Caller().Project, new GraphOperation.RejectReviewOp(id),
                     context.Surface().Origin, ct))))
-            .Needs(Roles.Write).Produces<ReviewDecisionResponse>()
+            .Needs(Roles.Write).Produces<ReviewDecisionResponse>().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Reject an entry: it is closed and nothing is merged; the same refusal coming again counts on it.");
 
         v1.MapDelete("/identifiers", async (HttpContext context, IdentityEngine engine, string? type, string? value, string? label, string? name, string? suppress,

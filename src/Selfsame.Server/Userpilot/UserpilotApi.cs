@@ -45,15 +45,15 @@ public static class UserpilotApi
 
     public static IEndpointRouteBuilder MapUserpilotApi(this IEndpointRouteBuilder app)
     {
-        var userpilot = app.MapSurface("/userpilot/v1", UserpilotSurface.Description).WithTags("Userpilot").ExcludeFromDescription();
-        userpilot.MapPost("/identify", IdentifyAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.IdentifyFamily));
-        userpilot.MapPost("/companies/identify", IdentifyCompanyAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.IdentifyFamily));
-        userpilot.MapPost("/track", TrackAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.TrackFamily));
+        var userpilot = app.MapSurface("/userpilot/v1", UserpilotSurface.Description).WithTags("Userpilot");
+        userpilot.MapPost("/identify", IdentifyAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.IdentifyFamily)).Produces(202);
+        userpilot.MapPost("/companies/identify", IdentifyCompanyAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.IdentifyFamily)).Produces(202);
+        userpilot.MapPost("/track", TrackAsync).Needs(UserpilotSurface.Versioned(Roles.Write, UserpilotSurface.TrackFamily)).Produces(202);
         userpilot.MapPost("/users/bulk_identify", (HttpContext c, JobRunner r, TimeProvider t) => BulkAsync(c, r, t, "users", UserpilotJobs.UsersKind))
-            .Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes);
+            .Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes).Produces(202);
         userpilot.MapPost("/companies/bulk_identify", (HttpContext c, JobRunner r, TimeProvider t) => BulkAsync(c, r, t, "companies", UserpilotJobs.CompaniesKind))
-            .Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes);
-        userpilot.MapDelete("/users", DeleteUsersAsync).Needs(UserpilotSurface.Versioned(Roles.Write, maxBodyBytes: MaxFileBytes));
+            .Needs(Roles.Write, maxBodyBytes: MaxBulkBodyBytes).Produces(202);
+        userpilot.MapDelete("/users", DeleteUsersAsync).Needs(UserpilotSurface.Versioned(Roles.Write, maxBodyBytes: MaxFileBytes)).Produces(202);
         userpilot.MapGet("/background_jobs", ListJobsAsync).Needs(Roles.Read);
         userpilot.MapGet("/background_jobs/{jobId}", GetJobAsync).Needs(Roles.Read);
         return app;

@@ -147,6 +147,46 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
     }
 
     [Fact]
+    public async Task OpenApi_DescribesEverySurface_WithWhereItsKeyGoes_AndItsErrorAnswers()
+    {
+        using var anonymous = server.Client(null);
+        var document = JsonNode.Parse(await anonymous.GetStringAsync("/openapi/v1.json"))!;
+        var paths = document["paths"]!.AsObject();
+        var operations = paths.SelectMany(p => p.Value!.AsObject().Where(m => m.Key is "get" or "post" or "put" or "delete").Select(m => (Path: p.Key, Operation: m.Value!))).ToList();
+
+        string Scheme(string path, string method = "post") =>
+            Assert.Single(paths[path]![method]!["security"]!.AsArray()[0]!.AsObject()).Key;
+        Assert.Equal("bearer", Scheme("/v1/identify"));
+        Assert.Equal("bearer", Scheme("/braze/users/track"));
+        Assert.Equal("api_key", Scheme("/amplitude/usermap"));
+        Assert.Equal("basic_key_pair", Scheme("/amplitude/api/2/usermap", "get"));
+        Assert.Equal("basic_workspace", Scheme("/moengage/v1/customer/{workspaceId}"));
+        Assert.Equal("token", Scheme("/userpilot/v1/identify"));
+        Assert.Equal("token", Scheme("/cooladata/api/v2/projects/{projectId}/users/identities"));
+        var schemes = document["components"]!["securitySchemes"]!;
+        Assert.Equal("query", schemes["api_key"]!["in"]!.GetValue<string>());
+        // Amplitude's ingestion reads its key from the JSON body alone, which no OpenAPI scheme can name: none is claimed.
+        Assert.Null(paths["/amplitude/2/httpapi"]!["post"]!["security"]);
+        Assert.Equal("basic", schemes["basic_workspace"]!["scheme"]!.GetValue<string>());
+        foreach (var tag in new[] { "Identity", "Admin", "Amplitude", "Braze", "Cooladata", "MoEngage", "Userpilot" })
+        {
+            Assert.Contains(operations, o => o.Operation["tags"]!.AsArray().Any(t => t!.GetValue<string>() == tag));
+        }
+        // Native failures are problem details, each status its own answer; a vendor's failures are its own shape.
+        var link = paths["/v1/link"]!["post"]!["responses"]!;
+        Assert.NotNull(link["409"]!["content"]!["application/problem+json"]);
+        Assert.NotNull(paths["/v1/resolve"]!["get"]!["responses"]!["404"]);
+        Assert.Contains("docs/braze.md", paths["/braze/users/track"]!["post"]!["responses"]!["default"]!["description"]!.GetValue<string>());
+        Assert.NotNull(paths["/braze/users/track"]!["post"]!["responses"]!["201"]);
+        // Only the endpoints that can refuse say 409, and only those that read a body say 413.
+        Assert.Null(paths["/v1/identify"]!["post"]!["responses"]!["409"]);
+        Assert.NotNull(paths["/v1/review/{id}/approve"]!["post"]!["responses"]!["409"]);
+        Assert.NotNull(paths["/v1/identify"]!["post"]!["responses"]!["413"]);
+        Assert.Null(paths["/v1/review/{id}/approve"]!["post"]!["responses"]!["413"]);
+        Assert.NotNull(paths["/v1/identifiers"]!["delete"]!["responses"]!["404"]);
+    }
+
+    [Fact]
     public async Task OpenApi_MatchesTheCommittedDocument()
     {
         using var anonymous = server.Client(null);
