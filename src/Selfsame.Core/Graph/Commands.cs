@@ -14,7 +14,14 @@ public sealed record IdentifyCommand(
     IReadOnlyList<string> Unset);
 
 /// <summary>Join the record of <see cref="From"/> into the record of <see cref="Into"/> with an explicit link.</summary>
-public sealed record LinkCommand(IdentifierInput From, IdentifierInput Into, string Kind = LinkKinds.Link);
+public sealed record LinkCommand(IdentifierInput From, IdentifierInput Into, string Kind = LinkKinds.Link)
+{
+    /// <summary>
+    /// Another identifier the from side may be known by: when a record holds it, the link starts from that record instead
+    /// (Segment's alias names its previousId without saying whether it was an anonymous id or a user id).
+    /// </summary>
+    public IdentifierInput? FromIfHeld { get; init; }
+}
 
 /// <summary>Remove the links between the records of <see cref="From"/> and <see cref="Into"/>.</summary>
 public sealed record UnlinkCommand(IdentifierInput From, IdentifierInput Into);

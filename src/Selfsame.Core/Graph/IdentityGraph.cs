@@ -191,6 +191,10 @@ internal static class IdentityGraph
 
     public static LinkResult Link(IGraphTransaction tx, LinkCommand command, WriteOrigin origin)
     {
+        if (command.FromIfHeld is { } alternative && tx.FindIdentifier(alternative.Identifier) is not null)
+        {
+            command = command with { From = alternative, FromIfHeld = null };
+        }
         if (command.From.Identifier == command.Into.Identifier)
         {
             throw new GraphException(GraphErrorKind.Invalid, command.Into.Field, $"names the same identifier as {command.From.Field} ({command.From.Identifier}): a link joins two");
@@ -452,6 +456,10 @@ internal static class IdentityGraph
                 break;
             case GraphOperation.LinkOp op:
                 Pair(op.Command.From.Identifier, op.Command.Into.Identifier);
+                if (op.Command.FromIfHeld is { } alternative)
+                {
+                    identifiers.Add(alternative.Identifier);
+                }
                 break;
             case GraphOperation.UnlinkOp op:
                 Pair(op.Command.From.Identifier, op.Command.Into.Identifier);

@@ -9,6 +9,7 @@ using Selfsame.Server.Braze;
 using Selfsame.Server.Cooladata;
 using Selfsame.Server.MoEngage;
 using Selfsame.Server.Native;
+using Selfsame.Server.Segment;
 using Selfsame.Server.Userpilot;
 using Selfsame.Server.WebConsole;
 using Selfsame.Storage;
@@ -44,6 +45,9 @@ public static class SelfsameServer
         var app = builder.Build();
         // Routing first, as the framework would put it: the middleware below sees the request's endpoint.
         app.UseRouting();
+        // A body sent with Content-Encoding gzip, br or deflate (RudderStack's and PostHog's libraries gzip theirs) is read
+        // decompressed; every limit on a body counts its decompressed bytes.
+        app.UseRequestDecompression();
         app.UseRequestIds();
         app.UseRequestLog();
         app.UseSelfsameErrors();
@@ -57,12 +61,13 @@ public static class SelfsameServer
         app.MapBrazeApi();
         app.MapMoEngageApi();
         app.MapUserpilotApi();
+        app.MapSegmentApi();
         return app;
     }
 
     /// <summary>What each surface registers for itself: job kinds, named permissions, Kestrel needs, the OpenAPI document.</summary>
     public static IServiceCollection AddSurfaces(this IServiceCollection services) =>
-        services.AddNativeApi().AddAmplitude().AddBraze().AddUserpilot();
+        services.AddRequestDecompression().AddNativeApi().AddAmplitude().AddBraze().AddUserpilot();
 
     /// <summary>The named permissions every surface together knows, for a caller without a server (the CLI).</summary>
     public static IReadOnlyList<string> KnownPermissions()

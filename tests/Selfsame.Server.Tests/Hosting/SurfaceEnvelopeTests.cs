@@ -121,6 +121,18 @@ public static class Envelopes
             [Failure.UnknownPath] = new(404, s => Post(s, "/cooladata/nowhere", Token(s.AdminKey), Match)),
             [Failure.WrongMethod] = new(405, s => Get(s, "/cooladata/api/v2/projects/default/users/identities", Token(s.AdminKey))),
         }),
+        // Segment answers a body over its limit, and one it cannot read, with 400; it documents no rate limit, and reads
+        // JSON of any Content-Type (its browser library sends text/plain).
+        ["segment"] = new(SegmentEnvelope, new()
+        {
+            [Failure.Unauthorized] = new(401, s => Post(s, "/segment/v1/track", null, SegmentTrack)),
+            [Failure.Forbidden] = new(403, s => Post(s, "/segment/v1/track", Basic(s.ReadKey, ""), SegmentTrack)),
+            [Failure.InvalidField] = new(400, s => Post(s, "/segment/v1/track", Basic(s.WriteKey, ""), """{"userId":"u"}""")),
+            [Failure.TooLarge] = new(400, s => Post(s, "/segment/v1/track", Basic(s.WriteKey, ""), Large(40_000))),
+            [Failure.StoreUnavailable] = new(503, s => Post(s, "/segment/v1/track", Basic(s.WriteKey, ""), SegmentTrack)),
+            [Failure.UnknownPath] = new(404, s => Post(s, "/segment/v1/nowhere", Basic(s.WriteKey, ""), SegmentTrack)),
+            [Failure.WrongMethod] = new(405, s => Get(s, "/segment/v1/track", Basic(s.WriteKey, ""))),
+        }),
         // The tracker reads form or JSON bodies alike and answers a key that may not write as an unknown one.
         ["cooladata tracker"] = new(CooladataEnvelope, new()
         {
@@ -268,6 +280,16 @@ public static class Envelopes
         var body = Object(text);
         Assert.Equal(status, body["code"]!.GetValue<int>());
         Assert.False(string.IsNullOrWhiteSpace(body["error"]?.GetValue<string>()), text);
+    }
+
+    private const string SegmentTrack = """{"userId":"u","event":"Opened"}""";
+
+    private static void SegmentEnvelope(int status, HttpResponseMessage response, string text)
+    {
+        var body = Object(text);
+        Assert.False(body["success"]!.GetValue<bool>());
+        Assert.False(string.IsNullOrWhiteSpace(body["message"]?.GetValue<string>()), text);
+        Assert.False(string.IsNullOrWhiteSpace(body["code"]?.GetValue<string>()), text);
     }
 
     private static void CooladataEnvelope(int status, HttpResponseMessage response, string text)

@@ -163,12 +163,13 @@ public sealed class NativeApiTests(RunningServer server) : IClassFixture<Running
         Assert.Equal("basic_workspace", Scheme("/moengage/v1/customer/{workspaceId}"));
         Assert.Equal("token", Scheme("/userpilot/v1/identify"));
         Assert.Equal("token", Scheme("/cooladata/api/v2/projects/{projectId}/users/identities"));
+        Assert.Equal("basic_user_name", Scheme("/segment/v1/batch"));
         var schemes = document["components"]!["securitySchemes"]!;
         Assert.Equal("query", schemes["api_key"]!["in"]!.GetValue<string>());
         // Amplitude's ingestion reads its key from the JSON body alone, which no OpenAPI scheme can name: none is claimed.
         Assert.Null(paths["/amplitude/2/httpapi"]!["post"]!["security"]);
         Assert.Equal("basic", schemes["basic_workspace"]!["scheme"]!.GetValue<string>());
-        foreach (var tag in new[] { "Identity", "Admin", "Amplitude", "Braze", "Cooladata", "MoEngage", "Userpilot" })
+        foreach (var tag in new[] { "Identity", "Admin", "Amplitude", "Braze", "Cooladata", "MoEngage", "Userpilot", "Segment" })
         {
             Assert.Contains(operations, o => o.Operation["tags"]!.AsArray().Any(t => t!.GetValue<string>() == tag));
         }

@@ -75,6 +75,12 @@ public abstract record Credentials
     /// </summary>
     public sealed record Parameter(string Name, bool InQuery, bool InForm, bool InJsonBody, string? OtherSpelling = null) : Credentials;
 
+    /// <summary>
+    /// <c>Authorization: Basic</c> with the key as the user name and no password (<c>KEY:</c>), as Segment's libraries send
+    /// the write key; without the header, the JSON body's string field <paramref name="BodyField"/>.
+    /// </summary>
+    public sealed record BasicUserName(string BodyField) : Credentials;
+
     /// <summary>A segment of the path, named by its route value (Journey Analytics' tracker app key).</summary>
     public sealed record PathSegment(string RouteValue) : Credentials;
 }

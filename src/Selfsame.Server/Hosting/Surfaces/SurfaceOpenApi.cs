@@ -116,6 +116,11 @@ internal static class SurfaceOpenApi
             Description = "HTTP Basic of API_KEY:SECRET_KEY (Amplitude's lookup): any live key of the project, then a key with the endpoint's role; " +
                           "or the parameters api_key and secret_key.",
         }),
+        Credentials.BasicUserName => ("basic_user_name", new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http, Scheme = "basic",
+            Description = "HTTP Basic with a Selfsame API key of the project as the user name and no password (Segment's write key), or writeKey in the body.",
+        }),
         // A parameter OpenAPI can place: the query string (a form body takes it too, as the description says).
         Credentials.Parameter { InQuery: true } parameter => (parameter.Name, new OpenApiSecurityScheme
         {

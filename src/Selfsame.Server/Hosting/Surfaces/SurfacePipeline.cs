@@ -253,6 +253,32 @@ internal static class SurfaceAuthentication
                 check = await keys.CheckAsync(presented, needs.Role, http.RequestAborted, needs.Permission);
                 break;
             }
+            case Credentials.BasicUserName(var bodyField):
+            {
+                string? presented;
+                if (http.Request.Headers.Authorization.Count > 0)
+                {
+                    if (Basic(http.Request.Headers.Authorization.ToString()) is not var (user, _) || user.Length == 0)
+                    {
+                        return new Denial(DenialKind.Malformed, "Authorization: the header must be 'Basic ' and base64 of WRITE_KEY: (the key as the user name, no password)");
+                    }
+                    presented = user;
+                }
+                else
+                {
+                    // Segment's browser library sends its JSON as text/plain, to spare the browser a preflight.
+                    var root = await request.JsonAsync(anyContentType: true);
+                    presented = root.ValueKind == JsonValueKind.Object && root.TryGetProperty(bodyField, out var field) && field.ValueKind == JsonValueKind.String
+                        ? field.GetString()
+                        : null;
+                    if (string.IsNullOrEmpty(presented))
+                    {
+                        return new Denial(DenialKind.Missing, $"Authorization: send HTTP Basic with the key as the user name, or '{bodyField}' in the body");
+                    }
+                }
+                check = await keys.CheckAsync(presented, needs.Role, http.RequestAborted, needs.Permission);
+                break;
+            }
             case Credentials.PathSegment(var routeValue):
                 check = await keys.CheckAsync(http.Request.RouteValues[routeValue] as string, needs.Role, http.RequestAborted, needs.Permission);
                 break;
