@@ -36,7 +36,8 @@ public static class SegmentApi
     private static async Task<IResult> CallAsync(HttpContext context, IdentityEngine engine, TimeProvider time, string type)
     {
         var request = context.Surface();
-        var root = await ObjectAsync(request);
+        // Whatever its Content-Type: Segment's browser library sends JSON as text/plain.
+        var root = await request.JsonObjectAsync(anyContentType: true);
         var operation = new SegmentMessages(request.Settings, time.GetUtcNow()).Read(root, type, "");
         var outcome = (await ApplyAsync(context, engine, [operation]))[0];
         // One call refused by the graph's rules (an alias over the record cap, on a junk id) is answered as a refusal.
@@ -50,7 +51,7 @@ public static class SegmentApi
     private static async Task<IResult> BatchAsync(HttpContext context, IdentityEngine engine, TimeProvider time)
     {
         var request = context.Surface();
-        var root = await ObjectAsync(request);
+        var root = await request.JsonObjectAsync(anyContentType: true);
         if (!root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
         {
             throw RequestValidationException.Of("batch", "is required: an array of messages, each with its type");
@@ -77,13 +78,6 @@ public static class SegmentApi
             .Select(x => new Dictionary<string, object?> { ["index"] = x.i, ["field"] = ((GraphException)x.o.Error!).Field, ["message"] = x.o.Error!.Message })
             .ToList();
         return SegmentSurface.Success(DroppedIdentifiers.OfResults(outcomes.Where(o => o.Error is null).Select(o => o.Value)), refused);
-    }
-
-    /// <summary>The body's JSON object, whatever its Content-Type: Segment's browser library sends JSON as text/plain.</summary>
-    private static async Task<JsonElement> ObjectAsync(SurfaceRequest request)
-    {
-        var root = await request.JsonAsync(anyContentType: true);
-        return root.ValueKind == JsonValueKind.Object ? root : throw new RequestBodyException(BodyFault.Malformed, new FieldError("(body)", "expected a JSON object"));
     }
 
     /// <summary>Applies a call's operations in one commit, each succeeding or failing alone; a failure of the store fails the call.</summary>

@@ -94,10 +94,7 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
 
     private GraphOperation Event(JsonElement message, string path, string name, string propertiesField, string? sentAt)
     {
-        if (name.Length > OperationReader.MaxNameLength || name.Contains('\0', StringComparison.Ordinal))
-        {
-            throw Invalid(Join(path, "event"), $"must be 1 to {OperationReader.MaxNameLength} characters without NUL");
-        }
+        CheckName(name, Join(path, "event"));
         var properties = "{}";
         if (message.TryGetProperty(propertiesField, out var given) && given.ValueKind != JsonValueKind.Null)
         {
@@ -105,9 +102,9 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
         }
         // messageId is Segment's idempotency key: the same message sent twice is one event.
         var messageId = OptionalString(message, "messageId", path);
-        if (messageId is not null && (messageId.Length > OperationReader.MaxNameLength || messageId.Contains('\0', StringComparison.Ordinal)))
+        if (messageId is not null)
         {
-            throw Invalid(Join(path, "messageId"), $"must be 1 to {OperationReader.MaxNameLength} characters without NUL");
+            CheckName(messageId, Join(path, "messageId"));
         }
         var identity = Sender(message, path, new Dictionary<string, PropertyValue>(), ContextTraits(message, path));
         return new GraphOperation.TrackOp(new TrackCommand(identity, name, Time(message, path, sentAt), properties, messageId));
@@ -224,6 +221,15 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
                 continue;
             }
             into[key] = PropertyValue.TryFrom(property.Value, allowArrays: true, out var error) ?? throw Invalid(at, error!);
+        }
+    }
+
+    /// <summary>An event name or idempotency key: 1 to 256 characters without NUL, as the native API takes them.</summary>
+    private static void CheckName(string text, string field)
+    {
+        if (text.Length > OperationReader.MaxNameLength || text.Contains('\0', StringComparison.Ordinal))
+        {
+            throw Invalid(field, $"must be 1 to {OperationReader.MaxNameLength} characters without NUL");
         }
     }
 

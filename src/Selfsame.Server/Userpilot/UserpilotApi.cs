@@ -212,7 +212,6 @@ public static class UserpilotApi
     }
 
     /// <summary>A time as Userpilot writes one: UTC to the second, <c>2025-02-02T12:34:56Z</c>.</summary>
-    private static string? Time(DateTimeOffset? time) => VendorTime.Format(time);
 
     /// <summary>A job as Userpilot describes one: both the prose page's fields and the OpenAPI job object's, plus the failed rows.</summary>
     private static Dictionary<string, object?> Job(JobRecord job, IReadOnlyList<JobRowError>? failed, DateTimeOffset? now = null)
@@ -221,15 +220,15 @@ public static class UserpilotApi
         {
             ["job_id"] = job.JobId,
             ["status"] = job.Status,
-            ["submitted_at"] = Time(job.SubmittedAt),
+            ["submitted_at"] = VendorTime.Format(job.SubmittedAt),
             ["type"] = JobTypes.GetValueOrDefault(job.Kind, job.Kind),
             ["filename"] = job.Filename,
             ["file_size"] = job.FileSize,
             ["total_rows"] = job.TotalRows,
             ["completed_rows"] = job.CompletedRows,
             ["failed_rows"] = job.FailedRows,
-            ["start_time"] = Time(job.StartedAt),
-            ["end_time"] = Time(job.EndedAt),
+            ["start_time"] = VendorTime.Format(job.StartedAt),
+            ["end_time"] = VendorTime.Format(job.EndedAt),
             ["elapsed_time"] = job.StartedAt is { } start ? Math.Round(((job.EndedAt ?? now ?? start) - start).TotalSeconds, 3) : null,
             ["links"] = new Dictionary<string, string> { ["self"] = $"/userpilot/v1/background_jobs/{job.JobId}" },
         };

@@ -45,22 +45,19 @@ internal static class SurfaceOpenApi
                 return;
             }
             var problem = await context.GetOrCreateSchemaAsync(typeof(Problem), null, cancellationToken);
+            OpenApiResponse ProblemAnswer(string what) => new()
+            {
+                Description = what,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/problem+json"] = new() { Schema = problem } },
+            };
             foreach (var (status, what) in Failures(surface, needs, context.Description.RelativePath ?? "", operation.RequestBody is not null))
             {
-                operation.Responses[status] = new OpenApiResponse
-                {
-                    Description = what,
-                    Content = new Dictionary<string, OpenApiMediaType> { ["application/problem+json"] = new() { Schema = problem } },
-                };
+                operation.Responses[status] = ProblemAnswer(what);
             }
             // An endpoint that declares a refusal of its own (ProducesProblem(409)) gets its description and schema.
             if (operation.Responses.ContainsKey("409"))
             {
-                operation.Responses["409"] = new OpenApiResponse
-                {
-                    Description = "refused by the graph's rules (the record cap of merge protection, a decision that cannot be taken); nothing was written",
-                    Content = new Dictionary<string, OpenApiMediaType> { ["application/problem+json"] = new() { Schema = problem } },
-                };
+                operation.Responses["409"] = ProblemAnswer("refused by the graph's rules (the record cap of merge protection, a decision that cannot be taken); nothing was written");
             }
         });
 

@@ -69,10 +69,10 @@ public sealed class SurfaceRequest
         return _json.RootElement;
     }
 
-    /// <summary>The body as a JSON object; a body of another kind is malformed.</summary>
-    public async Task<JsonElement> JsonObjectAsync(string expected = "expected a JSON object")
+    /// <summary>The body as a JSON object (of any Content-Type with <paramref name="anyContentType"/>); a body of another kind is malformed.</summary>
+    public async Task<JsonElement> JsonObjectAsync(string expected = "expected a JSON object", bool anyContentType = false)
     {
-        var root = await JsonAsync();
+        var root = await JsonAsync(anyContentType);
         return root.ValueKind == JsonValueKind.Object ? root : throw new RequestBodyException(BodyFault.Malformed, new Operations.FieldError("(body)", expected));
     }
 
