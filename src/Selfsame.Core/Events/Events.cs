@@ -8,7 +8,15 @@ public sealed record TrackCommand(
     string Name,
     DateTimeOffset? Time,
     string PropertiesJson,
-    string? InsertId);
+    string? InsertId)
+{
+    /// <summary>
+    /// Stores the event on the record that already holds the sender's identifier, and nothing else: no record created, no
+    /// identifier attached, no property written, no merge (PostHog's <c>$process_person_profile: false</c>). When no record
+    /// holds any of the sender's identifiers, the event is refused: it has nobody to be stored on.
+    /// </summary>
+    public bool Personless { get; init; }
+}
 
 /// <summary>An event as stored, on the record that sent it.</summary>
 public sealed record StoredEvent(

@@ -1,7 +1,15 @@
 namespace Selfsame.Graph;
 
 /// <summary>An identifier as the client sent it, normalized, with the spelling it was sent in and where in the request it stood.</summary>
-public sealed record IdentifierInput(Identifier Identifier, string Display, string Field);
+public sealed record IdentifierInput(Identifier Identifier, string Display, string Field)
+{
+    /// <summary>
+    /// Another identifier the same value may be known by: when a record holds it, the input stands for it instead. A
+    /// vendor whose id does not say what kind it is (Segment's previousId, PostHog's distinct_id) names an anonymous id
+    /// that is a user id once a record holds it as one.
+    /// </summary>
+    public IdentifierInput? IfHeld { get; init; }
+}
 
 /// <summary>
 /// Upsert the record that owns <see cref="Primary"/>, attach <see cref="Others"/>, write properties.
@@ -14,14 +22,7 @@ public sealed record IdentifyCommand(
     IReadOnlyList<string> Unset);
 
 /// <summary>Join the record of <see cref="From"/> into the record of <see cref="Into"/> with an explicit link.</summary>
-public sealed record LinkCommand(IdentifierInput From, IdentifierInput Into, string Kind = LinkKinds.Link)
-{
-    /// <summary>
-    /// Another identifier the from side may be known by: when a record holds it, the link starts from that record instead
-    /// (Segment's alias names its previousId without saying whether it was an anonymous id or a user id).
-    /// </summary>
-    public IdentifierInput? FromIfHeld { get; init; }
-}
+public sealed record LinkCommand(IdentifierInput From, IdentifierInput Into, string Kind = LinkKinds.Link);
 
 /// <summary>Remove the links between the records of <see cref="From"/> and <see cref="Into"/>.</summary>
 public sealed record UnlinkCommand(IdentifierInput From, IdentifierInput Into);

@@ -25,10 +25,24 @@ internal static class IdentityGraph
         {
             return new TrackResult(null, earlier.EventId, earlier.Record, tx.GetRecord(earlier.Record)?.Profile ?? ProfileId.Of(earlier.Record), Duplicate: true);
         }
+        if (command.Personless)
+        {
+            return TrackPersonless(tx, command, origin);
+        }
         // Identify moves the sender's last_seen_at to now: when Selfsame last heard from it, whatever the event's own time.
         var identity = Identify(tx, command.Identity, origin, LinkKinds.Event);
         var eventId = AddEvent(tx, identity.Record, command.Name, command.Time ?? tx.Now, command.PropertiesJson, command.InsertId, origin);
         return new TrackResult(identity, eventId, identity.Record, identity.Profile, Duplicate: false);
+    }
+
+    private static TrackResult TrackPersonless(IGraphTransaction tx, TrackCommand command, WriteOrigin origin)
+    {
+        var sender = Resolve(tx, command.Identity);
+        var holder = sender.Others.Prepend(sender.Primary).Select(i => tx.FindIdentifier(i.Identifier)).FirstOrDefault(i => i is not null)
+            ?? throw new GraphException(GraphErrorKind.NotFound, sender.Primary.Field,
+                $"no record holds {sender.Primary.Identifier}, and the event asks to create none: it has nobody to be stored on; nothing was written");
+        var eventId = AddEvent(tx, holder.Record, command.Name, command.Time ?? tx.Now, command.PropertiesJson, command.InsertId, origin);
+        return new TrackResult(null, eventId, holder.Record, tx.GetRecord(holder.Record)!.Profile, Duplicate: false);
     }
 
     /// <summary>Stores an event on a record: every event, whichever operation tracks it, is written here.</summary>
@@ -37,6 +51,7 @@ internal static class IdentityGraph
 
     private static IdentifyResult Identify(IGraphTransaction tx, IdentifyCommand command, WriteOrigin origin, string linkKind)
     {
+        command = Resolve(tx, command);
         var settings = tx.Settings;
         var (primary, owner, others, dropped) = ChoosePrimary(tx, command, origin);
         RecordId record;
@@ -139,6 +154,16 @@ internal static class IdentityGraph
         return new IdentifyResult(profile, record, created, attached, merged, refused);
     }
 
+    /// <summary>The identifier an input stands for: its <see cref="IdentifierInput.IfHeld"/> when a record holds that one.</summary>
+    internal static IdentifierInput Resolve(IGraphTransaction tx, IdentifierInput input) =>
+        input.IfHeld is { } alternative && tx.FindIdentifier(alternative.Identifier) is not null ? alternative : input;
+
+    /// <summary>The command with each of its inputs resolved.</summary>
+    private static IdentifyCommand Resolve(IGraphTransaction tx, IdentifyCommand command) =>
+        command.Primary.IfHeld is null && command.Others.All(o => o.IfHeld is null)
+            ? command
+            : command with { Primary = Resolve(tx, command.Primary), Others = command.Others.Select(o => Resolve(tx, o)).ToList() };
+
     /// <summary>
     /// The identifier that names the request's user: the first of the request that is not denied (a junk value, or a
     /// suppressed one that no record holds), with its record when one holds it; the rest to attach, and those dropped.
@@ -191,10 +216,7 @@ internal static class IdentityGraph
 
     public static LinkResult Link(IGraphTransaction tx, LinkCommand command, WriteOrigin origin)
     {
-        if (command.FromIfHeld is { } alternative && tx.FindIdentifier(alternative.Identifier) is not null)
-        {
-            command = command with { From = alternative, FromIfHeld = null };
-        }
+        command = command with { From = Resolve(tx, command.From), Into = Resolve(tx, command.Into) };
         if (command.From.Identifier == command.Into.Identifier)
         {
             throw new GraphException(GraphErrorKind.Invalid, command.Into.Field, $"names the same identifier as {command.From.Field} ({command.From.Identifier}): a link joins two");
@@ -445,21 +467,18 @@ internal static class IdentityGraph
         switch (operation)
         {
             case GraphOperation.IdentifyOp op:
-                Add(op.Command);
+                AddIdentify(op.Command);
                 break;
             case GraphOperation.TrackOp op:
-                Add(op.Command.Identity);
+                AddIdentify(op.Command.Identity);
                 if (op.Command.InsertId is { } insertId)
                 {
                     insertIds.Add(insertId);
                 }
                 break;
             case GraphOperation.LinkOp op:
-                Pair(op.Command.From.Identifier, op.Command.Into.Identifier);
-                if (op.Command.FromIfHeld is { } alternative)
-                {
-                    identifiers.Add(alternative.Identifier);
-                }
+                Add(op.Command.From);
+                Add(op.Command.Into);
                 break;
             case GraphOperation.UnlinkOp op:
                 Pair(op.Command.From.Identifier, op.Command.Into.Identifier);
@@ -528,10 +547,22 @@ internal static class IdentityGraph
             }
         }
 
-        void Add(IdentifyCommand command)
+        void Add(IdentifierInput input)
         {
-            identifiers.Add(command.Primary.Identifier);
-            identifiers.AddRange(command.Others.Select(o => o.Identifier));
+            identifiers.Add(input.Identifier);
+            if (input.IfHeld is { } alternative)
+            {
+                identifiers.Add(alternative.Identifier);
+            }
+        }
+
+        void AddIdentify(IdentifyCommand command)
+        {
+            Add(command.Primary);
+            foreach (var other in command.Others)
+            {
+                Add(other);
+            }
         }
     }
 

@@ -227,7 +227,7 @@ internal static class UserRules
 
     public static bool JoinCompany(IGraphTransaction tx, JoinCompanyCommand command)
     {
-        var owner = tx.FindIdentifier(command.User.Identifier)
+        var owner = tx.FindIdentifier(IdentityGraph.Resolve(tx, command.User).Identifier)
             ?? throw new GraphException(GraphErrorKind.NotFound, command.User.Field, $"no record holds {command.User.Identifier}");
         CompanyRules.Join(tx, command.CompanyId, owner.Record);
         return true;

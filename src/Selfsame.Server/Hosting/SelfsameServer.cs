@@ -9,6 +9,7 @@ using Selfsame.Server.Braze;
 using Selfsame.Server.Cooladata;
 using Selfsame.Server.MoEngage;
 using Selfsame.Server.Native;
+using Selfsame.Server.PostHog;
 using Selfsame.Server.Segment;
 using Selfsame.Server.Userpilot;
 using Selfsame.Server.WebConsole;
@@ -47,6 +48,7 @@ public static class SelfsameServer
         app.UseRouting();
         // A body sent with Content-Encoding gzip, br or deflate (RudderStack's and PostHog's libraries gzip theirs) is read
         // decompressed; every limit on a body counts its decompressed bytes.
+        app.UsePostHogCompression();
         app.UseRequestDecompression();
         app.UseRequestIds();
         app.UseRequestLog();
@@ -62,6 +64,7 @@ public static class SelfsameServer
         app.MapMoEngageApi();
         app.MapUserpilotApi();
         app.MapSegmentApi();
+        app.MapPostHogApi();
         return app;
     }
 

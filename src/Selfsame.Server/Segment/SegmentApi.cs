@@ -17,8 +17,8 @@ namespace Selfsame.Server.Segment;
 /// </summary>
 public static class SegmentApi
 {
-    /// <summary>Messages in one batch, beyond Segment's byte limit: a cap so that one request stays one commit of reasonable size.</summary>
-    public const int MaxBatchMessages = 2_500;
+    /// <summary>Messages in one batch, beyond Segment's byte limit.</summary>
+    public const int MaxBatchMessages = TrackingJson.MaxBatchItems;
 
     public static IEndpointRouteBuilder MapSegmentApi(this IEndpointRouteBuilder app)
     {
@@ -74,10 +74,7 @@ public static class SegmentApi
         }
         var outcomes = operations.Count > 0 ? await ApplyAsync(context, engine, operations) : [];
         // A message the graph's rules refuse is left out and listed; the others stand, as each is its own write.
-        var refused = outcomes.Select((o, i) => (o, i)).Where(x => x.o.Error is GraphException)
-            .Select(x => new Dictionary<string, object?> { ["index"] = x.i, ["field"] = ((GraphException)x.o.Error!).Field, ["message"] = x.o.Error!.Message })
-            .ToList();
-        return SegmentSurface.Success(DroppedIdentifiers.OfResults(outcomes.Where(o => o.Error is null).Select(o => o.Value)), refused);
+        return SegmentSurface.Success(DroppedIdentifiers.OfSucceeded(outcomes), DroppedIdentifiers.RefusedOperations(outcomes));
     }
 
     /// <summary>Applies a call's operations in one commit, each succeeding or failing alone; a failure of the store fails the call.</summary>

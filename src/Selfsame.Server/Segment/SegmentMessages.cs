@@ -3,6 +3,7 @@ using System.Text.Json;
 using Selfsame.Events;
 using Selfsame.Graph;
 using Selfsame.Operations;
+using static Selfsame.Server.Hosting.Surfaces.TrackingJson;
 
 namespace Selfsame.Server.Segment;
 
@@ -23,9 +24,6 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
     /// <summary>Segment's cap on one message, in bytes of its JSON.</summary>
     public const int MaxMessageBytes = 32 * 1024;
 
-    /// <summary>How deep traits and properties are flattened into keys joined with dots (address.city).</summary>
-    private const int MaxFlattenDepth = 5;
-
     /// <summary>
     /// The operations of one message of type <paramref name="type"/> at <paramref name="path"/> (empty for a call of its own);
     /// <paramref name="sentAt"/> is the batch's, when the message has none of its own.
@@ -42,8 +40,8 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
         }
         return type switch
         {
-            Identify => new GraphOperation.IdentifyOp(Sender(message, path, Traits(message, path, "traits"), ContextTraits(message, path))),
-            Track => Event(message, path, RequiredString(message, "event", path), "properties", sentAt),
+            Identify => new GraphOperation.IdentifyOp(Sender(message, path, Properties(message, "traits", path), ContextTraits(message, path))),
+            Track => Event(message, path, RequiredId(message, "event", path), "properties", sentAt),
             Page => Event(message, path, Named(message, "Loaded a Page", "Viewed {0} Page"), "properties", sentAt),
             Screen => Event(message, path, Named(message, "Viewed a Screen", "Viewed {0} Screen"), "properties", sentAt),
             Alias => AliasOf(message, path),
@@ -59,8 +57,8 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
     /// </summary>
     private IdentifyCommand Sender(JsonElement message, string path, Dictionary<string, PropertyValue> traits, Dictionary<string, PropertyValue> contextTraits)
     {
-        var userId = OptionalString(message, "userId", path);
-        var anonymousId = OptionalString(message, "anonymousId", path);
+        var userId = OptionalId(message, "userId", path);
+        var anonymousId = OptionalId(message, "anonymousId", path);
         if (userId is null && anonymousId is null)
         {
             throw Invalid(Join(path, "userId"), "a message needs a userId or an anonymousId (or both)");
@@ -75,20 +73,8 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
             inputs.Add(Input(IdentifierTypes.AnonymousId, anonymousId, Join(path, "anonymousId")));
         }
         // Traits' email and phone are identifiers of the person as well as properties (the guardrails decide on them).
-        foreach (var (source, field) in new[] { (traits, "traits"), (contextTraits, "context.traits") })
-        {
-            foreach (var (trait, type) in new[] { ("email", IdentifierTypes.Email), ("phone", IdentifierTypes.Phone) })
-            {
-                // A value that is not an email address or a phone number stays a property only.
-                if (source.TryGetValue(trait, out var value) && value.Type == PropertyType.String
-                    && JsonSerializer.Deserialize<string>(value.Json) is { Length: > 0 } text
-                    && IdentifierNormalizer.TryNormalize(type, text, settings, out _) is { } identifier
-                    && inputs.All(i => i.Identifier != identifier))
-                {
-                    inputs.Add(new IdentifierInput(identifier, text, Join(path, $"{field}.{trait}")));
-                }
-            }
-        }
+        AddContactIdentifiers(traits, Join(path, "traits"), settings, inputs);
+        AddContactIdentifiers(contextTraits, Join(path, "context.traits"), settings, inputs);
         return new IdentifyCommand(inputs[0], inputs.Skip(1).ToList(), traits, new Dictionary<string, PropertyValue>(), []);
     }
 
@@ -101,7 +87,7 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
             properties = given.ValueKind == JsonValueKind.Object ? given.GetRawText() : throw Invalid(Join(path, propertiesField), "expected an object");
         }
         // messageId is Segment's idempotency key: the same message sent twice is one event.
-        var messageId = OptionalString(message, "messageId", path);
+        var messageId = OptionalId(message, "messageId", path);
         if (messageId is not null)
         {
             CheckName(messageId, Join(path, "messageId"));
@@ -120,42 +106,28 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
     {
         var happened = OptionalTime(message, "originalTimestamp", path) ?? OptionalTime(message, "timestamp", path);
         var sent = OptionalTime(message, "sentAt", path) ?? (batchSentAt is null ? null : ParseTime(batchSentAt, "sentAt"));
-        if (happened is not { } at)
-        {
-            return receivedAt;
-        }
-        if (sent is not { } sentTime)
-        {
-            return at;
-        }
-        // In ticks, which cannot overflow here: each time is within 0001 to 9999.
-        var ticks = receivedAt.UtcTicks - (sentTime.UtcTicks - at.UtcTicks);
-        return ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks
-            ? new DateTimeOffset(ticks, TimeSpan.Zero)
-            : throw Invalid(Join(path, "sentAt"), "is too far from the event's time to correct it");
+        return happened is { } at ? Corrected(receivedAt, at, sent, Join(path, "sentAt")) : receivedAt;
     }
 
     /// <summary>alias: an explicit link from previousId (an anonymous id, or a user id a record holds) into userId.</summary>
     private GraphOperation AliasOf(JsonElement message, string path)
     {
-        var previous = RequiredString(message, "previousId", path);
-        var userId = RequiredString(message, "userId", path);
+        var previous = RequiredId(message, "previousId", path);
+        var userId = RequiredId(message, "userId", path);
         var into = Input(IdentifierTypes.UserId, userId, Join(path, "userId"));
-        return new GraphOperation.LinkOp(new LinkCommand(Input(IdentifierTypes.AnonymousId, previous, Join(path, "previousId")), into, LinkKinds.Alias)
-        {
-            FromIfHeld = Input(IdentifierTypes.UserId, previous, Join(path, "previousId")),
-        });
+        var from = Input(IdentifierTypes.AnonymousId, previous, Join(path, "previousId")) with { IfHeld = Input(IdentifierTypes.UserId, previous, Join(path, "previousId")) };
+        return new GraphOperation.LinkOp(new LinkCommand(from, into, LinkKinds.Alias));
     }
 
     /// <summary>group: the company (groupId, its traits) and the sender's membership of it.</summary>
     private GraphOperation GroupOf(JsonElement message, string path)
     {
-        var groupId = RequiredString(message, "groupId", path);
+        var groupId = RequiredId(message, "groupId", path);
         if (groupId.Length > Selfsame.Companies.CompanyLimits.MaxIdLength || groupId.Contains('\0', StringComparison.Ordinal) || groupId.Trim().Length == 0)
         {
             throw Invalid(Join(path, "groupId"), $"must be 1 to {Selfsame.Companies.CompanyLimits.MaxIdLength} characters, not blank, without NUL");
         }
-        var traits = Traits(message, path, "traits");
+        var traits = Properties(message, "traits", path);
         var sender = Sender(message, path, new Dictionary<string, PropertyValue>(), ContextTraits(message, path));
         return new GraphOperation.Sequence([
             new GraphOperation.IdentifyOp(sender),
@@ -185,54 +157,6 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
         return found;
     }
 
-    /// <summary>An object of traits as properties: nested objects flattened into keys joined with dots, arrays of primitives kept.</summary>
-    private static Dictionary<string, PropertyValue> Traits(JsonElement message, string path, string field)
-    {
-        var traits = new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
-        if (!message.TryGetProperty(field, out var given) || given.ValueKind == JsonValueKind.Null)
-        {
-            return traits;
-        }
-        if (given.ValueKind != JsonValueKind.Object)
-        {
-            throw Invalid(Join(path, field), "expected an object");
-        }
-        Flatten(given, "", Join(path, field), traits, 0);
-        return traits;
-    }
-
-    private static void Flatten(JsonElement value, string prefix, string path, Dictionary<string, PropertyValue> into, int depth)
-    {
-        foreach (var property in value.EnumerateObject())
-        {
-            var key = prefix + property.Name;
-            var at = $"{path}.{property.Name}";
-            if (key.Length is 0 or > PropertyValue.MaxKeyLength || key.Contains('\0', StringComparison.Ordinal))
-            {
-                throw Invalid(at, $"a key is 1 to {PropertyValue.MaxKeyLength} characters, without NUL");
-            }
-            if (property.Value.ValueKind == JsonValueKind.Object)
-            {
-                if (depth + 1 >= MaxFlattenDepth)
-                {
-                    throw Invalid(at, $"objects nest at most {MaxFlattenDepth} deep in traits");
-                }
-                Flatten(property.Value, key + ".", at, into, depth + 1);
-                continue;
-            }
-            into[key] = PropertyValue.TryFrom(property.Value, allowArrays: true, out var error) ?? throw Invalid(at, error!);
-        }
-    }
-
-    /// <summary>An event name or idempotency key: 1 to 256 characters without NUL, as the native API takes them.</summary>
-    private static void CheckName(string text, string field)
-    {
-        if (text.Length > OperationReader.MaxNameLength || text.Contains('\0', StringComparison.Ordinal))
-        {
-            throw Invalid(field, $"must be 1 to {OperationReader.MaxNameLength} characters without NUL");
-        }
-    }
-
     private static string Named(JsonElement message, string unnamed, string named) =>
         message.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() is { Length: > 0 } text
             ? string.Format(CultureInfo.InvariantCulture, named, text)
@@ -240,37 +164,4 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
 
     private IdentifierInput Input(string type, string value, string field) =>
         new(IdentifierNormalizer.TryNormalize(type, value, settings, out var error) ?? throw Invalid(field, error!), value, field);
-
-    private static string RequiredString(JsonElement message, string name, string path) =>
-        OptionalString(message, name, path) ?? throw Invalid(Join(path, name), "is required (a string)");
-
-    /// <summary>A string field; a number is read as its digits (Segment's libraries send numeric ids as they are given).</summary>
-    private static string? OptionalString(JsonElement message, string name, string path)
-    {
-        if (!message.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-        return value.ValueKind switch
-        {
-            JsonValueKind.String when value.GetString() is { Length: > 0 } text => text,
-            JsonValueKind.String => null,
-            JsonValueKind.Number => value.GetRawText(),
-            _ => throw Invalid(Join(path, name), $"expected a string, got {JsonText.Describe(value.ValueKind)}"),
-        };
-    }
-
-    private static DateTimeOffset? OptionalTime(JsonElement message, string name, string path) =>
-        message.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null
-            ? value.ValueKind == JsonValueKind.String ? ParseTime(value.GetString()!, Join(path, name)) : throw Invalid(Join(path, name), "expected an ISO 8601 date-time string")
-            : null;
-
-    private static DateTimeOffset ParseTime(string text, string field) =>
-        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
-            ? time
-            : throw Invalid(field, $"'{text}' is not an ISO 8601 date-time");
-
-    private static string Join(string path, string field) => path.Length == 0 ? field : $"{path}.{field}";
-
-    private static RequestValidationException Invalid(string field, string message) => RequestValidationException.Of(field, message);
 }

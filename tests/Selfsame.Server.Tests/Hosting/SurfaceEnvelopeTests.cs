@@ -133,6 +133,19 @@ public static class Envelopes
             [Failure.UnknownPath] = new(404, s => Post(s, "/segment/v1/nowhere", Basic(s.WriteKey, ""), SegmentTrack)),
             [Failure.WrongMethod] = new(405, s => Get(s, "/segment/v1/track", Basic(s.WriteKey, ""))),
         }),
+        // PostHog's capture takes the key in the body, reads JSON of any Content-Type (posthog-js sends text/plain) and
+        // documents no rate limit for it; a body over 20 MB is 413, as PostHog answers it.
+        ["posthog"] = new(PostHogEnvelope, new()
+        {
+            [Failure.Unauthorized] = new(401, s => Post(s, "/posthog/capture/", null, """{"event":"opened","distinct_id":"u"}""")),
+            [Failure.Forbidden] = new(403, s => Post(s, "/posthog/capture/", null, PostHogCapture(s.ReadKey))),
+            [Failure.InvalidField] = new(400, s => Post(s, "/posthog/capture/", null, PostHogCapture(s.WriteKey).Replace("\"event\":\"opened\",", ""))),
+            // Gzipped, as posthog-node sends it: small on the wire (so that the client is not cut off sending it), over 20 MB read.
+            [Failure.TooLarge] = new(413, s => Gzipped("/posthog/batch/", Large(21 * 1024 * 1024))),
+            [Failure.StoreUnavailable] = new(503, s => Post(s, "/posthog/capture/", null, PostHogCapture(s.WriteKey))),
+            [Failure.UnknownPath] = new(404, s => Post(s, "/posthog/nowhere", null, PostHogCapture(s.WriteKey))),
+            [Failure.WrongMethod] = new(405, s => Get(s, "/posthog/capture/", null)),
+        }),
         // The tracker reads form or JSON bodies alike and answers a key that may not write as an unknown one.
         ["cooladata tracker"] = new(CooladataEnvelope, new()
         {
@@ -226,6 +239,19 @@ public static class Envelopes
         return request;
     }
 
+    private static HttpRequestMessage Gzipped(string path, string body)
+    {
+        using var packed = new MemoryStream();
+        using (var zip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            zip.Write(Encoding.UTF8.GetBytes(body));
+        }
+        var content = new ByteArrayContent(packed.ToArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+        return new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+    }
+
     private static HttpRequestMessage Get(EnvelopeServer server, string path, AuthenticationHeaderValue? authorization) =>
         new(HttpMethod.Get, path) { Headers = { Authorization = authorization } };
 
@@ -290,6 +316,16 @@ public static class Envelopes
         Assert.False(body["success"]!.GetValue<bool>());
         Assert.False(string.IsNullOrWhiteSpace(body["message"]?.GetValue<string>()), text);
         Assert.False(string.IsNullOrWhiteSpace(body["code"]?.GetValue<string>()), text);
+    }
+
+    private static string PostHogCapture(string key) => $$"""{"api_key":"{{key}}","event":"opened","distinct_id":"u"}""";
+
+    private static void PostHogEnvelope(int status, HttpResponseMessage response, string text)
+    {
+        var body = Object(text);
+        Assert.False(string.IsNullOrWhiteSpace(body["type"]?.GetValue<string>()), text);
+        Assert.False(string.IsNullOrWhiteSpace(body["code"]?.GetValue<string>()), text);
+        Assert.False(string.IsNullOrWhiteSpace(body["detail"]?.GetValue<string>()), text);
     }
 
     private static void CooladataEnvelope(int status, HttpResponseMessage response, string text)

@@ -1,5 +1,6 @@
 using Selfsame.Graph;
 using Selfsame.Guardrails;
+using Selfsame.Storage;
 
 namespace Selfsame.Server.Hosting.Surfaces;
 
@@ -22,4 +23,14 @@ public static class DroppedIdentifiers
 
     /// <summary>The same, from the results of operations that succeeded.</summary>
     public static List<Dictionary<string, object?>> OfResults(IEnumerable<object?> results) => Of(results.SelectMany(Refusals.Of));
+
+    /// <summary>The same, from the operations of a batch that succeeded.</summary>
+    public static List<Dictionary<string, object?>> OfSucceeded(IReadOnlyList<WriteOutcome<object>> outcomes) =>
+        OfResults(outcomes.Where(o => o.Error is null).Select(o => o.Value));
+
+    /// <summary>The operations of a batch that the graph's rules refused, each left out alone: its index, the field, why.</summary>
+    public static List<Dictionary<string, object?>> RefusedOperations(IReadOnlyList<WriteOutcome<object>> outcomes) =>
+        outcomes.Select((outcome, index) => (outcome.Error, index)).Where(x => x.Error is GraphException)
+            .Select(x => new Dictionary<string, object?> { ["index"] = x.index, ["field"] = ((GraphException)x.Error!).Field, ["message"] = x.Error!.Message })
+            .ToList();
 }

@@ -76,6 +76,11 @@ public static class RequestBody
         {
             throw TooLarge(maxBytes);
         }
+        catch (InvalidDataException e)
+        {
+            // A body sent compressed (Content-Encoding) that does not decompress.
+            throw new RequestBodyException(BodyFault.Malformed, new FieldError("Content-Encoding", $"the body does not decompress as the header says: {e.Message}"));
+        }
         if (filled > maxBytes)
         {
             throw TooLarge(maxBytes);

@@ -81,6 +81,12 @@ public abstract record Credentials
     /// </summary>
     public sealed record BasicUserName(string BodyField) : Credentials;
 
+    /// <summary>
+    /// A key the surface finds in its JSON body, of any Content-Type (PostHog's <c>api_key</c>, or the <c>token</c> among
+    /// an event's properties): <paramref name="Find"/> answers it or null; <paramref name="Where"/> says where it goes.
+    /// </summary>
+    public sealed record JsonBodyKey(Func<System.Text.Json.JsonElement, string?> Find, string Where) : Credentials;
+
     /// <summary>A segment of the path, named by its route value (Journey Analytics' tracker app key).</summary>
     public sealed record PathSegment(string RouteValue) : Credentials;
 }

@@ -279,6 +279,16 @@ internal static class SurfaceAuthentication
                 check = await keys.CheckAsync(presented, needs.Role, http.RequestAborted, needs.Permission);
                 break;
             }
+            case Credentials.JsonBodyKey(var find, var where):
+            {
+                var presented = find(await request.JsonAsync(anyContentType: true));
+                if (string.IsNullOrEmpty(presented))
+                {
+                    return new Denial(DenialKind.Missing, $"no API key: send it as {where}");
+                }
+                check = await keys.CheckAsync(presented, needs.Role, http.RequestAborted, needs.Permission);
+                break;
+            }
             case Credentials.PathSegment(var routeValue):
                 check = await keys.CheckAsync(http.Request.RouteValues[routeValue] as string, needs.Role, http.RequestAborted, needs.Permission);
                 break;
