@@ -9,7 +9,8 @@ client.on('error', (error) => errors.push(String(error && (error.message || erro
 const anonymous = `${prefix}-anon`;
 const user = `${prefix}-user`;
 client.capture({ distinctId: anonymous, event: 'viewed pricing', properties: { plan: 'team' } });
-// As posthog-node documents it: the anonymous id is the distinct id, the user id the alias it goes by from now on.
+// As posthog-node documents it: the anonymous id is the distinct id and the user id its alias, which joins it; the identify
+// that follows makes the alias a user id.
 client.alias({ distinctId: anonymous, alias: user });
 client.identify({ distinctId: user, properties: { $set: { name: 'Ann', email: `${prefix}@acme.com` }, $set_once: { first_seen_plan: 'team' } } });
 client.capture({ distinctId: user, event: 'invited teammate', properties: { seats: 3 }, groups: { company: `${prefix}-acme` } });

@@ -158,11 +158,17 @@ internal static class IdentityGraph
     internal static IdentifierInput Resolve(IGraphTransaction tx, IdentifierInput input) =>
         input.IfHeld is { } alternative && tx.FindIdentifier(alternative.Identifier) is not null ? alternative : input;
 
-    /// <summary>The command with each of its inputs resolved.</summary>
-    private static IdentifyCommand Resolve(IGraphTransaction tx, IdentifyCommand command) =>
-        command.Primary.IfHeld is null && command.Others.All(o => o.IfHeld is null)
-            ? command
-            : command with { Primary = Resolve(tx, command.Primary), Others = command.Others.Select(o => Resolve(tx, o)).ToList() };
+    /// <summary>The command with each of its inputs resolved; an other that resolves to an identifier named before it is left out.</summary>
+    private static IdentifyCommand Resolve(IGraphTransaction tx, IdentifyCommand command)
+    {
+        if (command.Primary.IfHeld is null && command.Others.All(o => o.IfHeld is null))
+        {
+            return command;
+        }
+        var primary = Resolve(tx, command.Primary);
+        var others = command.Others.Select(o => Resolve(tx, o)).Where(o => o.Identifier != primary.Identifier).DistinctBy(o => o.Identifier).ToList();
+        return command with { Primary = primary, Others = others };
+    }
 
     /// <summary>
     /// The identifier that names the request's user: the first of the request that is not denied (a junk value, or a

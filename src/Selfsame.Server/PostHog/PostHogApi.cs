@@ -51,7 +51,7 @@ public static class PostHogApi
         var request = context.Surface();
         // Whatever its Content-Type: posthog-js sends JSON as text/plain, to spare the browser a preflight.
         var root = await request.JsonAsync(anyContentType: true);
-        var (events, batchPath, sentAt) = root.ValueKind switch
+        var (events, batchPath, bodySentAt) = root.ValueKind switch
         {
             JsonValueKind.Array => (root, "batch", (DateTimeOffset?)null),
             JsonValueKind.Object when root.TryGetProperty("batch", out var batch) => batch.ValueKind == JsonValueKind.Array
@@ -60,6 +60,10 @@ public static class PostHogApi
             JsonValueKind.Object => (root, "", TrackingJson.OptionalTime(root, "sent_at", "")),
             _ => throw new RequestBodyException(BodyFault.Malformed, new FieldError("(body)", "expected an event, {\"batch\": [events]} or an array of events")),
         };
+        // posthog-js says when it sent a request in the query, as milliseconds since 1970 (?_=...).
+        var sentAt = bodySentAt ?? (long.TryParse(context.Request.Query["_"], out var sentMs) && sentMs is > 0 and < 253_402_300_800_000
+            ? DateTimeOffset.FromUnixTimeMilliseconds(sentMs)
+            : null);
         var reader = new PostHogEvents(request.Settings, time.GetUtcNow());
         var operations = new List<GraphOperation>();
         if (batchPath.Length == 0)

@@ -34,9 +34,9 @@ internal sealed class PostHogEvents(ProjectSettings settings, DateTimeOffset rec
         {
             throw Invalid(path.Length == 0 ? "(body)" : path, "expected a JSON object (an event of PostHog's capture API)");
         }
-        if (path.Length > 0 && System.Text.Encoding.UTF8.GetByteCount(message.GetRawText()) > MaxEventBytes)
+        if (System.Text.Encoding.UTF8.GetByteCount(message.GetRawText()) > MaxEventBytes)
         {
-            throw Invalid(path, $"an event is at most {MaxEventBytes / (1024 * 1024)} MB");
+            throw Invalid(path.Length == 0 ? "(body)" : path, $"an event is at most {MaxEventBytes / (1024 * 1024)} MB");
         }
         var name = RequiredId(message, "event", path);
         CheckName(name, Join(path, "event"));
@@ -63,10 +63,11 @@ internal sealed class PostHogEvents(ProjectSettings settings, DateTimeOffset rec
             }
             case CreateAlias:
             {
-                // The alias is the id the person goes by from now on (posthog-js's alias(newId), posthog-node's documented
-                // alias({distinctId: anonymousId, alias: userId})); the current distinct id joins it.
+                // The alias joins the distinct id's person, as PostHog adds it to that person; neither becomes a user id by
+                // it. An alias that is already another identified user's is refused by merge protection, as PostHog refuses
+                // an alias whose own person is identified.
                 var alias = RequiredId(properties, "alias", propertiesPath);
-                return new GraphOperation.IdentifyOp(Identified(alias, Join(propertiesPath, "alias"), distinctId, distinctField, set, setOnce, unset));
+                return new GraphOperation.IdentifyOp(new IdentifyCommand(Who(distinctId, distinctField), [Who(alias, Join(propertiesPath, "alias"))], set, setOnce, unset));
             }
             case MergeDangerously:
             {
@@ -86,7 +87,7 @@ internal sealed class PostHogEvents(ProjectSettings settings, DateTimeOffset rec
         }
         var sender = Who(distinctId, distinctField);
         var identity = personless ? new IdentifyCommand(sender, [], Empty, Empty, []) : new IdentifyCommand(sender, [], set, setOnce, unset);
-        var track = new GraphOperation.TrackOp(new TrackCommand(identity, name, Time(message, path, sentAt), StoredProperties(properties), uuid) { Personless = personless });
+        var track = new GraphOperation.TrackOp(new TrackCommand(identity, name, Time(message, properties, path, sentAt), StoredProperties(properties), uuid) { Personless = personless });
         var groups = personless ? [] : Groups(properties, propertiesPath, sender);
         return groups.Count == 0 ? track : new GraphOperation.Sequence([track, .. groups]);
     }
@@ -99,10 +100,9 @@ internal sealed class PostHogEvents(ProjectSettings settings, DateTimeOffset rec
         Input(IdentifierTypes.AnonymousId, distinctId, field) with { IfHeld = Input(IdentifierTypes.UserId, distinctId, field) };
 
     /// <summary>
-    /// <c>$identify</c> and <c>$create_alias</c>: <paramref name="identified"/> becomes a user id (attached to the record
-    /// that holds it as an anonymous id, when one does), and the other id (<c>$anon_distinct_id</c>, the distinct id of an
-    /// alias) joins it under merge protection: when the other is already another user's, the join is refused and listed,
-    /// as PostHog refuses to merge an identified person.
+    /// <c>$identify</c>: <paramref name="identified"/> becomes a user id (attached to the record that holds it as an
+    /// anonymous id, when one does), and <c>$anon_distinct_id</c> joins it under merge protection: when that id is already
+    /// another user's, the join is refused and listed, as PostHog refuses to merge an identified person.
     /// </summary>
     private IdentifyCommand Identified(string identified, string field, string? other, string otherField,
         Dictionary<string, PropertyValue> set, Dictionary<string, PropertyValue> setOnce, List<string> unset)
@@ -148,26 +148,20 @@ internal sealed class PostHogEvents(ProjectSettings settings, DateTimeOffset rec
     }
 
     /// <summary>
-    /// The person properties an event carries: <c>$set</c> and <c>$set_once</c> (at the top of the event, where
-    /// posthog-js puts them, or among its properties), and the keys of <c>$unset</c>.
+    /// The person properties an event carries: <c>$set</c> and <c>$set_once</c> (among its properties, and at the top of the
+    /// event, where posthog-js puts an identify's), and the keys of <c>$unset</c>.
     /// </summary>
     private static (Dictionary<string, PropertyValue> Set, Dictionary<string, PropertyValue> SetOnce, List<string> Unset) PersonProperties(
         JsonElement message, JsonElement properties, string path)
     {
-        var set = Properties(message, "$set", path);
-        var setOnce = Properties(message, "$set_once", path);
+        var set = new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
+        var setOnce = new Dictionary<string, PropertyValue>(StringComparer.Ordinal);
         var unset = new List<string>();
         if (properties.ValueKind == JsonValueKind.Object)
         {
             var propertiesPath = Join(path, "properties");
-            foreach (var (key, value) in Properties(properties, "$set", propertiesPath))
-            {
-                set[key] = value;
-            }
-            foreach (var (key, value) in Properties(properties, "$set_once", propertiesPath))
-            {
-                setOnce[key] = value;
-            }
+            set = Properties(properties, "$set", propertiesPath);
+            setOnce = Properties(properties, "$set_once", propertiesPath);
             if (properties.TryGetProperty("$unset", out var keys) && keys.ValueKind != JsonValueKind.Null)
             {
                 if (keys.ValueKind != JsonValueKind.Array || keys.EnumerateArray().Any(k => k.ValueKind != JsonValueKind.String || k.GetString() is not { Length: > 0 and <= PropertyValue.MaxKeyLength }))
@@ -177,17 +171,28 @@ internal sealed class PostHogEvents(ProjectSettings settings, DateTimeOffset rec
                 unset.AddRange(keys.EnumerateArray().Select(k => k.GetString()!));
             }
         }
+        // The event's own $set and $set_once win over those among its properties, as PostHog merges them.
+        foreach (var (key, value) in Properties(message, "$set", path))
+        {
+            set[key] = value;
+        }
+        foreach (var (key, value) in Properties(message, "$set_once", path))
+        {
+            setOnce[key] = value;
+        }
         return (set, setOnce, unset);
     }
 
     /// <summary>
     /// The event's time as PostHog computes it: its <c>timestamp</c> corrected for the sender's clock by <c>sent_at</c>
-    /// (the event's, else the batch's); else the time of receipt less the event's <c>offset</c> in milliseconds; else the
+    /// (the event's, else the batch's, else posthog-js's <c>?_=</c>; not with <c>$ignore_sent_at</c>); else the time of receipt less the event's <c>offset</c> in milliseconds; else the
     /// timestamp as sent; else the time of receipt.
     /// </summary>
-    private DateTimeOffset Time(JsonElement message, string path, DateTimeOffset? batchSentAt)
+    private DateTimeOffset Time(JsonElement message, JsonElement properties, string path, DateTimeOffset? batchSentAt)
     {
-        var sent = OptionalTime(message, "sent_at", path) ?? batchSentAt;
+        // $ignore_sent_at: the sender's clock is to be trusted (an import of past events).
+        var ignoreSentAt = properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("$ignore_sent_at", out var ignore) && ignore.ValueKind == JsonValueKind.True;
+        var sent = ignoreSentAt ? null : OptionalTime(message, "sent_at", path) ?? batchSentAt;
         if (OptionalTime(message, "timestamp", path) is { } timestamp)
         {
             return Corrected(receivedAt, timestamp, sent, Join(path, "sent_at"));

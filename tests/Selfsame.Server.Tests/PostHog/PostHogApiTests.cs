@@ -19,13 +19,13 @@ public sealed class PostHogApiTests(RunningServer server) : IClassFixture<Runnin
         using var native = server.Client(server.ReadKey);
         var (status, profile) = await native.GetJsonAsync($"/v1/resolve?type=anonymous_id&value={prefix}-anon");
         Assert.Equal(200, status);
-        Assert.Equal([$"anonymous_id:{prefix}-anon", $"user_id:{prefix}-user"], Identifiers(profile!).Order().ToArray());
+        // The alias joins the anonymous visitor's record, and the identify of the alias makes it the user id of that record.
+        Assert.Equal([$"anonymous_id:{prefix}-anon", $"anonymous_id:{prefix}-user", $"user_id:{prefix}-user"], Identifiers(profile!).Order().ToArray());
         var id = profile.Value<long>("profile_id");
         var view = (await native.GetJsonAsync($"/v1/profiles/{id}")).Body!;
         Assert.Equal("Ann", view["properties"]!["name"]!["value"]!.GetValue<string>());
         Assert.Equal("team", view["properties"]!["first_seen_plan"]!["value"]!.GetValue<string>());
-        // PostHog's alias joins under merge protection, as its identify does: an implicit link, not an explicit one.
-        Assert.Equal("identify", Assert.Single(view["links"]!.AsArray())!["kind"]!.GetValue<string>());
+        Assert.Single(view["records"]!.AsArray());
         var stream = (await native.GetJsonAsync($"/v1/profiles/{id}/events")).Body!["events"]!.AsArray();
         Assert.Equal(["invited teammate", "viewed pricing"], stream.Select(e => e!["event"]!.GetValue<string>()).Order().ToArray());
         var company = (await native.GetJsonAsync($"/v1/companies/company:{prefix}-acme")).Body!;
@@ -55,6 +55,13 @@ public sealed class PostHogApiTests(RunningServer server) : IClassFixture<Runnin
         var annProfile = (await native.GetJsonAsync($"/v1/resolve?type=user_id&value={ann}")).Body!;
         Assert.DoesNotContain($"user_id:{bob}", Identifiers(annProfile));
 
+        // An alias of an identified user (posthog-js: identify, then alias) joins that user's profile.
+        var backend = Names.Unique("backend");
+        (status, answer) = await CaptureAsync(client, "/posthog/capture/", Event("$create_alias", ann, Member("alias", backend)));
+        Assert.Equal(200, status);
+        Assert.Null(answer!["dropped_identifiers"]);
+        Assert.Equal(annProfile.Value<long>("profile_id"), (await native.GetJsonAsync($"/v1/resolve?type=anonymous_id&value={backend}")).Body.Value<long>("profile_id"));
+
         // $merge_dangerously joins them all the same, with an explicit link that an unlink takes apart again.
         (status, answer) = await CaptureAsync(client, "/posthog/batch/",
             $$$"""{"api_key":"{{{server.WriteKey}}}","batch":[{{{Event("$merge_dangerously", ann, Member("alias", bob), withKey: false)}}}]}""");
@@ -76,7 +83,7 @@ public sealed class PostHogApiTests(RunningServer server) : IClassFixture<Runnin
         // As posthog-js sends it: an array of events, gzipped, said so only in the query; the key is each event's token.
         var events = """
             [{"event":"$pageview","properties":{"token":"KEY","distinct_id":"VISITOR","$current_url":"/pricing","$set":{"plan":"free","address":{"city":"Oslo"}},"$set_once":{"first":"a"}}},
-             {"event":"$set","properties":{"token":"KEY","distinct_id":"VISITOR","$set":{"plan":"team"},"$set_once":{"first":"b"},"$unset":["address.city"]}}]
+             {"event":"$set","$set":{"tier":"gold"},"properties":{"token":"KEY","distinct_id":"VISITOR","$set":{"plan":"team","tier":"silver"},"$set_once":{"first":"b"},"$unset":["address.city"]}}]
             """.Replace("KEY", server.WriteKey).Replace("VISITOR", visitor);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/posthog/e/?compression=gzip-js&ver=1.200.0") { Content = new ByteArrayContent(Gzip(events)) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
@@ -90,6 +97,8 @@ public sealed class PostHogApiTests(RunningServer server) : IClassFixture<Runnin
         var properties = (await native.GetJsonAsync($"/v1/profiles/{id}")).Body!["properties"]!.AsObject();
         Assert.Equal("team", properties["plan"]!["value"]!.GetValue<string>());
         Assert.Equal("a", properties["first"]!["value"]!.GetValue<string>());
+        // The event's own $set wins over the one among its properties, as PostHog merges them.
+        Assert.Equal("gold", properties["tier"]!["value"]!.GetValue<string>());
         Assert.False(properties.ContainsKey("address.city"));
         // Only the ordinary event is an event, and the key that posthog-js put among its properties is not kept with it.
         var stored = Assert.Single((await native.GetJsonAsync($"/v1/profiles/{id}/events")).Body!["events"]!.AsArray())!;
@@ -137,15 +146,19 @@ public sealed class PostHogApiTests(RunningServer server) : IClassFixture<Runnin
               {"event":"offset","distinct_id":"{{{user}}}","offset":300000}]}
             """;
         Assert.Equal(200, (await CaptureAsync(client, "/posthog/batch/", batch)).Status);
+        // posthog-js says when it sent a request only in the query: ?_= in milliseconds.
+        var js = $$$"""[{"event":"from js","properties":{"token":"{{{server.WriteKey}}}","distinct_id":"{{{user}}}"},"timestamp":"{{{ahead.AddMinutes(-30):O}}}"}]""";
+        Assert.Equal(200, (await CaptureAsync(client, $"/posthog/e/?_={ahead.ToUnixTimeMilliseconds()}", js)).Status);
 
         using var native = server.Client(server.ReadKey);
         var id = (await native.GetJsonAsync($"/v1/resolve?type=anonymous_id&value={user}")).Body.Value<long>("profile_id");
         var events = (await native.GetJsonAsync($"/v1/profiles/{id}/events")).Body!["events"]!.AsArray();
-        Assert.Equal(3, events.Count);
+        Assert.Equal(4, events.Count);
         DateTimeOffset TimeOf(string name) => events.Single(e => e!["event"]!.GetValue<string>() == name)!["time"]!.GetValue<DateTimeOffset>();
         Assert.Equal(DateTimeOffset.Parse("2026-11-30T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture), TimeOf("paid"));
         Assert.InRange(TimeOf("skewed"), DateTimeOffset.UtcNow.AddMinutes(-11), DateTimeOffset.UtcNow.AddMinutes(-9));
         Assert.InRange(TimeOf("offset"), DateTimeOffset.UtcNow.AddMinutes(-6), DateTimeOffset.UtcNow.AddMinutes(-4));
+        Assert.InRange(TimeOf("from js"), DateTimeOffset.UtcNow.AddMinutes(-31), DateTimeOffset.UtcNow.AddMinutes(-29));
     }
 
     [Fact]
@@ -176,9 +189,32 @@ public sealed class PostHogApiTests(RunningServer server) : IClassFixture<Runnin
         using var response = await client.SendAsync(request);
         Assert.Equal(400, (int)response.StatusCode);
         Assert.Equal("Content-Encoding", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["attr"]!.GetValue<string>());
+        using var brotli = new HttpRequestMessage(HttpMethod.Post, "/posthog/batch/") { Content = new ByteArrayContent([1, 2, 3, 4, 5, 6, 7, 8]) };
+        brotli.Content.Headers.ContentEncoding.Add("br");
+        using var brotliAnswer = await client.SendAsync(brotli);
+        Assert.Equal(400, (int)brotliAnswer.StatusCode);
         (status, answer) = await CaptureAsync(client, "/posthog/nowhere", "{}");
         Assert.Equal(404, status);
         Assert.Equal("not_found", answer!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AGzippedBatch_ReadsUpTo20MBDecompressed_NotKestrelsDefaultLimit()
+    {
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        var user = Names.Unique("big");
+        var blob = new string('z', 100_000);
+        var events = string.Join(",", Enumerable.Range(0, 30).Select(i => $$$"""{"event":"e{{{i}}}","distinct_id":"{{{user}}}","properties":{"blob":"{{{blob}}}"}}"""));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/posthog/batch/")
+        {
+            Content = new ByteArrayContent(Gzip($$$"""{"api_key":"{{{server.WriteKey}}}","batch":[{{{events}}}]}""")),
+        };
+        request.Content.Headers.ContentEncoding.Add("gzip");
+        using var response = await client.SendAsync(request);
+        Assert.Equal(200, (int)response.StatusCode);
+        using var native = server.Client(server.ReadKey);
+        var id = (await native.GetJsonAsync($"/v1/resolve?type=anonymous_id&value={user}")).Body.Value<long>("profile_id");
+        Assert.Equal(30, (await native.GetJsonAsync($"/v1/profiles/{id}/events?limit=100")).Body!["events"]!.AsArray().Count);
     }
 
     /// <summary>An event of distinct id <paramref name="distinctId"/>, with more properties (JSON members) when given, and the key unless told not to.</summary>

@@ -76,9 +76,9 @@ public static class RequestBody
         {
             throw TooLarge(maxBytes);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException || (e is InvalidOperationException && request.Headers.ContentEncoding.Count > 0))
         {
-            // A body sent compressed (Content-Encoding) that does not decompress.
+            // A body sent compressed (Content-Encoding) that does not decompress (Brotli's decoder throws the second kind).
             throw new RequestBodyException(BodyFault.Malformed, new FieldError("Content-Encoding", $"the body does not decompress as the header says: {e.Message}"));
         }
         if (filled > maxBytes)

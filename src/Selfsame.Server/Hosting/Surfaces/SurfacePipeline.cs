@@ -27,6 +27,10 @@ public static class SurfacePipeline
         app.ServiceProvider.GetRequiredService<SurfacePrefixes>().Add(prefix, surface);
         var group = app.MapGroup(prefix);
         group.WithMetadata(surface);
+        if (surface.MaxBodyBytes is { } bytes)
+        {
+            group.WithMetadata(new DecompressedBodyLimit(bytes));
+        }
         group.AddEndpointFilter(FilterAsync);
         return group;
     }
@@ -37,7 +41,17 @@ public static class SurfacePipeline
         builder.Needs(new EndpointNeeds(role, permission, limit, maxBodyBytes));
 
     public static TBuilder Needs<TBuilder>(this TBuilder builder, EndpointNeeds needs) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(needs);
+        needs.MaxBodyBytes is { } bytes ? builder.WithMetadata(needs, new DecompressedBodyLimit(bytes)) : builder.WithMetadata(needs);
+
+    /// <summary>
+    /// The request decompression's limit on what it inflates, which it takes from this metadata (else from Kestrel's limit
+    /// for every body): one byte past the endpoint's own, so that the body reader is the one to find a body too large and
+    /// answer it in the surface's envelope.
+    /// </summary>
+    private sealed class DecompressedBodyLimit(long bytes) : Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata
+    {
+        public long? MaxRequestBodySize { get; } = bytes + 1;
+    }
 
     /// <summary>Marks an endpoint that writes outside the graph (keys, projects, retention): a dry run of it is refused, never done for real.</summary>
     public static TBuilder RefusesDryRun<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
