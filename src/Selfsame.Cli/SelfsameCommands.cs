@@ -32,6 +32,7 @@ public static class SelfsameCommands
         root.Subcommands.Add(Import());
         root.Subcommands.Add(Export());
         root.Subcommands.Add(JobCommands());
+        root.Subcommands.Add(ChangeCommands());
         // Help wraps at 100 columns whatever the terminal (or none) says.
         foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
         {
@@ -612,6 +613,66 @@ public static class SelfsameCommands
             return 0;
         });
         return command;
+    }
+
+    private static Command ChangeCommands()
+    {
+        var data = new StoreOptions();
+        var project = ProjectOption();
+        var after = new Option<long?>("--after") { Description = "Print the changes after this sequence number (default: from the oldest kept)." };
+        var noFollow = new Option<bool>("--no-follow") { Description = "Stop at the newest change instead of waiting for more." };
+        var interval = new Option<int>("--interval-ms") { Description = "How often to look for new changes while following.", DefaultValueFactory = _ => 500 };
+        var tail = new Command("tail", "Print the project's change feed as NDJSON, one change a line, and follow it (docs/changes.md).")
+            { data.Data, data.Store, data.Connection, project, after, noFollow, interval };
+        tail.SetAction(async (result, ct) =>
+        {
+            await using var core = data.Core(result);
+            var id = await RequireProjectAsync(core, result.GetValue(project)!, ct);
+            if (id is null)
+            {
+                return 1;
+            }
+            if (result.GetValue(interval) is < 10 or > 60_000)
+            {
+                return Fail("--interval-ms must be between 10 and 60000");
+            }
+            var catalog = core.GetRequiredService<Selfsame.Storage.IProjectCatalog>();
+            var cursor = result.GetValue(after);
+            await using var output = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = false };
+            try
+            {
+                while (true)
+                {
+                    var page = await catalog.ListChangesAsync(id.Value, cursor ?? 0, Selfsame.Server.Native.ChangeEndpoints.MaxPage, ct);
+                    if (cursor is { } given && given < page.Horizon)
+                    {
+                        return Fail($"--after {given} is older than the feed: changes up to {page.Horizon} were removed by retention; start again from --after {page.Horizon}");
+                    }
+                    foreach (var change in page.Changes)
+                    {
+                        await output.WriteLineAsync(JsonSerializer.Serialize(Selfsame.Server.Native.ChangeDto.Of(change), JsonDefaults.Options));
+                        cursor = change.Seq;
+                    }
+                    await output.FlushAsync(ct);
+                    if (page.Changes.Count == Selfsame.Server.Native.ChangeEndpoints.MaxPage)
+                    {
+                        continue;
+                    }
+                    cursor ??= page.Horizon;
+                    if (result.GetValue(noFollow))
+                    {
+                        return 0;
+                    }
+                    await Task.Delay(result.GetValue(interval), ct);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Ctrl-C: what was printed is whole lines.
+                return 0;
+            }
+        });
+        return new Command("changes", "Follow the project's change feed.") { tail };
     }
 
     private static async Task<ProjectId?> RequireProjectAsync(IServiceProvider core, string text, CancellationToken ct)

@@ -166,6 +166,50 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task ChangesTail_PrintsTheFeedAsNdjson_AndFollowsTheWritesOfARunningServer()
+    {
+        var (_, created, _) = await SelfsameProcess.RunAsync("key", "create", "--data", _data, "--role", "write");
+        var key = created.TrimEnd().Split('\n')[^1];
+        var (server, address) = await SelfsameProcess.ServeAsync(_data);
+        var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        System.Diagnostics.Process? tail = null;
+        try
+        {
+            using var client = new HttpClient { BaseAddress = address };
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            Assert.True((await client.PostAsync("/v1/identify", new StringContent("""{"user_id":"before"}""", System.Text.Encoding.UTF8, "application/json"))).IsSuccessStatusCode);
+            tail = SelfsameProcess.Start(["changes", "tail", "--data", _data, "--interval-ms", "50"], line => lines.Writer.TryWrite(line));
+            var first = await NextChangeAsync(lines.Reader);
+            Assert.Equal(("identifier.attached", "before"), (first["kind"]!.GetValue<string>(), first["detail"]!["identifier"]!["value"]!.GetValue<string>()));
+
+            // Written after the tail started: it follows.
+            Assert.True((await client.PostAsync("/v1/identify", new StringContent("""{"user_id":"after"}""", System.Text.Encoding.UTF8, "application/json"))).IsSuccessStatusCode);
+            var next = await NextChangeAsync(lines.Reader);
+            Assert.Equal("after", next["detail"]!["identifier"]!["value"]!.GetValue<string>());
+            Assert.True(next["seq"]!.GetValue<long>() > first["seq"]!.GetValue<long>());
+            Assert.Equal("native", next["surface"]!.GetValue<string>());
+
+            // From a cursor, without following: only what came after it, and the command ends.
+            var (exit, output, _) = await SelfsameProcess.RunAsync("changes", "tail", "--data", _data, "--no-follow", "--after", first["seq"]!.ToString());
+            Assert.Equal(0, exit);
+            var after = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(next["seq"]!.GetValue<long>(), JsonNode.Parse(after)!["seq"]!.GetValue<long>());
+        }
+        finally
+        {
+            tail?.Kill(entireProcessTree: true);
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<JsonNode> NextChangeAsync(System.Threading.Channels.ChannelReader<string> lines)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        return JsonNode.Parse(await lines.ReadAsync(timeout.Token))!;
+    }
+
+    [Fact]
     public async Task ImportThenExportAndResolve()
     {
         var file = Path.Combine(Path.GetTempPath(), $"selfsame-import-{Guid.NewGuid():N}.ndjson");

@@ -74,6 +74,23 @@ public static class SelfsameProcess
         throw new TimeoutException("selfsame serve did not answer /healthz within 30 s");
     }
 
+    /// <summary>Starts a command that runs until it is stopped (<c>changes tail</c>), handing each line it prints to <paramref name="output"/>.</summary>
+    public static Process Start(IEnumerable<string> args, Action<string> output)
+    {
+        var process = Process.Start(StartInfo(args))!;
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data is not null)
+            {
+                output(line.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     private static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
         var info = new ProcessStartInfo("dotnet")

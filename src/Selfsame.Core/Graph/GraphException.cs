@@ -44,7 +44,7 @@ public sealed class GraphException(GraphErrorKind kind, string field, string mes
     {
         if (Refusal is { } refusal)
         {
-            Review = tx.RecordRefusal(refusal.Entry, refusal.Origin);
+            Review = Guard.RecordRefusal(tx, refusal.Entry, refusal.Origin);
         }
     }
 }

@@ -26,7 +26,15 @@ internal static class Guard
     {
         var entry = Entry(tx, rule, reason, refused.Field, a, b);
         // A dry run records nothing (its transaction is rolled back anyway): its answer says what would be recorded, with no id.
-        return new Refusal(refused.Identifier, refused.Field, entry, origin.DryRun is null ? tx.RecordRefusal(entry, origin) : new ReviewRef(0, entry.Status));
+        return new Refusal(refused.Identifier, refused.Field, entry, origin.DryRun is null ? RecordRefusal(tx, entry, origin) : new ReviewRef(0, entry.Status));
+    }
+
+    /// <summary>Records a refusal in the review queue, and in the change feed as an identifier dropped.</summary>
+    public static ReviewRef RecordRefusal(IGraphTransaction tx, RefusalEntry entry, WriteOrigin origin)
+    {
+        var review = tx.RecordRefusal(entry, origin);
+        ChangeFeed.Dropped(tx, origin, entry, review);
+        return review;
     }
 
     /// <summary>A refusal that fails the operation: undone, then recorded (see <see cref="GraphException.Refusal"/>).</summary>

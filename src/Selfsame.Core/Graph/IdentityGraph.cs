@@ -61,6 +61,7 @@ internal static class IdentityGraph
         {
             record = tx.CreateRecord();
             tx.AttachIdentifier(record, primary.Identifier, primary.Display);
+            ChangeFeed.Attached(tx, origin, primary.Identifier, record, ProfileId.Of(record));
             attached.Add(primary.Identifier);
         }
         else
@@ -100,6 +101,7 @@ internal static class IdentityGraph
                     continue;
                 }
                 tx.AttachIdentifier(record, identifier, input.Display);
+                ChangeFeed.Attached(tx, origin, identifier, record, profile);
                 attached.Add(identifier);
                 // A user_id can change which record is the root, once the profile has more than this one record.
                 reroot |= identifier.Type == IdentifierTypes.UserId && (!created || merged.Count > 0);
@@ -130,6 +132,7 @@ internal static class IdentityGraph
             profile = Join(tx, profile, otherProfile, out _);
             tx.AddAudit("merge", origin, new { kind = linkKind, link_id = link.Id.Value, from_record = current.Record.Value, into_record = record.Value,
                 via = identifier.Type, profiles = new[] { otherProfile.Value, before.Value }, profile = profile.Value });
+            ChangeFeed.Merged(tx, origin, profile, [otherProfile, before], link, identifier.Type);
         }
 
         foreach (var (key, value) in command.Set)
@@ -149,7 +152,7 @@ internal static class IdentityGraph
         }
         if (reroot)
         {
-            profile = Reroot(tx, profile);
+            profile = Reroot(tx, profile, origin);
         }
         return new IdentifyResult(profile, record, created, attached, merged, refused);
     }
@@ -261,8 +264,8 @@ internal static class IdentityGraph
             }
         }
         var createdRecords = new List<RecordId>();
-        var from = fromRecord ?? Create(tx, command.From, createdRecords);
-        var into = intoRecord ?? Create(tx, command.Into, createdRecords);
+        var from = fromRecord ?? Create(tx, command.From, createdRecords, origin);
+        var into = intoRecord ?? Create(tx, command.Into, createdRecords, origin);
         return LinkRecords(tx, from, into, command.Kind, origin, createdRecords);
     }
 
@@ -283,13 +286,14 @@ internal static class IdentityGraph
                 return new LinkResult(fromProfile, from, into, existing, createdRecords, [], AlreadyJoined: true);
             }
             var inside = tx.AddLink(from, into, kind, origin);
-            return new LinkResult(Reroot(tx, fromProfile), from, into, inside, createdRecords, [], AlreadyJoined: true);
+            return new LinkResult(Reroot(tx, fromProfile, origin), from, into, inside, createdRecords, [], AlreadyJoined: true);
         }
         var link = tx.AddLink(from, into, kind, origin);
         var profile = Join(tx, intoProfile, fromProfile, out var joined);
         var mergedAway = new[] { fromProfile, intoProfile }.Where(p => p != profile).ToList();
         tx.AddAudit("merge", origin, new { kind = kind, link_id = link.Id.Value, from_record = from.Value, into_record = into.Value,
             profiles = new[] { fromProfile.Value, intoProfile.Value }, profile = profile.Value });
+        ChangeFeed.Merged(tx, origin, profile, [fromProfile, intoProfile], link, null);
         return new LinkResult(profile, from, into, link, createdRecords, mergedAway, AlreadyJoined: false) { JoinedRecords = joined };
     }
 
@@ -335,7 +339,7 @@ internal static class IdentityGraph
                 {
                     tx.RemoveLink(link.Id);
                 }
-                var parts = Split(tx, tx.GetRecord(from.Record)!.Profile);
+                var parts = Split(tx, tx.GetRecord(from.Record)!.Profile, origin);
                 AuditUnlink(tx, origin, stale, parts);
             }
         }
@@ -353,7 +357,7 @@ internal static class IdentityGraph
         }
         if (removed.Count > 0)
         {
-            AuditUnlink(tx, origin, removed, Split(tx, tx.GetRecord(record)!.Profile));
+            AuditUnlink(tx, origin, removed, Split(tx, tx.GetRecord(record)!.Profile, origin));
         }
         var profile = tx.GetRecord(record)!.Profile;
         var intoProfile = removed.Count > 0 ? tx.GetRecord(removed[0].Into)!.Profile : profile;
@@ -377,7 +381,7 @@ internal static class IdentityGraph
         var removed = from == into ? [] : tx.RemoveLinksBetween(from, into);
         if (removed.Count > 0)
         {
-            AuditUnlink(tx, origin, removed, Split(tx, tx.GetRecord(from)!.Profile));
+            AuditUnlink(tx, origin, removed, Split(tx, tx.GetRecord(from)!.Profile, origin));
         }
         return new UnlinkResult(removed, tx.GetRecord(from)!.Profile, tx.GetRecord(into)!.Profile);
     }
@@ -403,9 +407,10 @@ internal static class IdentityGraph
         tx.AttachIdentifier(record, replacement.Identifier, replacement.Display);
         tx.TouchRecord(record);
         var profile = tx.GetRecord(record)!.Profile;
+        ChangeFeed.Replaced(tx, origin, old.Identifier, replacement.Identifier, record, profile);
         if (old.Identifier.Type == IdentifierTypes.UserId || replacement.Identifier.Type == IdentifierTypes.UserId)
         {
-            profile = Reroot(tx, profile);
+            profile = Reroot(tx, profile, origin);
         }
         tx.AddAudit("replace_identifier", origin, new { record_id = record.Value, type = old.Identifier.Type, new_type = replacement.Identifier.Type, profile = profile.Value });
         return record;
@@ -414,9 +419,11 @@ internal static class IdentityGraph
     public static DeleteResult DeleteRecord(IGraphTransaction tx, RecordId record, WriteOrigin origin, bool suppress = false)
     {
         var info = tx.GetRecord(record) ?? throw new GraphException(GraphErrorKind.NotFound, "record_id", $"no record {record} in this project");
-        var suppressed = suppress ? Suppress(tx, tx.GetProfileIdentifiers(info.Profile).Where(i => i.Record == record)) : 0;
+        var held = tx.GetProfileIdentifiers(info.Profile).Where(i => i.Record == record).ToList();
+        var suppressed = suppress ? Suppress(tx, held) : 0;
         tx.DeleteRecord(record);
-        var parts = Split(tx, info.Profile);
+        ChangeFeed.RecordDeleted(tx, origin, record, info.Profile, held.Select(i => i.Identifier), suppressed);
+        var parts = Split(tx, info.Profile, origin);
         // Ids only: the audit log must not keep what a delete removed.
         tx.AddAudit("delete_record", origin, new { record_id = record.Value, profile = info.Profile.Value, profiles = parts.Select(p => p.Value), suppressed });
         return new DeleteResult([record], parts, suppressed);
@@ -434,11 +441,13 @@ internal static class IdentityGraph
         {
             throw new GraphException(GraphErrorKind.NotFound, "profile_id", $"no profile {profile} in this project");
         }
-        var suppressed = suppress ? Suppress(tx, tx.GetProfileIdentifiers(records[0].Profile)) : 0;
+        var held = tx.GetProfileIdentifiers(records[0].Profile);
+        var suppressed = suppress ? Suppress(tx, held) : 0;
         foreach (var record in records)
         {
             tx.DeleteRecord(record.Id);
         }
+        ChangeFeed.ProfileDeleted(tx, origin, records[0].Profile, records.Select(r => r.Id), held.Select(i => i.Identifier), suppressed);
         tx.AddAudit("delete_profile", origin, new { profile = records[0].Profile.Value, record_ids = records.Select(r => r.Id.Value), suppressed });
         return new DeleteResult(records.Select(r => r.Id).ToList(), [], suppressed);
     }
@@ -637,12 +646,13 @@ internal static class IdentityGraph
     }
 
     /// <summary>A new record holding <paramref name="input"/> (the caller has checked that no record holds it and that it is not denied).</summary>
-    internal static RecordId CreateRecord(IGraphTransaction tx, IdentifierInput input) => Create(tx, input, []);
+    internal static RecordId CreateRecord(IGraphTransaction tx, IdentifierInput input, WriteOrigin origin) => Create(tx, input, [], origin);
 
-    private static RecordId Create(IGraphTransaction tx, IdentifierInput input, List<RecordId> created)
+    private static RecordId Create(IGraphTransaction tx, IdentifierInput input, List<RecordId> created, WriteOrigin origin)
     {
         var record = tx.CreateRecord();
         tx.AttachIdentifier(record, input.Identifier, input.Display);
+        ChangeFeed.Attached(tx, origin, input.Identifier, record, ProfileId.Of(record));
         created.Add(record);
         return record;
     }
@@ -665,32 +675,34 @@ internal static class IdentityGraph
     }
 
     /// <summary>Recomputes the root of one profile after a change inside it.</summary>
-    internal static ProfileId RerootProfile(IGraphTransaction tx, ProfileId profile) => Reroot(tx, profile);
+    internal static ProfileId RerootProfile(IGraphTransaction tx, ProfileId profile, WriteOrigin origin) => Reroot(tx, profile, origin);
 
-    private static ProfileId Reroot(IGraphTransaction tx, ProfileId profile)
+    private static ProfileId Reroot(IGraphTransaction tx, ProfileId profile, WriteOrigin origin)
     {
         var records = tx.GetProfileRecords(profile);
         var root = ProfileId.Of(ProfileRoot.Choose(records, tx.GetProfileLinks(profile)));
         if (root != profile)
         {
             tx.SetProfile(records.Select(r => r.Id), root);
+            ChangeFeed.Renamed(tx, origin, profile, root);
         }
         return root;
     }
 
     /// <summary>Splits a profile into its connected components, each under the id of its own root.</summary>
-    private static List<ProfileId> Split(IGraphTransaction tx, ProfileId profile)
+    private static List<ProfileId> Split(IGraphTransaction tx, ProfileId profile, WriteOrigin origin)
     {
         var records = tx.GetProfileRecords(profile);
         var links = tx.GetProfileLinks(profile);
-        var result = new List<ProfileId>();
+        var sides = new List<(ProfileId Profile, IReadOnlyList<RecordId> Records)>();
         foreach (var component in ProfileRoot.Components(records, links))
         {
             var ids = component.Select(r => r.Id).ToHashSet();
             var root = ProfileId.Of(ProfileRoot.Choose(component, links.Where(l => ids.Contains(l.From)).ToList()));
             tx.SetProfile(component.Where(r => r.Profile != root).Select(r => r.Id), root);
-            result.Add(root);
+            sides.Add((root, component.Select(r => r.Id).ToList()));
         }
-        return result;
+        ChangeFeed.Split(tx, origin, profile, sides);
+        return sides.Select(s => s.Profile).ToList();
     }
 }

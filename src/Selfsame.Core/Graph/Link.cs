@@ -47,4 +47,13 @@ public sealed record WriteOrigin(string Surface, string? RequestId, string? KeyI
 }
 
 /// <summary>One entry of a project's audit log.</summary>
+/// <summary>A change of the project's feed: its sequence number, when, its kind, the origin of the write, and what changed (JSON).</summary>
+public sealed record ChangeEntry(long Seq, DateTimeOffset At, string Kind, string Surface, string? RequestId, string? KeyId, string DetailJson);
+
+/// <summary>
+/// A page of the change feed after a cursor, and the feed's horizon: the highest sequence number that retention removed
+/// (0 when none). A cursor below the horizon has missed changes.
+/// </summary>
+public sealed record ChangePage(IReadOnlyList<ChangeEntry> Changes, long Horizon);
+
 public sealed record AuditEntry(long Id, DateTimeOffset At, string Action, string Surface, string? RequestId, string? KeyId, string DetailJson, string? ClientAddress = null);

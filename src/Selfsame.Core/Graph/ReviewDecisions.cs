@@ -49,13 +49,15 @@ internal static class ReviewDecisions
         {
             tx.DecideReview(id, ReviewStatus.Approved, origin, null);
             tx.AddAudit("review.approve", origin, new { review_id = id, rule = entry.Rule, outcome = "already_joined", profile = tx.GetRecord(a.Value)!.Profile.Value });
+            ChangeFeed.Reviewed(tx, origin, approved: true, id, entry.Rule, "already_joined", null, tx.GetRecord(a.Value)!.Profile);
             return new ReviewDecision(tx.GetReviewEntry(id)!, ReviewOutcome.AlreadyJoined, null);
         }
-        var created = b is null ? new[] { IdentityGraph.CreateRecord(tx, new IdentifierInput(entry.B.Identifier!, entry.B.Display ?? entry.B.Identifier!.Value, "b")) } : [];
+        var created = b is null ? new[] { IdentityGraph.CreateRecord(tx, new IdentifierInput(entry.B.Identifier!, entry.B.Display ?? entry.B.Identifier!.Value, "b"), origin) } : [];
         var link = IdentityGraph.LinkRecords(tx, b ?? created[0], a.Value, LinkKinds.Review, origin, created);
         tx.DecideReview(id, ReviewStatus.Approved, origin, link.Link?.Id);
         tx.AddAudit("review.approve", origin, new { review_id = id, rule = entry.Rule, outcome = "merged", link_id = link.Link?.Id.Value, profile = link.Profile.Value,
             merged = link.MergedProfiles.Select(p => p.Value) });
+        ChangeFeed.Reviewed(tx, origin, approved: true, id, entry.Rule, "merged", link.Link?.Id.Value, link.Profile);
         return new ReviewDecision(tx.GetReviewEntry(id)!, ReviewOutcome.Merged, link);
     }
 
@@ -64,6 +66,7 @@ internal static class ReviewDecisions
         var entry = Open(tx, id, "reject");
         tx.DecideReview(id, ReviewStatus.Rejected, origin, null);
         tx.AddAudit("review.reject", origin, new { review_id = id, rule = entry.Rule });
+        ChangeFeed.Reviewed(tx, origin, approved: false, id, entry.Rule, "rejected", null, null);
         return new ReviewDecision(tx.GetReviewEntry(id)!, ReviewOutcome.Rejected, null);
     }
 
@@ -83,10 +86,11 @@ internal static class ReviewDecisions
         {
             tx.DetachIdentifier(input.Identifier);
             profile = tx.GetRecord(owner.Record)!.Profile;
+            ChangeFeed.Detached(tx, origin, input.Identifier, owner.Record, profile.Value, suppress);
             if (input.Identifier.Type == IdentifierTypes.UserId)
             {
                 // The root prefers a record with a user_id: without this one it may be another.
-                profile = IdentityGraph.RerootProfile(tx, profile.Value);
+                profile = IdentityGraph.RerootProfile(tx, profile.Value, origin);
             }
         }
         if (suppress)

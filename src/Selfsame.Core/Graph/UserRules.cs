@@ -316,6 +316,7 @@ internal static class UserRules
         else if (single.Value is { } added)
         {
             tx.AttachIdentifier(record, added.Identifier, added.Display);
+            ChangeFeed.Attached(tx, origin, added.Identifier, record, profile);
         }
         if (shared is null && single.SharedKeptAsAttribute)
         {
@@ -325,6 +326,7 @@ internal static class UserRules
         foreach (var old in held)
         {
             tx.DetachIdentifier(old.Identifier);
+            ChangeFeed.Detached(tx, origin, old.Identifier, record, profile, suppressed: false);
         }
         if (held.Count > 0)
         {

@@ -33,6 +33,12 @@ public sealed record ProjectSettings
     [JsonPropertyName("retention_days")]
     public int? RetentionDays { get; init; }
 
+    /// <summary>Days the change feed keeps a change (docs/changes.md); older ones are removed by the retention sweep.</summary>
+    [JsonPropertyName("change_retention_days")]
+    public int ChangeRetentionDays { get; init; } = DefaultChangeRetentionDays;
+
+    public const int DefaultChangeRetentionDays = 30;
+
     /// <summary>
     /// Attributes that name identifiers, in order of precedence (a vendor surface that resolves users by attributes, such as
     /// MoEngage's identity resolution, reads them); empty: none.
@@ -94,6 +100,10 @@ public sealed record ProjectSettings
         if (RetentionDays is < 1 or > 36_500)
         {
             return "retention_days must be between 1 and 36500, or null for no retention";
+        }
+        if (ChangeRetentionDays is < 1 or > 36_500)
+        {
+            return "change_retention_days must be between 1 and 36500";
         }
         if (MaxRecords is < 2 or > 100_000)
         {

@@ -11,7 +11,11 @@ public sealed record RetentionReport(
     DateTimeOffset? Cutoff,
     int DeletedRecords,
     int DeletedEvents,
-    int Batches);
+    int Batches)
+{
+    /// <summary>Changes of the feed removed for being older than the project's change_retention_days.</summary>
+    public int PrunedChanges { get; init; }
+}
 
 /// <summary>
 /// Deletes the records of a project that have not been seen within its retention period, with their identifiers,
@@ -29,9 +33,11 @@ public sealed class RetentionSweep(IGraphStore store, TimeProvider time)
     {
         var settings = (await store.Catalog.GetProjectAsync(project, cancellationToken))?.Settings
                        ?? throw new GraphException(GraphErrorKind.NotFound, "project", $"no project '{project}'");
+        // The change feed keeps its own number of days, whether or not records are ever deleted.
+        var pruned = await store.Catalog.PruneChangesAsync(project, time.GetUtcNow().AddDays(-settings.ChangeRetentionDays), cancellationToken);
         if (settings.RetentionDays is not { } days)
         {
-            return new RetentionReport(project, false, null, null, 0, 0, 0);
+            return new RetentionReport(project, false, null, null, 0, 0, 0) { PrunedChanges = pruned };
         }
         var cutoff = time.GetUtcNow().AddDays(-days);
         int records = 0, events = 0, batches = 0;
@@ -59,7 +65,7 @@ public sealed class RetentionSweep(IGraphStore store, TimeProvider time)
             }
             if (next is not { } position)
             {
-                return new RetentionReport(project, true, days, cutoff, records, events, batches);
+                return new RetentionReport(project, true, days, cutoff, records, events, batches) { PrunedChanges = pruned };
             }
             (after, through) = (position, highest);
         }

@@ -6,7 +6,7 @@ namespace Selfsame.Storage;
 /// One write inside the store's transaction. Runs on the store's writer, in a serial order with every other
 /// write to the same project; nothing is visible to readers until the transaction commits.
 /// </summary>
-public interface IGraphTransaction : IGraphReadSession, IGraphWrites, IEventWrites, ICompanyWrites, IJobProgress, IAuditLog, IReviewLog
+public interface IGraphTransaction : IGraphReadSession, IGraphWrites, IEventWrites, ICompanyWrites, IJobProgress, IAuditLog, IChangeLog, IReviewLog
 {
     DateTimeOffset Now { get; }
 

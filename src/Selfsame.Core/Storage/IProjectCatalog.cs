@@ -51,4 +51,10 @@ public interface IProjectCatalog
 
     /// <summary>The project's audit log, newest first, before the entry <paramref name="before"/> when given.</summary>
     Task<IReadOnlyList<AuditEntry>> ListAuditAsync(ProjectId project, long? before, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The project's changes after sequence number <paramref name="after"/>, oldest first, at most <paramref name="limit"/>, with the feed's horizon.</summary>
+    Task<ChangePage> ListChangesAsync(ProjectId project, long after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Removes the project's changes made before <paramref name="before"/> and moves its horizon past them; answers how many.</summary>
+    Task<int> PruneChangesAsync(ProjectId project, DateTimeOffset before, CancellationToken cancellationToken);
 }

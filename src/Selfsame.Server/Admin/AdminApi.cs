@@ -32,9 +32,9 @@ public sealed record AuditDto(long AuditId, DateTimeOffset At, string Action, st
 /// <summary>A page of the audit log; <see cref="Before"/> is the 'before' of the next page.</summary>
 public sealed record AuditResponse(IReadOnlyList<AuditDto> Entries, long? Before);
 
-public sealed record RetentionResponse(bool Enabled, int? RetentionDays, DateTimeOffset? Cutoff, int DeletedRecords, int DeletedEvents, int Batches)
+public sealed record RetentionResponse(bool Enabled, int? RetentionDays, DateTimeOffset? Cutoff, int DeletedRecords, int DeletedEvents, int Batches, int PrunedChanges)
 {
-    public static RetentionResponse Of(RetentionReport r) => new(r.Enabled, r.RetentionDays, r.Cutoff, r.DeletedRecords, r.DeletedEvents, r.Batches);
+    public static RetentionResponse Of(RetentionReport r) => new(r.Enabled, r.RetentionDays, r.Cutoff, r.DeletedRecords, r.DeletedEvents, r.Batches, r.PrunedChanges);
 }
 
 /// <summary>The answer to a dry run of new settings: what they would find in the project's existing data; nothing is saved.</summary>

@@ -27,10 +27,7 @@ public sealed class RetentionService(IProjectCatalog catalog, RetentionSweep swe
             }
             foreach (var project in projects)
             {
-                if (project.Settings.RetentionDays is null)
-                {
-                    continue;
-                }
+                // Every project: the change feed keeps change_retention_days even where records are kept for ever.
                 try
                 {
                     var report = await sweep.RunAsync(project.Id, stoppingToken);
@@ -38,6 +35,11 @@ public sealed class RetentionService(IProjectCatalog catalog, RetentionSweep swe
                     {
                         logger.LogInformation("Retention deleted {Records} records and {Events} events of project {Project} not seen since {Cutoff}",
                             report.DeletedRecords, report.DeletedEvents, project.Id, report.Cutoff);
+                    }
+                    if (report.PrunedChanges > 0)
+                    {
+                        logger.LogInformation("Retention removed {Changes} changes of project {Project} older than {Days} days from the change feed",
+                            report.PrunedChanges, project.Id, project.Settings.ChangeRetentionDays);
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

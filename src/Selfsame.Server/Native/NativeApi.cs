@@ -171,6 +171,7 @@ public static class NativeApi
         v1.MapEventEndpoints();
         v1.MapReviewEndpoints();
         v1.MapJobEndpoints();
+        v1.MapChangeEndpoints();
         return app;
     }
 

@@ -74,6 +74,38 @@ internal sealed class PostgresCatalog(NpgsqlDataSource dataSource) : IProjectCat
                 r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7)),
             cancellationToken, project.Value, before ?? long.MaxValue, (long)limit);
 
+    public async Task<ChangePage> ListChangesAsync(ProjectId project, long after, int limit, CancellationToken cancellationToken)
+    {
+        // The horizon first: a change pruned after it is read cannot then be missing from the page unnoticed.
+        var horizon = await QueryAsync("SELECT pruned_through FROM change_horizons WHERE project_id = $1", r => r.GetInt64(0), cancellationToken, project.Value);
+        var changes = await QueryAsync(
+            "SELECT seq, at, kind, surface, request_id, key_id, detail FROM changes WHERE project_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            r => new ChangeEntry(r.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.GetString(2), r.GetString(3),
+                r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6)),
+            cancellationToken, project.Value, after, (long)limit);
+        return new ChangePage(changes, horizon.Count == 0 ? 0 : horizon[0]);
+    }
+
+    public async Task<int> PruneChangesAsync(ProjectId project, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var pruned = 0;
+        await InTransactionAsync(async (connection, transaction) =>
+        {
+            await using var highest = Command(connection, transaction, "SELECT max(seq) FROM changes WHERE project_id = $1 AND at < $2", [project.Value, before.ToUnixTimeMilliseconds()]);
+            if (await highest.ExecuteScalarAsync(cancellationToken) is not long through)
+            {
+                return;
+            }
+            // Every change up to the highest one made before the cut, so that the feed keeps no hole a cursor could skip.
+            pruned = await ExecuteAsync(connection, transaction, "DELETE FROM changes WHERE project_id = $1 AND seq <= $2", cancellationToken, project.Value, through);
+            await ExecuteAsync(connection, transaction,
+                "INSERT INTO change_horizons (project_id, pruned_through) VALUES ($1, $2) " +
+                "ON CONFLICT (project_id) DO UPDATE SET pruned_through = greatest(change_horizons.pruned_through, excluded.pruned_through)",
+                cancellationToken, project.Value, through);
+        }, cancellationToken);
+        return pruned;
+    }
+
     private static Project ReadProject(NpgsqlDataReader r) =>
         new(ProjectId.Parse(r.GetString(0)), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)), ProjectSettings.FromJson(r.GetString(3)));
 

@@ -84,6 +84,57 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
                 r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7)),
             ("$project", project.Value), ("$before", before ?? long.MaxValue), ("$limit", limit)));
 
+    public Task<ChangePage> ListChangesAsync(ProjectId project, long after, int limit, CancellationToken cancellationToken)
+    {
+        // The horizon first: a change pruned after it is read cannot then be missing from the page unnoticed.
+        var horizon = Query("SELECT pruned_through FROM change_horizons WHERE project_id = $project", r => r.GetInt64(0), ("$project", project.Value));
+        // A row holds up to 64 changes: as many rows as changes asked for is enough, the first of them maybe partly read before.
+        var rows = Query(
+            "SELECT first_seq, at, surface, request_id, key_id, changes FROM changes WHERE project_id = $project AND last_seq > $after ORDER BY last_seq LIMIT $limit",
+            r => (First: r.GetInt64(0), At: DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), Surface: r.GetString(2),
+                RequestId: r.IsDBNull(3) ? null : r.GetString(3), KeyId: r.IsDBNull(4) ? null : r.GetString(4), Changes: r.GetString(5)),
+            ("$project", project.Value), ("$after", after), ("$limit", limit));
+        var changes = new List<ChangeEntry>(limit);
+        foreach (var row in rows)
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(row.Changes);
+            var seq = row.First;
+            foreach (var change in document.RootElement.EnumerateArray())
+            {
+                if (seq > after && changes.Count < limit)
+                {
+                    changes.Add(new ChangeEntry(seq, row.At, change.GetProperty("kind").GetString()!, row.Surface, row.RequestId, row.KeyId,
+                        change.GetProperty("detail").GetRawText()));
+                }
+                seq++;
+            }
+        }
+        return Task.FromResult(new ChangePage(changes, horizon.Count == 0 ? 0 : horizon[0]));
+    }
+
+    public Task<int> PruneChangesAsync(ProjectId project, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var pruned = 0;
+        InTransaction(connection =>
+        {
+            using var highest = Command(connection, "SELECT max(last_seq) FROM changes WHERE project_id = $project AND at < $before",
+                [("$project", project.Value), ("$before", before.ToUnixTimeMilliseconds())]);
+            if (highest.ExecuteScalar() is not long through)
+            {
+                return;
+            }
+            // Every change up to the highest one made before the cut, so that the feed keeps no hole a cursor could skip.
+            using var delete = Command(connection, "DELETE FROM changes WHERE project_id = $project AND last_seq <= $through", [("$project", project.Value), ("$through", through)]);
+            pruned = delete.ExecuteNonQuery();
+            using var horizon = Command(connection,
+                "INSERT INTO change_horizons (project_id, pruned_through) VALUES ($project, $through) " +
+                "ON CONFLICT (project_id) DO UPDATE SET pruned_through = max(pruned_through, excluded.pruned_through)",
+                [("$project", project.Value), ("$through", through)]);
+            horizon.ExecuteNonQuery();
+        });
+        return Task.FromResult(pruned);
+    }
+
     private static Project ReadProject(SqliteDataReader r) =>
         new(ProjectId.Parse(r.GetString(0)), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)), ProjectSettings.FromJson(r.GetString(3)));
 

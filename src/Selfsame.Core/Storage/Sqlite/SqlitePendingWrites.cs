@@ -38,6 +38,17 @@ internal sealed class SqlitePendingWrites
     private static readonly SqliteMultiRowInsert EventRows = new(
         "INSERT INTO events (project_id, event_id, record_id, name, time, properties, insert_id, surface, received_at)", 8);
 
+    private static readonly SqliteMultiRowInsert ChangeRows = new(
+        "INSERT INTO changes (project_id, last_seq, first_seq, at, surface, request_id, key_id, changes)", 7);
+
+    /// <summary>Most changes that share a row.</summary>
+    public const int ChangesPerRow = 64;
+
+    /// <summary>A change of the feed held back: its sequence number, time, kind, origin and detail (JSON).</summary>
+    internal sealed record PendingChange(long Seq, long At, string Kind, string Surface, string? RequestId, string? KeyId, string Detail);
+
+    private readonly List<PendingChange> _changes = [];
+
     /// <summary>New records by id, in the order they were made (ascending ids): created and last seen.</summary>
     private readonly Dictionary<long, (long Created, long LastSeen)> _records = [];
 
@@ -184,6 +195,12 @@ internal sealed class SqlitePendingWrites
 
     public Events.StoredEvent? EventByInsertId(string insertId) => _eventsByInsertId.GetValueOrDefault(insertId);
 
+    public void AddChange(PendingChange change)
+    {
+        _changes.Add(change);
+        IsEmpty = false;
+    }
+
     /// <summary>Forgets the copies of stored rows: what is written out may change them.</summary>
     public void ForgetKept()
     {
@@ -205,6 +222,7 @@ internal sealed class SqlitePendingWrites
         _members.Clear();
         _events.Clear();
         _eventsByInsertId.Clear();
+        _changes.Clear();
         _touches.Clear();
         IsEmpty = true;
     }
@@ -286,6 +304,16 @@ internal sealed class SqlitePendingWrites
             v.Text(e.Surface);
             v.Int(e.ReceivedAt.ToUnixTimeMilliseconds());
         });
+        sql.InsertRows(ChangeRows, project, ChangeRowsOf(_changes), static (ref SqliteStatements.RowValues v, (PendingChange First, PendingChange Last, string Changes) r) =>
+        {
+            v.Int(r.Last.Seq);
+            v.Int(r.First.Seq);
+            v.Int(r.First.At);
+            v.Text(r.First.Surface);
+            v.Text(r.First.RequestId);
+            v.Text(r.First.KeyId);
+            v.Text(r.Changes);
+        });
         // Last-seen times of stored records: one statement per time and up to 64 records (a group mostly shares one time).
         var touching = SqliteWriterTimings.Start();
         foreach (var byTime in _touches.GroupBy(t => t.Value))
@@ -300,6 +328,35 @@ internal sealed class SqlitePendingWrites
             SqliteWriterTimings.Add(SqliteWriterTimings.LastSeen, touching);
         }
         Clear();
+    }
+
+    /// <summary>
+    /// The rows of the changes held back: consecutive changes of the same origin and time whose numbers follow each other
+    /// share one, up to <see cref="ChangesPerRow"/>.
+    /// </summary>
+    private static List<(PendingChange First, PendingChange Last, string Changes)> ChangeRowsOf(List<PendingChange> changes)
+    {
+        var rows = new List<(PendingChange, PendingChange, string)>();
+        var text = new System.Text.StringBuilder();
+        for (var start = 0; start < changes.Count;)
+        {
+            var first = changes[start];
+            var end = start + 1;
+            while (end < changes.Count && end - start < ChangesPerRow && changes[end].Seq == changes[end - 1].Seq + 1 && changes[end].At == first.At
+                   && changes[end].Surface == first.Surface && changes[end].RequestId == first.RequestId && changes[end].KeyId == first.KeyId)
+            {
+                end++;
+            }
+            text.Clear().Append('[');
+            for (var i = start; i < end; i++)
+            {
+                // Kinds are the engine's constants, which need no escaping.
+                text.Append(i == start ? "{\"kind\":\"" : ",{\"kind\":\"").Append(changes[i].Kind).Append("\",\"detail\":").Append(changes[i].Detail).Append('}');
+            }
+            rows.Add((first, changes[end - 1], text.Append(']').ToString()));
+            start = end;
+        }
+        return rows;
     }
 
     private readonly System.Buffers.ArrayBufferWriter<byte> _json = new(4096);
