@@ -46,7 +46,6 @@ public sealed record WriteOrigin(string Surface, string? RequestId, string? KeyI
     public static WriteOrigin Native(string? requestId, string? keyId = null) => new("native", requestId, keyId);
 }
 
-/// <summary>One entry of a project's audit log.</summary>
 /// <summary>A change of the project's feed: its sequence number, when, its kind, the origin of the write, and what changed (JSON).</summary>
 public sealed record ChangeEntry(long Seq, DateTimeOffset At, string Kind, string Surface, string? RequestId, string? KeyId, string DetailJson);
 
@@ -56,4 +55,5 @@ public sealed record ChangeEntry(long Seq, DateTimeOffset At, string Kind, strin
 /// </summary>
 public sealed record ChangePage(IReadOnlyList<ChangeEntry> Changes, long Horizon);
 
+/// <summary>One entry of a project's audit log.</summary>
 public sealed record AuditEntry(long Id, DateTimeOffset At, string Action, string Surface, string? RequestId, string? KeyId, string DetailJson, string? ClientAddress = null);

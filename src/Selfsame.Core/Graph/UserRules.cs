@@ -326,7 +326,7 @@ internal static class UserRules
         foreach (var old in held)
         {
             tx.DetachIdentifier(old.Identifier);
-            ChangeFeed.Detached(tx, origin, old.Identifier, record, profile, suppressed: false);
+            ChangeFeed.Detached(tx, origin, old.Identifier, old.Record, profile, suppressed: false);
         }
         if (held.Count > 0)
         {

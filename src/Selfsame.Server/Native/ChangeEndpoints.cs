@@ -55,7 +55,7 @@ public static class ChangeEndpoints
                 }
                 if (AcceptsNdjson(context.Request))
                 {
-                    return Results.Stream(stream => StreamAsync(stream, catalog, project, after ?? page.Horizon, ct), "application/x-ndjson");
+                    return Results.Stream(stream => StreamAsync(context, stream, catalog, project, after ?? page.Horizon, ct), "application/x-ndjson");
                 }
                 var changes = page.Changes.Select(ChangeDto.Of).ToList();
                 return Results.Ok(new ChangesResponse(changes, changes.Count > 0 ? changes[^1].Seq : Math.Max(after ?? 0, page.Horizon)));
@@ -68,14 +68,19 @@ public static class ChangeEndpoints
     private static bool AcceptsNdjson(HttpRequest request) =>
         request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/x-ndjson", StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Every change after the cursor as NDJSON, a page at a time, until a page comes back empty.</summary>
-    private static async Task StreamAsync(Stream stream, IProjectCatalog catalog, ProjectId project, long after, CancellationToken ct)
+    /// <summary>
+    /// Every change after the cursor as NDJSON, a page at a time, until a page comes back short (the newest change so far).
+    /// A prune that passes the cursor while it streams cuts the answer off (the connection is aborted), rather than leave
+    /// a hole in it.
+    /// </summary>
+    private static async Task StreamAsync(HttpContext context, Stream stream, IProjectCatalog catalog, ProjectId project, long after, CancellationToken ct)
     {
         while (true)
         {
             var page = await catalog.ListChangesAsync(project, after, MaxPage, ct);
-            if (page.Changes.Count == 0)
+            if (after < page.Horizon)
             {
+                context.Abort();
                 return;
             }
             foreach (var change in page.Changes)
@@ -84,6 +89,10 @@ public static class ChangeEndpoints
                 await stream.WriteAsync(NewLine, ct);
             }
             await stream.FlushAsync(ct);
+            if (page.Changes.Count < MaxPage)
+            {
+                return;
+            }
             after = page.Changes[^1].Seq;
         }
     }

@@ -76,13 +76,13 @@ internal sealed class PostgresCatalog(NpgsqlDataSource dataSource) : IProjectCat
 
     public async Task<ChangePage> ListChangesAsync(ProjectId project, long after, int limit, CancellationToken cancellationToken)
     {
-        // The horizon first: a change pruned after it is read cannot then be missing from the page unnoticed.
-        var horizon = await QueryAsync("SELECT pruned_through FROM change_horizons WHERE project_id = $1", r => r.GetInt64(0), cancellationToken, project.Value);
         var changes = await QueryAsync(
             "SELECT seq, at, kind, surface, request_id, key_id, detail FROM changes WHERE project_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             r => new ChangeEntry(r.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.GetString(2), r.GetString(3),
                 r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6)),
             cancellationToken, project.Value, after, (long)limit);
+        // The horizon after the rows: a prune between the two reads then answers a needless 410, never a page with a hole.
+        var horizon = await QueryAsync("SELECT pruned_through FROM change_horizons WHERE project_id = $1", r => r.GetInt64(0), cancellationToken, project.Value);
         return new ChangePage(changes, horizon.Count == 0 ? 0 : horizon[0]);
     }
 

@@ -86,17 +86,21 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
 
     public Task<ChangePage> ListChangesAsync(ProjectId project, long after, int limit, CancellationToken cancellationToken)
     {
-        // The horizon first: a change pruned after it is read cannot then be missing from the page unnoticed.
-        var horizon = Query("SELECT pruned_through FROM change_horizons WHERE project_id = $project", r => r.GetInt64(0), ("$project", project.Value));
         // A row holds up to 64 changes: as many rows as changes asked for is enough, the first of them maybe partly read before.
         var rows = Query(
             "SELECT first_seq, at, surface, request_id, key_id, changes FROM changes WHERE project_id = $project AND last_seq > $after ORDER BY last_seq LIMIT $limit",
             r => (First: r.GetInt64(0), At: DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), Surface: r.GetString(2),
                 RequestId: r.IsDBNull(3) ? null : r.GetString(3), KeyId: r.IsDBNull(4) ? null : r.GetString(4), Changes: r.GetString(5)),
             ("$project", project.Value), ("$after", after), ("$limit", limit));
+        // The horizon after the rows: a prune between the two reads then answers a needless 410, never a page with a hole.
+        var horizon = Query("SELECT pruned_through FROM change_horizons WHERE project_id = $project", r => r.GetInt64(0), ("$project", project.Value));
         var changes = new List<ChangeEntry>(limit);
         foreach (var row in rows)
         {
+            if (changes.Count == limit)
+            {
+                break;
+            }
             using var document = System.Text.Json.JsonDocument.Parse(row.Changes);
             var seq = row.First;
             foreach (var change in document.RootElement.EnumerateArray())
@@ -124,8 +128,12 @@ internal sealed class SqliteCatalog(string connectionString, string readConnecti
                 return;
             }
             // Every change up to the highest one made before the cut, so that the feed keeps no hole a cursor could skip.
+            // A row holds the changes first_seq to last_seq, each number one change.
+            using var count = Command(connection, "SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM changes WHERE project_id = $project AND last_seq <= $through",
+                [("$project", project.Value), ("$through", through)]);
+            pruned = (int)(long)count.ExecuteScalar()!;
             using var delete = Command(connection, "DELETE FROM changes WHERE project_id = $project AND last_seq <= $through", [("$project", project.Value), ("$through", through)]);
-            pruned = delete.ExecuteNonQuery();
+            delete.ExecuteNonQuery();
             using var horizon = Command(connection,
                 "INSERT INTO change_horizons (project_id, pruned_through) VALUES ($project, $through) " +
                 "ON CONFLICT (project_id) DO UPDATE SET pruned_through = max(pruned_through, excluded.pruned_through)",
