@@ -40,7 +40,9 @@ public static class ChangeEndpoints
                     return Problems.Invalid("limit", $"must be between 1 and {MaxPage}");
                 }
                 var project = context.Caller().Project;
-                var page = await catalog.ListChangesAsync(project, after ?? 0, limit ?? DefaultPage, ct);
+                var ndjson = AcceptsNdjson(context.Request);
+                // A stream reads a thousand at a time whatever the limit; its first page is this one.
+                var page = await catalog.ListChangesAsync(project, after ?? 0, ndjson ? MaxPage : limit ?? DefaultPage, ct);
                 // Without a cursor, from the oldest change kept: below the horizon there is none.
                 // A cursor below the horizon has missed changes that retention removed.
                 if (after is { } cursor && cursor < page.Horizon)
@@ -53,9 +55,9 @@ public static class ChangeEndpoints
                             ["errors"] = new[] { new { field = "after", message = $"older than the feed's horizon {page.Horizon}" } },
                         });
                 }
-                if (AcceptsNdjson(context.Request))
+                if (ndjson)
                 {
-                    return Results.Stream(stream => StreamAsync(context, stream, catalog, project, after ?? page.Horizon, ct), "application/x-ndjson");
+                    return Results.Stream(stream => StreamAsync(context, stream, catalog, project, page, ct), "application/x-ndjson");
                 }
                 var changes = page.Changes.Select(ChangeDto.Of).ToList();
                 return Results.Ok(new ChangesResponse(changes, changes.Count > 0 ? changes[^1].Seq : Math.Max(after ?? 0, page.Horizon)));
@@ -73,16 +75,10 @@ public static class ChangeEndpoints
     /// A prune that passes the cursor while it streams cuts the answer off (the connection is aborted), rather than leave
     /// a hole in it.
     /// </summary>
-    private static async Task StreamAsync(HttpContext context, Stream stream, IProjectCatalog catalog, ProjectId project, long after, CancellationToken ct)
+    private static async Task StreamAsync(HttpContext context, Stream stream, IProjectCatalog catalog, ProjectId project, ChangePage page, CancellationToken ct)
     {
         while (true)
         {
-            var page = await catalog.ListChangesAsync(project, after, MaxPage, ct);
-            if (after < page.Horizon)
-            {
-                context.Abort();
-                return;
-            }
             foreach (var change in page.Changes)
             {
                 await JsonSerializer.SerializeAsync(stream, ChangeDto.Of(change), JsonDefaults.Options, ct);
@@ -93,7 +89,13 @@ public static class ChangeEndpoints
             {
                 return;
             }
-            after = page.Changes[^1].Seq;
+            var after = page.Changes[^1].Seq;
+            page = await catalog.ListChangesAsync(project, after, MaxPage, ct);
+            if (after < page.Horizon)
+            {
+                context.Abort();
+                return;
+            }
         }
     }
 

@@ -227,6 +227,5 @@ internal sealed class PostHogEvents(ProjectSettings settings, DateTimeOffset rec
 
     private static readonly Dictionary<string, PropertyValue> Empty = [];
 
-    private IdentifierInput Input(string type, string value, string field) =>
-        new(IdentifierNormalizer.TryNormalize(type, value, settings, out var error) ?? throw Invalid(field, error!), value, field);
+    private IdentifierInput Input(string type, string value, string field) => Hosting.Surfaces.TrackingJson.Input(type, value, field, settings);
 }

@@ -60,19 +60,8 @@ public sealed class PostHogSurface : SurfaceErrors
     /// dropped (a junk value, a merge that merge protection refused) and the events the graph's rules refused. PostHog
     /// too accepts such events and only warns.
     /// </summary>
-    internal static IResult Success(List<Dictionary<string, object?>> dropped, List<Dictionary<string, object?>> refused)
-    {
-        var answer = new Dictionary<string, object> { ["status"] = 1 };
-        if (dropped.Count > 0)
-        {
-            answer["dropped_identifiers"] = dropped;
-        }
-        if (refused.Count > 0)
-        {
-            answer["refused"] = refused;
-        }
-        return Results.Json(answer);
-    }
+    internal static IResult Success(List<Dictionary<string, object?>> dropped, List<Dictionary<string, object?>> refused) =>
+        DroppedIdentifiers.Answer(new Dictionary<string, object> { ["status"] = 1 }, dropped, refused);
 
     private static IResult Error(int status, string type, string code, string detail, string? attr = null) =>
         Results.Json(new Dictionary<string, object?> { ["type"] = type, ["code"] = code, ["detail"] = detail, ["attr"] = attr }, statusCode: status);

@@ -162,6 +162,5 @@ internal sealed class SegmentMessages(ProjectSettings settings, DateTimeOffset r
             ? string.Format(CultureInfo.InvariantCulture, named, text)
             : unnamed;
 
-    private IdentifierInput Input(string type, string value, string field) =>
-        new(IdentifierNormalizer.TryNormalize(type, value, settings, out var error) ?? throw Invalid(field, error!), value, field);
+    private IdentifierInput Input(string type, string value, string field) => Hosting.Surfaces.TrackingJson.Input(type, value, field, settings);
 }

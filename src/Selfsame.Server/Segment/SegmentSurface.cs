@@ -29,19 +29,8 @@ public sealed class SegmentSurface : SurfaceErrors
     /// Segment's answer, <c>{"success":true}</c>; where Selfsame left something out, it says so beside it: the identifiers
     /// dropped (a junk value, a merge that merge protection refused) and the batch's messages the graph's rules refused.
     /// </summary>
-    internal static IResult Success(List<Dictionary<string, object?>> dropped, List<Dictionary<string, object?>> refused)
-    {
-        var answer = new Dictionary<string, object> { ["success"] = true };
-        if (dropped.Count > 0)
-        {
-            answer["dropped_identifiers"] = dropped;
-        }
-        if (refused.Count > 0)
-        {
-            answer["refused"] = refused;
-        }
-        return Results.Json(answer);
-    }
+    internal static IResult Success(List<Dictionary<string, object?>> dropped, List<Dictionary<string, object?>> refused) =>
+        DroppedIdentifiers.Answer(new Dictionary<string, object> { ["success"] = true }, dropped, refused);
 
     private static IResult Error(int status, string code, string message) =>
         Results.Json(new Dictionary<string, object> { ["success"] = false, ["code"] = code, ["message"] = message }, statusCode: status);

@@ -57,6 +57,27 @@ public sealed class ChangesApiTests(RunningServer server) : IClassFixture<Runnin
     }
 
     [Fact]
+    public async Task AVendorSurfacesMerge_IsInTheFeed_WithThatSurface()
+    {
+        using var reader = server.Client(server.ReadKey);
+        var start = await LastSeqAsync(reader);
+        var (anonymous, user) = (Names.Unique("anon"), Names.Unique("user"));
+        using var segment = new HttpClient { BaseAddress = server.BaseAddress };
+        segment.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(server.WriteKey + ":")));
+        foreach (var body in new[] { $$$"""{"anonymousId":"{{{anonymous}}}","event":"Opened"}""", $$$"""{"userId":"{{{user}}}"}""" })
+        {
+            Assert.True((await segment.PostAsync(body.Contains("event") ? "/segment/v1/track" : "/segment/v1/identify", Http.Json(body))).IsSuccessStatusCode);
+        }
+        Assert.True((await segment.PostAsync("/segment/v1/alias", Http.Json($$$"""{"previousId":"{{{anonymous}}}","userId":"{{{user}}}"}"""))).IsSuccessStatusCode);
+
+        var changes = (await reader.GetJsonAsync($"/v1/changes?after={start}")).Body!["changes"]!.AsArray();
+        var merged = Assert.Single(changes, c => c!["kind"]!.GetValue<string>() == "profile.merged")!;
+        Assert.Equal("segment", merged["surface"]!.GetValue<string>());
+        Assert.Equal("alias", merged["detail"]!["link_kind"]!.GetValue<string>());
+        Assert.All(changes, c => Assert.Equal("segment", c!["surface"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task BadCursorsAndLimits_Are400_AndAKeyIsNeeded()
     {
         using var reader = server.Client(server.ReadKey);

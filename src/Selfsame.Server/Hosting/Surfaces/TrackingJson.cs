@@ -134,5 +134,9 @@ internal static class TrackingJson
         }
     }
 
+    /// <summary>An identifier of a message: <paramref name="value"/> normalized as <paramref name="type"/>, or the field error that says why it cannot be.</summary>
+    public static IdentifierInput Input(string type, string value, string field, ProjectSettings settings) =>
+        new(IdentifierNormalizer.TryNormalize(type, value, settings, out var error) ?? throw Invalid(field, error!), value, field);
+
     public static RequestValidationException Invalid(string field, string message) => RequestValidationException.Of(field, message);
 }
